@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# System tools the tests drive for real (run as root; idempotent):
+#   iproute2 (ip), ifupdown (ifup/ifdown/ifquery), netplan.io (netplan generate) with
+#   systemd-networkd, shellcheck, dbus (a private bus for NetworkManager and networkd),
+#   and NetworkManager unpacked into .cache/nmroot (not installed system-wide: that
+#   would pull in udev and systemd changes the machine does not need).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+if [ "$(id -u)" -ne 0 ]; then
+    echo "tests/setup-system.sh must run as root (apt-get)" >&2
+    exit 1
+fi
+export DEBIAN_FRONTEND=noninteractive
+packages=(iproute2 ifupdown netplan.io systemd shellcheck dbus dbus-daemon procps curl
+          python3-venv ansible-core)
+missing=()
+for p in "${packages[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")
+done
+nmroot=.cache/nmroot
+if [ ${#missing[@]} -gt 0 ] || [ ! -x "$nmroot/usr/sbin/NetworkManager" ]; then
+    apt-get update -qq
+fi
+if [ ${#missing[@]} -gt 0 ]; then
+    apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+if [ ! -x "$nmroot/usr/sbin/NetworkManager" ]; then
+    mkdir -p .cache/nm-debs "$nmroot"
+    (cd .cache/nm-debs && apt-get download -qq network-manager libnm0 libbluetooth3 \
+        libmm-glib0 libndp0 libteamdctl0 2>/dev/null)
+    for deb in .cache/nm-debs/*.deb; do dpkg -x "$deb" "$nmroot"; done
+fi
+"$nmroot/usr/sbin/NetworkManager" --version >/dev/null 2>&1 \
+    || LD_LIBRARY_PATH="$nmroot/usr/lib/$(uname -m)-linux-gnu" "$nmroot/usr/sbin/NetworkManager" --version

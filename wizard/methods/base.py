@@ -1,0 +1,193 @@
+"""What every persistence method provides, and the pieces they share.
+
+A method is pure: from the VIPs, the current files (a snapshot) and the live `lo`
+addresses, it renders the files it wants and the commands that move the host from one
+set of files to another. Reading the snapshot and running the commands is the
+runner's job, not the method's.
+"""
+
+from __future__ import annotations
+
+import shlex
+from abc import ABC, abstractmethod
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Optional
+
+from ..platform import Platform
+
+# The first line of every file we write: how we tell our files from the admin's.
+MARKER = "clb-wizard: CLB VIPs on the loopback (message forwarding mode)."
+
+# path -> content (None: absent)
+Files = Mapping[str, Optional[str]]
+
+
+class MethodError(Exception):
+    """The current configuration stops this method (e.g. a broken or conflicting file)."""
+
+
+@dataclass(frozen=True)
+class Command:
+    """One command of a plan: an argv (never a shell string) and why it runs."""
+
+    argv: tuple[str, ...]
+    why: str
+
+    def shell(self) -> str:
+        return shlex.join(self.argv)
+
+    def to_json(self) -> dict:
+        return {"argv": list(self.argv), "shell": self.shell(), "why": self.why}
+
+
+def cmd(why: str, *argv: str) -> Command:
+    return Command(tuple(argv), why)
+
+
+@dataclass(frozen=True)
+class LoAddress:
+    """An address on `lo` as the kernel reports it."""
+
+    address: str
+    prefixlen: int
+    label: str = "lo"
+    family: str = "inet"  # or "inet6"
+
+    @property
+    def cidr(self) -> str:
+        return f"{self.address}/{self.prefixlen}"
+
+
+@dataclass(frozen=True)
+class Rendered:
+    """The files a method wants (path -> content, None to delete), modes and notes."""
+
+    files: dict[str, Optional[str]]
+    modes: dict[str, int] = field(default_factory=dict)
+    notes: tuple[str, ...] = ()
+    warnings: tuple[str, ...] = ()
+    # the VIPs some file we do not own already configures: satisfied, left alone
+    foreign: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Transition:
+    """Commands around writing the files: `prepare` before (old files still on disk),
+    `activate` after (new files in place)."""
+
+    prepare: tuple[Command, ...] = ()
+    activate: tuple[Command, ...] = ()
+
+
+class Method(ABC):
+    name: str = ""
+    title: str = ""
+    # directories and files whose content the method needs to see
+    watch_dirs: tuple[str, ...] = ()
+    watch_files: tuple[str, ...] = ()
+
+    @abstractmethod
+    def render(
+        self,
+        vips: Sequence[str],
+        current: Files,
+        platform: Platform,
+        live: Sequence[LoAddress] = (),
+    ) -> Rendered:
+        """The files for exactly these VIPs, given the current ones."""
+
+    @abstractmethod
+    def transition(
+        self,
+        before: Files,
+        after: Files,
+        platform: Platform,
+        live: Collection[str] = (),
+        preserve: Collection[str] = (),
+    ) -> Transition:
+        """Commands that take the live host from `before` files to `after` files.
+
+        `live` is the set of addresses on lo now: a VIP the new config keeps that is not
+        live is brought up even if its config does not change. `preserve` lists
+        addresses that must stay on lo even if the new config drops them (on rollback:
+        the ones that were there before apply).
+        """
+
+    @abstractmethod
+    def configured_vips(self, files: Files) -> list[str]:
+        """The VIPs our own files among `files` put on lo (for verify and idempotency)."""
+
+
+def is_ours(content: Optional[str]) -> bool:
+    return content is not None and MARKER in content.split("\n", 2)[0]
+
+
+def header(comment: str = "#", extra: Sequence[str] = ()) -> str:
+    lines = [
+        f"{comment} {MARKER}",
+        f"{comment} Written by clb-wizard; undo with `clb-wizard rollback`.",
+    ]
+    lines += [f"{comment} {line}" for line in extra]
+    return "\n".join(lines) + "\n"
+
+
+def next_free(used: set[int], start: int = 1) -> int:
+    n = start
+    while n in used:
+        n += 1
+    return n
+
+
+def assign_labels(
+    vips: Sequence[str], kept: Mapping[str, int], used: set[int]
+) -> dict[str, int]:
+    """lo:N numbers: a VIP keeps the number it already has in our file; a new VIP takes
+    the lowest number no file (ours or not) and no live address uses."""
+    taken = set(used) | set(kept.values())
+    labels: dict[str, int] = {}
+    for vip in vips:
+        if vip in kept:
+            labels[vip] = kept[vip]
+        else:
+            labels[vip] = next_free(taken)
+            taken.add(labels[vip])
+    return labels
+
+
+def live_label_numbers(live: Sequence[LoAddress]) -> set[int]:
+    numbers = set()
+    for addr in live:
+        _, sep, n = addr.label.partition(":")
+        if sep and n.isdigit():
+            numbers.add(int(n))
+    return numbers
+
+
+def alias_transition(
+    old: Mapping[int, str],
+    new: Mapping[int, str],
+    live: Collection[str],
+    preserve: Collection[str],
+    down: Sequence[str] = ("ifdown", "--force"),
+) -> Transition:
+    """ifdown/ifup per lo:N alias, for the tools that keep one alias per VIP.
+
+    ifupdown's `ifdown --force` removes the address even when its state lost track of it;
+    `ifup` is skipped for a VIP that is already live (it would fail on the existing
+    address, and the address is what we want anyway).
+    """
+    prepare, activate = [], []
+    downed: set[str] = set()
+    for n in sorted(set(old) | set(new)):
+        was, will = old.get(n), new.get(n)
+        if was is not None and was != will and was not in preserve:
+            prepare.append(cmd(f"remove {was} (alias lo:{n})", *down, f"lo:{n}"))
+            downed.add(was)
+        if will is not None and (will not in live or will in downed):
+            activate.append(cmd(f"bring up only the alias lo:{n} ({will})", "ifup", f"lo:{n}"))
+    return Transition(tuple(prepare), tuple(activate))
+
+
+def foreign_note(vip: str, path: str) -> str:
+    return f"{vip} is already configured in {path}, a file that is not ours: left as it is."

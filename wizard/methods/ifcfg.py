@@ -1,0 +1,140 @@
+"""Red Hat network-scripts: one `ifcfg-lo:N` file per VIP, brought up with `ifup lo:N`.
+
+`ifup lo:N` only adds that alias address; at boot `ifup lo` brings the aliases up
+through ifup-aliases, so the VIP survives a reboot.
+"""
+
+from __future__ import annotations
+
+import re
+import shlex
+from collections.abc import Collection, Sequence
+from typing import Optional
+
+from ..platform import Platform
+from .base import (
+    Files,
+    LoAddress,
+    Method,
+    MethodError,
+    Rendered,
+    Transition,
+    alias_transition,
+    assign_labels,
+    foreign_note,
+    header,
+    is_ours,
+    live_label_numbers,
+)
+
+DIR = "/etc/sysconfig/network-scripts"
+_NAME = re.compile(r"^ifcfg-lo:(\d+)$")
+_LINE = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_]*)=(.*)$")
+
+
+def parse_ifcfg(path: str, text: str) -> dict[str, str]:
+    """KEY=VALUE lines with shell quoting, as network-scripts source them."""
+    values: dict[str, str] = {}
+    for number, line in enumerate(text.splitlines(), 1):
+        stripped = line.strip()
+        if not stripped or stripped.startswith("#"):
+            continue
+        match = _LINE.match(line)
+        try:
+            words = shlex.split(match.group(2)) if match else None
+        except ValueError:
+            words = None
+        if match is None or words is None or len(words) > 1:
+            raise MethodError(
+                f"{path} line {number} is not KEY=VALUE ({stripped!r}): fix or remove the line, "
+                "then run clb-wizard again."
+            )
+        values[match.group(1)] = words[0] if words else ""
+    return values
+
+
+def ifcfg_path(n: int) -> str:
+    return f"{DIR}/ifcfg-lo:{n}"
+
+
+def _alias_files(files: Files) -> dict[int, tuple[str, Optional[str]]]:
+    found = {}
+    for path, text in files.items():
+        match = _NAME.match(path.rsplit("/", 1)[-1])
+        if match and path.startswith(DIR + "/"):
+            found[int(match.group(1))] = (path, text)
+    return found
+
+
+def _ours_by_label(method: IfcfgMethod, files: Files) -> dict[int, str]:
+    return {
+        n: method._vip_of(path, text) or ""
+        for n, (path, text) in _alias_files(files).items()
+        if is_ours(text)
+    }
+
+
+class IfcfgMethod(Method):
+    name = "ifcfg"
+    title = "network-scripts (ifcfg-lo:N files)"
+    watch_dirs = (DIR,)
+
+    def _vip_of(self, path: str, text: str) -> Optional[str]:
+        values = parse_ifcfg(path, text)
+        return values.get("IPADDR")
+
+    def configured_vips(self, files: Files) -> list[str]:
+        vips = []
+        for _, (path, text) in sorted(_alias_files(files).items()):
+            if is_ours(text):
+                vip = self._vip_of(path, text)
+                if vip:
+                    vips.append(vip)
+        return vips
+
+    def render(
+        self,
+        vips: Sequence[str],
+        current: Files,
+        platform: Platform,
+        live: Sequence[LoAddress] = (),
+    ) -> Rendered:
+        aliases = _alias_files(current)
+        kept: dict[str, int] = {}
+        ours_unwanted: list[str] = []
+        foreign: list[str] = []
+        notes: list[str] = []
+        for n, (path, text) in sorted(aliases.items()):
+            if text is None:
+                continue
+            vip = self._vip_of(path, text)
+            if is_ours(text):
+                if vip in vips and vip not in kept:
+                    kept[vip] = n
+                else:
+                    ours_unwanted.append(path)
+            elif vip in vips:
+                foreign.append(vip)
+                notes.append(foreign_note(vip, path))
+        wanted = [v for v in vips if v not in foreign]
+        labels = assign_labels(wanted, kept, set(aliases) | live_label_numbers(live))
+        files: dict[str, Optional[str]] = {path: None for path in ours_unwanted}
+        modes = {}
+        for vip, n in labels.items():
+            path = ifcfg_path(n)
+            files[path] = header() + (
+                f"DEVICE=lo:{n}\nIPADDR={vip}\nNETMASK=255.255.255.255\nONBOOT=yes\n"
+            )
+            modes[path] = 0o644
+        return Rendered(files, modes, tuple(notes), foreign=tuple(foreign))
+
+    def transition(
+        self,
+        before: Files,
+        after: Files,
+        platform: Platform,
+        live: Collection[str] = (),
+        preserve: Collection[str] = (),
+    ) -> Transition:
+        old, new = _ours_by_label(self, before), _ours_by_label(self, after)
+        return alias_transition(old, new, live, preserve, down=("ifdown",))

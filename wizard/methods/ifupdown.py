@@ -1,0 +1,229 @@
+"""Debian ifupdown: one `lo:N` stanza per VIP in a file under /etc/network/interfaces.d/.
+
+Activation is `ifup lo:N` per alias. Restarting networking is never used: on Debian it
+skips `lo` anyway, and it re-runs every interface, which can cut off a remote session.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import posixpath
+import re
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass, field
+from typing import Optional
+
+from ..platform import Platform
+from .base import (
+    Files,
+    LoAddress,
+    Method,
+    MethodError,
+    Rendered,
+    Transition,
+    alias_transition,
+    assign_labels,
+    foreign_note,
+    header,
+    is_ours,
+    live_label_numbers,
+)
+
+MAIN = "/etc/network/interfaces"
+DROPIN_DIR = "/etc/network/interfaces.d"
+BASENAME = "clb-wizard-lo"  # no dot: `source-directory` only reads names like [A-Za-z0-9_-]+
+_SOURCE_DIRECTORY_NAME = re.compile(r"^[a-zA-Z0-9_-]+$")
+_TOP_LEVEL = {"iface", "auto", "mapping", "source", "source-directory", "source-dir",
+              "rename", "no-auto-down", "no-scripts"}
+_ALIAS = re.compile(r"^lo:(\d+)$")
+
+
+@dataclass
+class Stanza:
+    name: str
+    family: str
+    method: str
+    options: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class InterfacesFile:
+    stanzas: list[Stanza] = field(default_factory=list)
+    auto: list[str] = field(default_factory=list)
+    sources: list[tuple[str, str]] = field(default_factory=list)  # (keyword, argument)
+
+
+def parse_interfaces(path: str, text: str) -> InterfacesFile:
+    """interfaces(5): top-level keywords start stanzas; other lines are options of the
+    current iface/mapping stanza (indentation is not significant to ifupdown)."""
+    parsed = InterfacesFile()
+    current: Optional[Stanza] = None
+    in_mapping = False
+    logical = text.replace("\\\n", " ")
+    for number, raw in enumerate(logical.splitlines(), 1):
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        word, _, rest = line.partition(" ")
+        rest = rest.strip()
+        if word == "iface":
+            parts = rest.split()
+            if len(parts) < 3:
+                raise MethodError(
+                    f"{path} line {number}: 'iface' needs a name, a family and a method "
+                    f"({line!r}). Fix the line, then run clb-wizard again."
+                )
+            current = Stanza(parts[0], parts[1], parts[2])
+            parsed.stanzas.append(current)
+            in_mapping = False
+        elif word == "auto" or word.startswith("allow-"):
+            if word == "auto":
+                parsed.auto.extend(rest.split())
+            current, in_mapping = None, False
+        elif word == "mapping":
+            current, in_mapping = None, True
+        elif word in ("source", "source-directory", "source-dir"):
+            parsed.sources.append((word, rest))
+            current, in_mapping = None, False
+        elif word in _TOP_LEVEL:
+            current, in_mapping = None, False
+        elif current is not None:
+            current.options[word] = rest
+        elif not in_mapping:
+            raise MethodError(
+                f"{path} line {number}: {line!r} is outside any 'iface' stanza, so ifupdown "
+                "would refuse the whole file. Fix the line, then run clb-wizard again."
+            )
+    return parsed
+
+
+def sources_file(main_text: str, target: str) -> bool:
+    """Does /etc/network/interfaces (directly) read `target`?"""
+    for keyword, argument in parse_interfaces(MAIN, main_text).sources:
+        arg = argument.strip()
+        base = posixpath.normpath(posixpath.join(posixpath.dirname(MAIN), arg))
+        if keyword == "source":
+            if fnmatch.fnmatchcase(target, base):
+                return True
+        elif posixpath.dirname(target) == base and _SOURCE_DIRECTORY_NAME.match(
+            posixpath.basename(target)
+        ):
+            return True
+    return False
+
+
+def _dropins(files: Files) -> dict[str, Optional[str]]:
+    return {p: t for p, t in files.items() if posixpath.dirname(p) == DROPIN_DIR}
+
+
+def _our_path(files: Files) -> str:
+    """Our drop-in: clb-wizard-lo, or -2, -3... when an admin's file already has the name."""
+    n = 1
+    while True:
+        path = f"{DROPIN_DIR}/{BASENAME}" + ("" if n == 1 else f"-{n}")
+        text = files.get(path)
+        if text is None or is_ours(text):
+            return path
+        n += 1
+
+
+def _aliases(path: str, text: Optional[str]) -> dict[int, str]:
+    """lo:N -> address, for the inet static alias stanzas of one file."""
+    found = {}
+    if text is None:
+        return found
+    for stanza in parse_interfaces(path, text).stanzas:
+        match = _ALIAS.match(stanza.name)
+        if match:
+            found[int(match.group(1))] = stanza.options.get("address", "").split("/")[0]
+    return found
+
+
+def _render_dropin(labels: dict[str, int]) -> str:
+    body = [header(extra=("Bring one alias up with `ifup lo:N`: restarting networking is "
+                          "not needed.",))]
+    for vip, n in sorted(labels.items(), key=lambda item: item[1]):
+        body.append(
+            f"\nauto lo:{n}\niface lo:{n} inet static\n"
+            f"    address {vip}\n    netmask 255.255.255.255\n"
+        )
+    return "".join(body)
+
+
+def _source_line(path: str) -> str:
+    return f"\n# Added by clb-wizard: the CLB VIPs on the loopback\nsource {path}\n"
+
+
+class IfupdownMethod(Method):
+    name = "ifupdown"
+    title = "ifupdown (/etc/network/interfaces.d)"
+    watch_dirs = (DROPIN_DIR,)
+    watch_files = (MAIN,)
+
+    def configured_vips(self, files: Files) -> list[str]:
+        for path, text in sorted(_dropins(files).items()):
+            if is_ours(text):
+                return [vip for _, vip in sorted(_aliases(path, text).items())]
+        return []
+
+    def render(
+        self,
+        vips: Sequence[str],
+        current: Files,
+        platform: Platform,
+        live: Sequence[LoAddress] = (),
+    ) -> Rendered:
+        main = current.get(MAIN)
+        if main is None:
+            raise MethodError(
+                f"{MAIN} does not exist, so ifupdown is not configuring this host. "
+                "Check the network stack (clb-wizard detect) or pass --method."
+            )
+        path = _our_path(current)
+        ours = _aliases(path, current.get(path))
+        used: set[int] = set(_aliases(MAIN, main))
+        foreign: list[str] = []
+        notes: list[str] = []
+        for other, text in sorted(_dropins(current).items()):
+            if other == path:
+                continue
+            theirs = _aliases(other, text)
+            used |= set(theirs)
+            for vip in vips:
+                if vip in theirs.values() and vip not in foreign:
+                    foreign.append(vip)
+                    notes.append(foreign_note(vip, other))
+        for vip in vips:
+            if vip in _aliases(MAIN, main).values() and vip not in foreign:
+                foreign.append(vip)
+                notes.append(foreign_note(vip, MAIN))
+        kept = {vip: n for n, vip in ours.items() if vip in vips and vip not in foreign}
+        wanted = [v for v in vips if v not in foreign]
+        labels = assign_labels(wanted, kept, used | live_label_numbers(live))
+        files: dict[str, Optional[str]] = {}
+        modes: dict[str, int] = {}
+        if labels:
+            files[path] = _render_dropin(labels)
+            modes[path] = 0o644
+            if not sources_file(main, path):
+                files[MAIN] = main + ("" if main.endswith("\n") or not main else "\n") + (
+                    _source_line(path)
+                )
+                modes[MAIN] = 0o644
+                notes.append(f"{MAIN} does not read {DROPIN_DIR}/: a 'source' line is added.")
+        elif current.get(path) is not None:
+            files[path] = None
+        return Rendered(files, modes, tuple(notes), foreign=tuple(foreign))
+
+    def transition(
+        self,
+        before: Files,
+        after: Files,
+        platform: Platform,
+        live: Collection[str] = (),
+        preserve: Collection[str] = (),
+    ) -> Transition:
+        path = _our_path({**before, **after})
+        old = _aliases(path, before.get(path)) if is_ours(before.get(path)) else {}
+        new = _aliases(path, after.get(path)) if is_ours(after.get(path)) else {}
+        return alias_transition(old, new, live, preserve)

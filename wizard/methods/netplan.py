@@ -1,0 +1,168 @@
+"""netplan: a dedicated file in /etc/netplan/ putting the VIPs on `lo`.
+
+The file lists 127.0.0.1/8 and ::1/128 beside the VIPs, as netplan's own loopback
+example does, so the renderer never strips the loopback's own addresses.
+
+Activation touches only `lo`. `netplan apply` re-applies every interface, so it is not
+used: with systemd-networkd >= 244, `netplan generate` + `networkctl reload` +
+`networkctl reconfigure lo` reconfigures `lo` alone. Before 244 (Ubuntu 18.04) there is
+no `reconfigure`, so the VIPs are added with `ip addr replace` and the generated config
+takes over at the next boot. networkd does not remove an address that was dropped from
+its config, so a VIP leaving the file is removed with `ip addr del`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+from typing import Optional
+
+import yaml
+
+from ..platform import NETWORKD_RECONFIGURE_MIN, Platform
+from .base import (
+    Command,
+    Files,
+    LoAddress,
+    Method,
+    MethodError,
+    Rendered,
+    Transition,
+    cmd,
+    foreign_note,
+    header,
+    is_ours,
+)
+
+DIR = "/etc/netplan"
+LOOPBACK_OWN = ("127.0.0.1/8", "::1/128")
+
+
+def _our_path(files: Files) -> str:
+    """90-clb-wizard-lo.yaml (read late, after cloud-init's 50-*), or the next free name."""
+    n = 90
+    while True:
+        path = f"{DIR}/{n}-clb-wizard-lo.yaml"
+        if files.get(path) is None or is_ours(files.get(path)):
+            return path
+        n += 1
+
+
+def _load(path: str, text: str) -> dict:
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" line {mark.line + 1}" if mark else ""
+        raise MethodError(
+            f"{path}{where} is not valid YAML, so netplan would refuse every file. "
+            "Fix it, then run clb-wizard again."
+        ) from None
+    return data if isinstance(data, dict) else {}
+
+
+def _lo_addresses(data: dict) -> list[str]:
+    network = data.get("network") or {}
+    lo = ((network.get("ethernets") or {}).get("lo")) or {}
+    addresses = lo.get("addresses") or []
+    # An address may be a mapping {addr: {label: ...}} in newer netplan.
+    return [next(iter(a)) if isinstance(a, dict) else str(a) for a in addresses]
+
+
+def render_yaml(vips: Sequence[str]) -> str:
+    document = {
+        "network": {
+            "version": 2,
+            "ethernets": {"lo": {"addresses": [*LOOPBACK_OWN, *(f"{v}/32" for v in vips)]}},
+        }
+    }
+    return header() + yaml.safe_dump(document, default_flow_style=False, sort_keys=False)
+
+
+def _vips_in(path: str, text: Optional[str]) -> list[str]:
+    if text is None:
+        return []
+    return [
+        a.split("/")[0]
+        for a in _lo_addresses(_load(path, text))
+        if a.endswith("/32") and a not in LOOPBACK_OWN
+    ]
+
+
+class NetplanMethod(Method):
+    name = "netplan"
+    title = "netplan (/etc/netplan)"
+    watch_dirs = (DIR,)
+
+    def configured_vips(self, files: Files) -> list[str]:
+        path = _our_path(files)
+        return _vips_in(path, files.get(path)) if is_ours(files.get(path)) else []
+
+    def render(
+        self,
+        vips: Sequence[str],
+        current: Files,
+        platform: Platform,
+        live: Sequence[LoAddress] = (),
+    ) -> Rendered:
+        path = _our_path(current)
+        foreign, notes = [], []
+        for other, text in sorted(current.items()):
+            if text is None or not other.endswith((".yaml", ".yml")):
+                continue
+            data = _load(other, text)  # a broken file anywhere stops netplan: refuse early
+            if other != path:
+                for vip in _vips_in(other, text):
+                    if vip in vips and vip not in foreign:
+                        foreign.append(vip)
+                        notes.append(foreign_note(vip, other))
+                if not is_ours(text) and (data.get("network") or {}).get("renderer") == (
+                    "NetworkManager"
+                ):
+                    notes.append(
+                        f"{other} sets renderer NetworkManager; lo stays with systemd-networkd."
+                    )
+        wanted = [v for v in vips if v not in foreign]
+        files: dict[str, Optional[str]] = {}
+        if wanted:
+            files[path] = render_yaml(wanted)
+        elif current.get(path) is not None:
+            files[path] = None
+        return Rendered(files, {path: 0o600}, tuple(notes), foreign=tuple(foreign))
+
+    def transition(
+        self,
+        before: Files,
+        after: Files,
+        platform: Platform,
+        live: Collection[str] = (),
+        preserve: Collection[str] = (),
+    ) -> Transition:
+        path = _our_path({**before, **after})
+        old = _vips_in(path, before.get(path)) if is_ours(before.get(path)) else []
+        new = _vips_in(path, after.get(path)) if is_ours(after.get(path)) else []
+        removed = [v for v in old if v not in new and v not in preserve]
+        missing = [v for v in new if v not in live]
+        if before.get(path) == after.get(path) and not missing:
+            return Transition()
+        steps: list[Command] = [
+            cmd("render the networkd config from /etc/netplan", "netplan", "generate")
+        ]
+        reconfigure = (platform.stack.networkd_version or 0) >= NETWORKD_RECONFIGURE_MIN
+        if reconfigure:
+            steps += [
+                cmd("make systemd-networkd read the new config", "networkctl", "reload"),
+                cmd("re-apply the config of lo only", "networkctl", "reconfigure", "lo"),
+            ]
+        else:
+            steps += [
+                cmd(f"add {v} now (networkd < 244 has no per-link reconfigure)",
+                    "ip", "addr", "replace", f"{v}/32", "dev", "lo")
+                for v in missing
+            ]
+        steps += [
+            cmd(f"remove {v}: networkd keeps addresses dropped from its config",
+                "ip", "addr", "del", f"{v}/32", "dev", "lo")
+            for v in removed
+            if v in live
+        ]
+        return Transition(activate=tuple(steps))

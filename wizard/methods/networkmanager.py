@@ -1,0 +1,153 @@
+"""NetworkManager >= 1.42: a `loopback` connection profile holding the VIPs.
+
+NetworkManager manages `lo` from 1.42 on (connection type "loopback"). The profile is
+a keyfile (mode 0600: NetworkManager ignores keyfiles others can read), loaded with
+`nmcli connection load FILE` (that file only) and activated with `nmcli connection up`,
+which touches `lo` and nothing else.
+"""
+
+from __future__ import annotations
+
+import configparser
+import posixpath
+import uuid
+from collections.abc import Collection, Sequence
+from typing import Optional
+
+from ..platform import Platform
+from .base import (
+    Files,
+    LoAddress,
+    Method,
+    MethodError,
+    Rendered,
+    Transition,
+    cmd,
+    header,
+    is_ours,
+)
+
+DIR = "/etc/NetworkManager/system-connections"
+PATH = f"{DIR}/clb-wizard-lo.nmconnection"
+CONNECTION_ID = "clb-wizard-lo"
+# Stable, so a re-run renders the very same file (idempotent) and finds its profile.
+CONNECTION_UUID = str(uuid.uuid5(uuid.NAMESPACE_URL, "https://clb-wizard/lo"))
+
+
+def parse_keyfile(path: str, text: str) -> configparser.ConfigParser:
+    parser = configparser.ConfigParser(interpolation=None, strict=False)
+    parser.optionxform = str  # keys are case-sensitive
+    try:
+        parser.read_string(text, source=path)
+    except configparser.Error as exc:
+        raise MethodError(
+            f"{path} is not a valid keyfile ({exc.message.splitlines()[0]}). "
+            "Fix or remove it, then run clb-wizard again."
+        ) from None
+    return parser
+
+
+def render_keyfile(vips: Sequence[str]) -> str:
+    addresses = "".join(f"address{i}={vip}/32\n" for i, vip in enumerate(vips, 1))
+    return (
+        header()
+        + "[connection]\n"
+        + f"id={CONNECTION_ID}\nuuid={CONNECTION_UUID}\ntype=loopback\ninterface-name=lo\n"
+        + "autoconnect=true\n\n[loopback]\n\n[ipv4]\n"
+        + addresses
+        + "method=manual\n\n[ipv6]\naddr-gen-mode=default\nmethod=auto\n\n[proxy]\n"
+    )
+
+
+def _is_ours(path: str, text: Optional[str]) -> bool:
+    if text is None or path != PATH:
+        return False
+    return is_ours(text) or parse_keyfile(path, text).get(
+        "connection", "uuid", fallback=None
+    ) == CONNECTION_UUID
+
+
+def _vips_in(path: str, text: Optional[str]) -> list[str]:
+    if text is None:
+        return []
+    parser = parse_keyfile(path, text)
+    if not parser.has_section("ipv4"):
+        return []
+    found = []
+    for key, value in parser.items("ipv4"):
+        if key.startswith("address") and key[7:].isdigit():
+            address = value.split(",")[0].strip()
+            if address.endswith("/32"):
+                found.append((int(key[7:]), address[:-3]))
+    return [vip for _, vip in sorted(found)]
+
+
+class NetworkManagerMethod(Method):
+    name = "networkmanager"
+    title = "NetworkManager loopback profile"
+    watch_dirs = (DIR,)
+
+    def configured_vips(self, files: Files) -> list[str]:
+        text = files.get(PATH)
+        return _vips_in(PATH, text) if _is_ours(PATH, text) else []
+
+    def render(
+        self,
+        vips: Sequence[str],
+        current: Files,
+        platform: Platform,
+        live: Sequence[LoAddress] = (),
+    ) -> Rendered:
+        existing = current.get(PATH)
+        if existing is not None and not _is_ours(PATH, existing):
+            raise MethodError(
+                f"{PATH} exists and is not clb-wizard's. Rename or remove it, then run "
+                "clb-wizard again."
+            )
+        for path, text in sorted(current.items()):
+            if text is None or path == PATH or posixpath.dirname(path) != DIR:
+                continue
+            profile = parse_keyfile(path, text)
+            is_loopback = profile.get("connection", "type", fallback="") == "loopback" or (
+                profile.get("connection", "interface-name", fallback="") == "lo"
+            )
+            if is_loopback:
+                name = profile.get("connection", "id", fallback=posixpath.basename(path))
+                raise MethodError(
+                    f"{path} already holds a profile for lo ({name!r}); lo can have only one "
+                    "active profile, and clb-wizard will not replace yours. Add the VIPs to it "
+                    f"with: nmcli connection modify {name!r} +ipv4.addresses VIP/32, "
+                    f"then nmcli connection up {name!r}."
+                )
+        return Rendered({PATH: render_keyfile(vips)}, {PATH: 0o600})
+
+    def transition(
+        self,
+        before: Files,
+        after: Files,
+        platform: Platform,
+        live: Collection[str] = (),
+        preserve: Collection[str] = (),
+    ) -> Transition:
+        was, will = before.get(PATH), after.get(PATH)
+        ours_before, ours_after = _is_ours(PATH, was), _is_ours(PATH, will)
+        missing = [v for v in _vips_in(PATH, will) if v not in live] if ours_after else []
+        if was == will and not missing:
+            return Transition()
+        load = cmd(f"make NetworkManager read {PATH} (that file only)",
+                   "nmcli", "connection", "load", PATH)
+        if ours_after:
+            return Transition(
+                activate=(
+                    load,
+                    cmd(f"activate the {CONNECTION_ID} profile on lo",
+                        "nmcli", "connection", "up", "uuid", CONNECTION_UUID),
+                )
+            )
+        prepare = ()
+        if ours_before:
+            prepare = (
+                cmd(f"deactivate the {CONNECTION_ID} profile", "nmcli", "connection", "down",
+                    "uuid", CONNECTION_UUID),
+            )
+        return Transition(prepare=prepare, activate=(load,))

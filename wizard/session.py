@@ -1,0 +1,54 @@
+"""From user input to a plan: the engine calls the CLI and the TUI share.
+
+`Options` is what a user chooses (VIPs, CLB type, OS override, method, root);
+`prepare_plan` detects the platform, validates the VIPs against this host and builds
+the plan. Neither face holds logic the other lacks.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Optional
+
+from .facts import HostAddresses, read_addresses
+from .plan import Plan, build_plan, gather
+from .platform import Platform, detect, with_method
+from .runner import Runner
+from .vips import VipError, check_vips
+
+
+@dataclass(frozen=True)
+class Options:
+    vips: tuple[str, ...] = ()
+    clb_type: Optional[str] = None
+    os_override: Optional[str] = None
+    method: Optional[str] = None
+    force: bool = False
+
+
+def detect_platform(runner: Runner, options: Options) -> Platform:
+    platform = detect(runner, options.os_override)
+    return with_method(platform, options.method) if options.method else platform
+
+
+def live_addresses(runner: Runner, platform: Platform, options: Options) -> Optional[HostAddresses]:
+    """The host's addresses, only when planning for this very host (not a preview)."""
+    if runner.is_live_root and not options.os_override and platform.family != "windows":
+        return read_addresses(runner)
+    return None
+
+
+def prepare_plan(runner: Runner, options: Options, platform: Optional[Platform] = None) -> Plan:
+    """Detect, validate and plan. Raises VipError, PlatformError, MethodError, RunnerError.
+
+    Type-mismatch warnings raise VipError unless `options.force` acknowledges them.
+    """
+    platform = platform or detect_platform(runner, options)
+    addresses = live_addresses(runner, platform, options)
+    report = check_vips(options.vips, options.clb_type, addresses.others if addresses else None)
+    if report.warnings and not options.force:
+        raise VipError(
+            " ".join(report.warnings) + " If this is really what you want, acknowledge it "
+            "with --force (or the confirmation in the wizard)."
+        )
+    return build_plan(platform, report, gather(runner, platform.method), addresses)

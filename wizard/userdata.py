@@ -1,0 +1,93 @@
+"""cloud-init UserData for new hosts: the same change as the wizard, as a script.
+
+The files come from the same method renderers as the wizard's plan, written with a
+quoted here-document (no `sudo echo ... > file`: the script already runs as root under
+cloud-init, and the content keeps its real indentation), moved into place atomically,
+then activated with the method's least-disruptive commands and checked.
+"""
+
+from __future__ import annotations
+
+import posixpath
+import shlex
+from collections.abc import Sequence
+
+from .methods import get_method
+from .methods.base import MARKER
+from .methods.ifupdown import DROPIN_DIR, MAIN
+from .methods.windows import render_script
+from .platform import Platform
+
+_EOF = "CLB_WIZARD_EOF"
+
+
+def _write_file(path: str, content: str, mode: int) -> str:
+    directory = posixpath.dirname(path)
+    return (
+        f"install -d -m 0755 {shlex.quote(directory)}\n"
+        f"tmp=$(mktemp {shlex.quote(directory + '/.clb-wizard.')}XXXXXX)\n"
+        f"cat > \"$tmp\" <<'{_EOF}'\n{content}{_EOF}\n"
+        f"chmod {mode:04o} \"$tmp\"\n"
+        f"mv -f \"$tmp\" {shlex.quote(path)}\n"
+    )
+
+
+def _ensure_sourced(path: str) -> str:
+    """ifupdown: make /etc/network/interfaces read our drop-in unless it already does."""
+    pattern = (
+        r"^[[:space:]]*(source[[:space:]]+(/etc/network/)?interfaces\.d/\*"
+        r"|source-directory[[:space:]]+(/etc/network/)?interfaces\.d/?)[[:space:]]*$"
+    )
+    return (
+        f"if ! grep -Eq {shlex.quote(pattern)} {MAIN}; then\n"
+        f"    printf '\\n# Added by clb-wizard: the CLB VIPs on the loopback\\nsource %s\\n' "
+        f"{shlex.quote(path)} >> {MAIN}\n"
+        "fi\n"
+    )
+
+
+def _check(vips: Sequence[str]) -> str:
+    quoted = " ".join(shlex.quote(v) for v in vips)
+    return (
+        f"for vip in {quoted}; do\n"
+        '    if ! ip -o -4 addr show dev lo | grep -qF " $vip/32 "; then\n'
+        '        echo "clb-wizard: $vip is not on lo" >&2\n'
+        "        exit 1\n"
+        "    fi\n"
+        "done\n"
+        'echo "clb-wizard: the CLB VIPs are on lo"\n'
+    )
+
+
+def render_userdata(platform: Platform, vips: Sequence[str]) -> str:
+    """The UserData script for a new host of `platform` (stock stack, no files yet)."""
+    if platform.method == "windows":
+        return "#ps1_sysnative\n" + render_script(vips)
+    method = get_method(platform.method)
+    current = {MAIN: f"source {DROPIN_DIR}/*\n"} if platform.method == "ifupdown" else {}
+    rendered = method.render(vips, current, platform)
+    parts = [
+        "#!/bin/bash\n",
+        f"# {MARKER}\n",
+        f"# cloud-init UserData for {platform.name}: method {platform.method}.\n",
+        "set -euo pipefail\n",
+    ]
+    for package in platform.packages:
+        parts.append(
+            "if [ ! -e /etc/sysconfig/network-scripts/ifup-eth ] && "
+            "[ ! -e /usr/libexec/network-scripts/ifup-eth ]; then\n"
+            f"    yum install -y {shlex.quote(package)}\n"
+            "fi\n"
+        )
+    written = {}
+    for path, content in sorted(rendered.files.items()):
+        if content is None or path == MAIN:
+            continue
+        parts.append(_write_file(path, content, rendered.modes.get(path, 0o644)))
+        written[path] = content
+        if platform.method == "ifupdown":
+            parts.append(_ensure_sourced(path))
+    steps = method.transition({}, written, platform, live=()).activate
+    parts += [f"{command.shell()}\n" for command in steps]
+    parts.append(_check(vips))
+    return "".join(parts)
