@@ -10,6 +10,7 @@ kills everything in the namespace and removes the temp dirs.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
@@ -92,7 +93,9 @@ class Sandbox:
     def sh(self, script: str, **kwargs) -> subprocess.CompletedProcess:
         return self.run(["bash", "-euo", "pipefail", "-c", script], **kwargs)
 
-    def popen(self, argv: Sequence[str], *, env: Optional[dict] = None, **kwargs) -> subprocess.Popen:
+    def popen(
+        self, argv: Sequence[str], *, env: Optional[dict] = None, **kwargs
+    ) -> subprocess.Popen:
         return subprocess.Popen(self.argv(argv), env=self.env(env), **kwargs)
 
     def wizard(self, *args: str, env: Optional[dict] = None, timeout: float = 60):
@@ -139,26 +142,28 @@ class Sandbox:
         nmcli = self.dir / "bin" / "nmcli"
         nmcli.write_text(f'#!/bin/sh\nLD_LIBRARY_PATH={NM_LIBS} exec {NMROOT}/usr/bin/nmcli "$@"\n')
         nmcli.chmod(0o755)
-        log = open(self.dir / "nm.log", "w")
-        self.popen(
-            [str(NMROOT / "usr/sbin/NetworkManager"), "--no-daemon",
-             "--config=/etc/NetworkManager/NetworkManager.conf",
-             f"--config-dir={self.dir / 'nm-conf.d'}", f"--system-config-dir={self.dir / 'nm-conf.d'}"],
-            env={"LD_LIBRARY_PATH": str(NM_LIBS)}, stdout=log, stderr=log,
-        )
+        conf_d = self.dir / "nm-conf.d"
+        with open(self.dir / "nm.log", "w") as log:
+            self.popen(
+                [str(NMROOT / "usr/sbin/NetworkManager"), "--no-daemon",
+                 "--config=/etc/NetworkManager/NetworkManager.conf",
+                 f"--config-dir={conf_d}", f"--system-config-dir={conf_d}"],
+                env={"LD_LIBRARY_PATH": str(NM_LIBS)}, stdout=log, stderr=log,
+            )
         for _ in range(100):
             if self.run(["nmcli", "-t", "general", "status"], timeout=5).returncode == 0:
                 return
             time.sleep(0.1)
-        raise RuntimeError("NetworkManager did not start: " + (self.dir / "nm.log").read_text()[-2000:])
+        log_tail = (self.dir / "nm.log").read_text()[-2000:]
+        raise RuntimeError("NetworkManager did not start: " + log_tail)
 
     def start_networkd(self) -> None:
         """A real systemd-networkd on a private bus (networkctl reload/reconfigure need it)."""
         self.start_dbus()
-        log = open(self.dir / "networkd.log", "w")
         binary = next(p for p in ("/lib/systemd/systemd-networkd",
                                   "/usr/lib/systemd/systemd-networkd") if os.path.exists(p))
-        self.popen([binary], stdout=log, stderr=log)
+        with open(self.dir / "networkd.log", "w") as log:
+            self.popen([binary], stdout=log, stderr=log)
         for _ in range(100):
             if self.run(["networkctl", "list", "--no-pager"], timeout=5).returncode == 0:
                 return
@@ -183,10 +188,8 @@ class Sandbox:
 
     def close(self) -> None:
         for pid in self.pids():
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
         if self.holder.poll() is None:
             os.killpg(self.holder.pid, signal.SIGKILL)
         self.holder.wait(timeout=10)
