@@ -1,27 +1,32 @@
 """The scriptable face: `clb-wizard detect|plan|userdata|...`; no subcommand opens the TUI.
 
-Exit codes: 0 success (or nothing to change), 2 invalid input (nothing changed; the
-reason on stderr), 3 activation or verification failed and the host was rolled back,
-4 the rollback itself failed (the manual steps are printed).
+Exit codes: 0 success (or nothing to change), 1 `verify` found a failing fact, 2 invalid
+input (nothing changed; the reason on stderr), 3 activation or verification failed and the
+host was rolled back, 4 the rollback itself failed (the manual steps are printed).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
+import select
 import sys
 from pathlib import Path
 from typing import Callable, Optional
 
+from .journal import LockBusy, Store
 from .methods.base import MethodError
 from .plan import Plan
-from .platform import METHODS, PlatformError, detect
+from .platform import METHODS, PlatformError, detect, with_method
 from .runner import Runner, RunnerError
 from .session import Options, detect_platform, prepare_plan
+from .transaction import Outcome, Progress, Transaction, TransactionError, platform_from_json
 from .userdata import render_userdata
-from .vips import CLB_TYPES, VipError
+from .verify import verify
+from .vips import CLB_TYPES, VipError, check_vips
 
-EXIT_OK, EXIT_INVALID, EXIT_ROLLED_BACK, EXIT_ROLLBACK_FAILED = 0, 2, 3, 4
+EXIT_OK, EXIT_FAILED, EXIT_INVALID, EXIT_ROLLED_BACK, EXIT_ROLLBACK_FAILED = 0, 1, 2, 3, 4
 INPUT_ERRORS = (VipError, PlatformError, MethodError, RunnerError)
 
 
@@ -48,6 +53,7 @@ def _options(args: argparse.Namespace) -> Options:
         os_override=getattr(args, "os", None),
         method=getattr(args, "method", None),
         force=getattr(args, "force", False),
+        arp_sysctls=getattr(args, "arp_sysctls", False),
     )
 
 
@@ -101,14 +107,132 @@ def cmd_plan(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _progress_printer(args: argparse.Namespace):
+    stream = sys.stderr if args.json else sys.stdout
+
+    def show(progress: Progress) -> None:
+        mark = {None: "  ", True: "ok", False: "!!"}[progress.ok]
+        stream.write(f"[{mark}] {progress.message}\n")
+        stream.flush()
+
+    return show
+
+
+def _ask(question: str) -> bool:
+    if not sys.stdin.isatty():
+        return False
+    try:
+        return input(f"{question} [y/N] ").strip().lower() in ("y", "yes")
+    except EOFError:
+        return False
+
+
+def _terminal_confirm(seconds_left: float) -> Optional[bool]:
+    """Polled by the transaction: True once the user types yes, None until then."""
+    if not sys.stdin.isatty():
+        return None  # confirm from another session with `clb-wizard confirm`
+    if not getattr(_terminal_confirm, "asked", False):
+        print(f"Keep this change? Type y and Enter within {seconds_left:.0f} s "
+              "(or run `clb-wizard confirm`); otherwise it is rolled back.", flush=True)
+        _terminal_confirm.asked = True  # type: ignore[attr-defined]
+    ready, _, _ = select.select([sys.stdin], [], [], 0.2)
+    if not ready:
+        return None
+    answer = sys.stdin.readline().strip().lower()
+    return True if answer in ("y", "yes") else (False if answer in ("n", "no") else None)
+
+
+def _confirm_timeout(args: argparse.Namespace) -> Optional[float]:
+    """--confirm-timeout S; by default 120 s in an interactive SSH session."""
+    if args.confirm_timeout is not None:
+        return args.confirm_timeout or None
+    if os.environ.get("SSH_CONNECTION") and sys.stdin.isatty() and not args.dry_run:
+        return 120.0
+    return None
+
+
+def _report(outcome: Outcome, args: argparse.Namespace, plan: Optional[Plan] = None) -> int:
+    if args.json:
+        data = outcome.to_json()
+        if plan is not None:
+            data["plan"] = plan.to_json()
+        _emit_json(data)
+    else:
+        print(outcome.message)
+        if outcome.verification is not None:
+            for fact in outcome.verification.facts:
+                mark = "ok" if fact.ok else ("FAIL" if fact.fatal else "warn")
+                print(f"  [{mark:>4}] {fact.name}: {fact.detail}")
+        if outcome.manual_steps:
+            print("Put the host back by hand with:")
+            for step in outcome.manual_steps:
+                print(f"  {step}")
+        if outcome.log_path:
+            print(f"Log: {outcome.log_path}")
+    if outcome.exit_code != EXIT_OK:
+        print(f"clb-wizard: {outcome.message}", file=sys.stderr)
+    return outcome.exit_code
+
+
+def cmd_apply(args: argparse.Namespace) -> int:
+    runner = _runner(args, dry_run=args.dry_run)
+    plan = prepare_plan(runner, _options(args))
+    if not args.json:
+        print_plan(plan)
+    if plan.changed and not (args.yes or args.dry_run):
+        if not sys.stdin.isatty():
+            raise UsageError("not a terminal: add --yes to apply without asking.")
+        if not _ask("Apply this change?"):
+            print("Nothing was changed.")
+            return EXIT_OK
+    transaction = Transaction(runner, on_progress=_progress_printer(args))
+    outcome = transaction.apply(plan, confirm_timeout=_confirm_timeout(args),
+                                confirm=_terminal_confirm, ports=tuple(args.port or ()))
+    return _report(outcome, args, plan)
+
+
+def cmd_verify(args: argparse.Namespace) -> int:
+    runner = _runner(args)
+    vips = list(args.vip or ())
+    platform = None
+    foreign: list[str] = []
+    if not vips:
+        last = Store(runner).last()
+        if last is None:
+            raise UsageError("no change recorded on this host: give the VIPs with --vip.")
+        vips, foreign = last.vips, last.foreign
+        if not (args.os or args.method):
+            platform = platform_from_json(last.platform)
+    if platform is None:
+        platform = detect_platform(runner, _options(args))
+    report = check_vips(vips)
+    result = verify(runner, platform, report.vips, ports=tuple(args.port or ()), foreign=foreign)
+    outcome = Outcome(EXIT_OK if result.ok else EXIT_FAILED,
+                      "verified" if result.ok else "failed",
+                      "All checks passed." if result.ok else "Verification failed: "
+                      + result.summary(), verification=result)
+    return _report(outcome, args)
+
+
+def cmd_rollback(args: argparse.Namespace) -> int:
+    runner = _runner(args)
+    return _report(Transaction(runner, on_progress=_progress_printer(args)).rollback_last(), args)
+
+
+def cmd_recover(args: argparse.Namespace) -> int:
+    runner = _runner(args)
+    transaction = Transaction(runner, on_progress=_progress_printer(args))
+    return _report(transaction.recover(expired_id=args.expired, wait=args.wait), args)
+
+
+def cmd_confirm(args: argparse.Namespace) -> int:
+    return _report(Transaction(_runner(args)).confirm_pending(), args)
+
+
 def cmd_userdata(args: argparse.Namespace) -> int:
     platform = detect(Runner(), args.os)
     if args.method:
-        from .platform import with_method
-
         platform = with_method(platform, args.method)
-    from .vips import check_vips
-
     report = check_vips(args.vip, args.type)
     if report.warnings and not args.force:
         raise VipError(" ".join(report.warnings) + " Acknowledge with --force.")
@@ -147,6 +271,36 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("plan", help="show the exact change (diff and commands); changes nothing")
     _common(p, vips=True)
     p.set_defaults(func=cmd_plan)
+    p = sub.add_parser("apply", help="apply, verify, and roll back automatically on failure")
+    _common(p, vips=True)
+    p.add_argument("--yes", action="store_true", help="do not ask before applying")
+    p.add_argument("--dry-run", action="store_true",
+                   help="show every step without changing anything (no root needed)")
+    p.add_argument("--confirm-timeout", type=float, metavar="S",
+                   help="keep the change only if confirmed within S seconds (default 120 in an "
+                   "interactive SSH session; 0 turns it off)")
+    p.add_argument("--arp-sysctls", action="store_true",
+                   help="also set arp_ignore=1 and arp_announce=2, persistently")
+    p.add_argument("--port", type=int, action="append", metavar="P",
+                   help="warn when the service on port P listens on 127.0.0.1 only")
+    p.set_defaults(func=cmd_apply)
+    p = sub.add_parser("verify", help="check the host against the VIPs (or the last change)")
+    _common(p, vips=False)
+    p.add_argument("--vip", action="append", metavar="V", help="the VIPs to check")
+    p.add_argument("--port", type=int, action="append", metavar="P",
+                   help="warn when the service on port P listens on 127.0.0.1 only")
+    p.set_defaults(func=cmd_verify)
+    p = sub.add_parser("rollback", help="undo the last change clb-wizard applied")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.set_defaults(func=cmd_rollback, root="/")
+    p = sub.add_parser("recover", help="finish a transaction a crash interrupted")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.add_argument("--expired", metavar="ID", help=argparse.SUPPRESS)  # the watchdog
+    p.add_argument("--wait", action="store_true", help=argparse.SUPPRESS)
+    p.set_defaults(func=cmd_recover, root="/")
+    p = sub.add_parser("confirm", help="keep a change that is waiting for confirmation")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.set_defaults(func=cmd_confirm, root="/")
     p = sub.add_parser("userdata", help="print cloud-init UserData for a new host")
     _common(p, vips=True, root=False)
     p.set_defaults(func=cmd_userdata)
@@ -167,13 +321,13 @@ def main(argv: Optional[list[str]] = None) -> int:
     if func is None:
         parser.print_usage()
         return EXIT_OK
-    if getattr(args, "vip", "unset") is None and args.command in ("plan", "userdata"):
+    if getattr(args, "vip", "unset") is None and args.command in ("plan", "apply", "userdata"):
         return _fail("give at least one --vip (the CLB's VIP, or each EIP).", args.json)
     if args.command == "userdata" and not args.os:
         return _fail("userdata needs --os ID (the new host's OS, e.g. ubuntu-22.04).", args.json)
     try:
         return func(args)
-    except (UsageError, *INPUT_ERRORS) as exc:
+    except (UsageError, TransactionError, LockBusy, *INPUT_ERRORS) as exc:
         return _fail(str(exc), getattr(args, "json", False))
     except BrokenPipeError:  # `clb-wizard plan ... | head`
         sys.stderr.close()

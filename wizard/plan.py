@@ -8,14 +8,17 @@ I/O half that reads the snapshot through the runner.
 from __future__ import annotations
 
 import difflib
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Optional
 
+from . import sysctls
 from .facts import HostAddresses
 from .methods import get_method
 from .methods.base import Command, Files, LoAddress, MethodError, cmd
 from .platform import Platform
 from .runner import FileState, Runner
+from .sysctls import SysctlChange
 from .vips import VipReport
 
 
@@ -78,6 +81,8 @@ class Plan:
     checks: tuple[Check, ...] = ()
     warnings: tuple[str, ...] = ()
     notes: tuple[str, ...] = ()
+    foreign: tuple[str, ...] = ()  # VIPs a file that is not ours already configures
+    sysctls: tuple[SysctlChange, ...] = ()  # with --arp-sysctls
     live: Optional[tuple[LoAddress, ...]] = None  # lo's addresses when planned (live host)
     snapshot: dict[str, FileState] = field(default_factory=dict, compare=False, repr=False)
 
@@ -106,12 +111,14 @@ class Plan:
             "checks": [c.to_json() for c in self.checks],
             "warnings": list(self.warnings),
             "notes": list(self.notes),
+            "foreign": list(self.foreign),
+            "sysctls": [c.to_json() for c in self.sysctls],
         }
 
 
 def watched_paths(runner: Runner, method_name: str) -> list[str]:
     method = get_method(method_name)
-    paths = list(method.watch_files)
+    paths = [*method.watch_files, sysctls.PATH]
     for directory in method.watch_dirs:
         for name in runner.list_dir(directory):
             path = f"{directory}/{name}"
@@ -134,8 +141,11 @@ def build_plan(
     report: VipReport,
     snapshot: dict[str, FileState],
     addresses: Optional[HostAddresses] = None,
+    sysctl_values: Optional[Mapping[str, Optional[str]]] = None,
 ) -> Plan:
     """Everything that must change for exactly `report.vips` to be on lo, persistently.
+
+    `sysctl_values` (the current ARP sysctls) asks for the ARP sysctls too (--arp-sysctls).
 
     Raises MethodError when the current configuration stops the method (broken file).
     """
@@ -144,10 +154,17 @@ def build_plan(
     before: Files = _texts(snapshot)
     rendered = method.render(report.vips, before, platform, live_addrs)
     after = {**before, **rendered.files}
+    wanted = dict(rendered.files)
+    modes = dict(rendered.modes)
+    sysctl_changes: tuple[sysctls.SysctlChange, ...] = ()
+    if sysctl_values is not None:
+        wanted[sysctls.PATH] = sysctls.render_conf()
+        modes[sysctls.PATH] = 0o644
+        sysctl_changes = sysctls.plan_sysctls(sysctl_values)
     changes = []
-    for path, content in sorted(rendered.files.items()):
+    for path, content in sorted(wanted.items()):
         old = snapshot.get(path, FileState(None))
-        mode = rendered.modes.get(path, old.mode if old.exists else 0o644)
+        mode = modes.get(path, old.mode if old.exists else 0o644)
         if content == old.text and (content is None or old.mode == mode):
             continue
         changes.append(FileChange(path, old.text, content, mode))
@@ -158,6 +175,7 @@ def build_plan(
         else set(method.configured_vips(before)) | set(rendered.foreign)
     )
     transition = method.transition(before, after, platform, live=live)
+    activate = transition.activate + sysctls.apply_commands(sysctl_changes)
     prepare = list(transition.prepare)
     for package in platform.packages:
         prepare.insert(0, cmd(f"install {package} (ifup for ifcfg files)",
@@ -169,7 +187,7 @@ def build_plan(
     checks.append(Check("config-rereads", platform.method,
                         f"the {method.title} config re-reads to exactly these VIPs"))
     notes = list(report.notes) + list(platform.reasons) + list(rendered.notes)
-    if not changes and not prepare and not transition.activate:
+    if not changes and not prepare and not activate:
         notes.append("No change needed: this host already has exactly this configuration.")
     return Plan(
         platform=platform,
@@ -178,10 +196,12 @@ def build_plan(
         clb_type=report.clb_type,
         files=tuple(changes),
         prepare=tuple(prepare),
-        activate=transition.activate,
+        activate=activate,
         checks=tuple(checks),
         warnings=report.warnings + rendered.warnings,
         notes=tuple(notes),
+        foreign=rendered.foreign,
+        sysctls=sysctl_changes,
         live=tuple(live_addrs) if addresses is not None else None,
         snapshot=snapshot,
     )

@@ -8,6 +8,7 @@ Commands are always argv lists, never shell strings, so no user text reaches a s
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import tempfile
@@ -64,7 +65,7 @@ class CommandResult:
 class Event:
     """One thing the runner did (or, in dry-run, would have done)."""
 
-    kind: str  # "run", "query", "write", "remove", "mkdir"
+    kind: str  # "run", "query", "write", "remove", "mkdir", "spawn", "kill"
     detail: str
     ok: bool = True
     dry_run: bool = False
@@ -157,6 +158,27 @@ class Runner:
         if kind == "run" or not result.ok:
             self._emit(Event(kind, " ".join(args), result.ok, result.dry_run))
         return result
+
+    def spawn(self, argv: Sequence[str], env: Optional[dict] = None) -> int:
+        """Start a detached process (own session, no terminal) that outlives us; its pid."""
+        self._emit(Event("spawn", " ".join(argv), dry_run=self.dry_run))
+        if self.dry_run:
+            return 0
+        proc = subprocess.Popen(
+            list(argv),
+            env={**os.environ, **_TOOL_ENV, **(env or {})},
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+        return proc.pid
+
+    def kill(self, pid: int) -> None:
+        self._emit(Event("kill", str(pid), dry_run=self.dry_run))
+        if not self.dry_run and pid > 0:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, 15)
 
     def write_file(self, path: str, data: bytes, mode: int, uid: int = 0, gid: int = 0) -> None:
         """Atomic replace: temp file in the same directory, fsync, rename, fsync the dir.

@@ -10,7 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Optional
 
-from .facts import HostAddresses, read_addresses
+from . import sysctls
+from .facts import HostAddresses, read_addresses, read_sysctl
 from .plan import Plan, build_plan, gather
 from .platform import Platform, detect, with_method
 from .runner import Runner
@@ -24,6 +25,7 @@ class Options:
     os_override: Optional[str] = None
     method: Optional[str] = None
     force: bool = False
+    arp_sysctls: bool = False
 
 
 def detect_platform(runner: Runner, options: Options) -> Platform:
@@ -51,4 +53,7 @@ def prepare_plan(runner: Runner, options: Options, platform: Optional[Platform] 
             " ".join(report.warnings) + " If this is really what you want, acknowledge it "
             "with --force (or the confirmation in the wizard)."
         )
-    return build_plan(platform, report, gather(runner, platform.method), addresses)
+    sysctl_values = None
+    if options.arp_sysctls:
+        sysctl_values = {name: read_sysctl(name) for name in sysctls.WANTED}
+    return build_plan(platform, report, gather(runner, platform.method), addresses, sysctl_values)
