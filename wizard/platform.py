@@ -221,9 +221,12 @@ def detect_stack(runner: Runner) -> NetworkStack:
     nm_version = None
     networkd_version = None
     if runner.is_live_root:
-        if networkmanager:
-            out = runner.query(["NetworkManager", "--version"])
-            nm_version = out.stdout.strip() or None if out.ok else None
+        # On this very host, ask nmcli (its version is the daemon's, packaged together);
+        # that also finds a NetworkManager installed outside /usr/sbin.
+        out = runner.query(["nmcli", "--version"])
+        found = re.search(r"version (\d+(?:\.\d+)*)", out.stdout) if out.ok else None
+        if found:
+            networkmanager, nm_version = True, found.group(1)
         if networkd:
             out = runner.query(["networkctl", "--version"])
             found = re.search(r"systemd (\d+)", out.stdout) if out.ok else None

@@ -261,11 +261,12 @@ class Transaction:
             for command in plan.activate:
                 if not self._run(command).ok:
                     raise StepFailed(f"{command.shell()} failed")
+            self._put_back_dropped(journal, self._kept(journal))
             self.store.save(journal, J.ACTIVATED)
             self._checkpoint(J.ACTIVATED)
             self._advance("verify")
             verification = verify(self.runner, plan.platform, plan.vips, ports=ports,
-                                  foreign=journal.foreign)
+                                  foreign=journal.foreign, keep=self._kept(journal))
             for fact in verification.facts:
                 warn = "" if fact.ok or fact.fatal else "warning: "
                 self._say(f"{warn}{fact.name}: {fact.detail}", fact.ok or not fact.fatal)
@@ -405,6 +406,22 @@ class Transaction:
                   else "rollback incomplete: " + result.summary(), result.ok)
         return result
 
+    @staticmethod
+    def _kept(journal: Journal) -> list[LoAddress]:
+        """lo's addresses before the change, less the VIPs the change removes on purpose."""
+        method = get_method(journal.method)
+        old = set(method.configured_vips({r.path: _text(r.before) for r in journal.files}))
+        dropped = old - set(journal.vips)
+        return [a for a in journal.live_before if a.address not in dropped]
+
+    def _put_back_dropped(self, journal: Journal, keep: list[LoAddress]) -> None:
+        """A renderer taking over lo may flush addresses it does not know (NetworkManager
+        does): put back, right away, every address that was there and should stay."""
+        now = {_addr_key(a) for a in read_addresses(self.runner).lo}
+        for addr in keep:
+            if _addr_key(addr) not in now:
+                self._run(_add_command(addr, f"put back {addr.cidr}: {journal.method} dropped it"))
+
     def _reconcile_lo(self, journal: Journal) -> None:
         """Kernel level: remove the VIPs this transaction added, put back what it removed
         (a renderer may drop lo's own addresses when it stops managing lo)."""
@@ -421,11 +438,7 @@ class Transaction:
                                   f"remove {addr.address}, added by this transaction"))
         for key, addr in before.items():
             if key not in current:
-                argv = ["ip"] + (["-6"] if addr.family == "inet6" else [])
-                argv += ["addr", "add", addr.cidr, "dev", "lo"]
-                if addr.family == "inet" and addr.label not in ("", "lo"):
-                    argv += ["label", addr.label]
-                self._run(Command(tuple(argv), f"put back {addr.cidr}, which was on lo before"))
+                self._run(_add_command(addr, f"put back {addr.cidr}, which was on lo before"))
 
     def _check_restored(self, journal: Journal) -> Verification:
         facts = []
@@ -559,6 +572,14 @@ class Transaction:
     def _require_root(self) -> None:
         if os.geteuid() != 0:
             raise TransactionError("This needs root: run it again with sudo.")
+
+
+def _add_command(addr: LoAddress, why: str) -> Command:
+    argv = ["ip"] + (["-6"] if addr.family == "inet6" else [])
+    argv += ["addr", "add", addr.cidr, "dev", "lo"]
+    if addr.family == "inet" and addr.label not in ("", "lo"):
+        argv += ["label", addr.label]
+    return Command(tuple(argv), why)
 
 
 def _text(data: Optional[bytes]) -> Optional[str]:

@@ -14,7 +14,7 @@ from typing import Optional
 
 from .facts import HostAddresses, read_addresses, read_sysctl, route_type
 from .methods import get_method
-from .methods.base import Files
+from .methods.base import Files, LoAddress
 from .methods.ifupdown import _aliases, _our_path
 from .methods.networkmanager import CONNECTION_UUID
 from .plan import gather
@@ -162,6 +162,16 @@ def port_facts(runner: Runner, ports: Sequence[int]) -> list[Fact]:
     return facts
 
 
+def kept_facts(keep: Sequence[LoAddress], addresses: HostAddresses) -> list[Fact]:
+    """The addresses lo had before, which the change must not take away."""
+    if not keep:
+        return []
+    now = {(a.address, a.prefixlen) for a in addresses.lo}
+    lost = [a.cidr for a in keep if (a.address, a.prefixlen) not in now]
+    return [Fact("lo's other addresses kept", not lost,
+                 "all still on lo" if not lost else "gone from lo: " + ", ".join(lost))]
+
+
 def verify(
     runner: Runner,
     platform: Platform,
@@ -169,9 +179,11 @@ def verify(
     *,
     ports: Sequence[int] = (),
     foreign: Sequence[str] = (),
+    keep: Sequence[LoAddress] = (),
 ) -> Verification:
     addresses = read_addresses(runner)
     facts = kernel_facts(runner, vips, addresses)
+    facts += kept_facts(keep, addresses)
     facts += config_facts(runner, platform, vips, foreign)
     facts += sysctl_facts(addresses)
     facts += port_facts(runner, ports)

@@ -119,7 +119,13 @@ class NetworkManagerMethod(Method):
                     f"with: nmcli connection modify {name!r} +ipv4.addresses VIP/32, "
                     f"then nmcli connection up {name!r}."
                 )
-        return Rendered({PATH: render_keyfile(vips)}, {PATH: 0o600})
+        others = [a.cidr for a in live
+                  if a.address not in vips and a.cidr not in ("127.0.0.1/8", "::1/128")]
+        notes = ()
+        if others:
+            notes = (f"NetworkManager drops addresses it does not manage when it takes over lo "
+                     f"({', '.join(others)}): clb-wizard puts them back right after.",)
+        return Rendered({PATH: render_keyfile(vips)}, {PATH: 0o600}, notes)
 
     def transition(
         self,
