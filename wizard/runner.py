@@ -153,6 +153,8 @@ class Runner:
                 result = CommandResult(args, proc.returncode, proc.stdout, proc.stderr)
             except FileNotFoundError:
                 result = CommandResult(args, 127, stderr=f"{args[0]}: command not found")
+            except PermissionError:
+                result = CommandResult(args, 126, stderr=f"{args[0]}: permission denied")
             except subprocess.TimeoutExpired:
                 result = CommandResult(args, 124, stderr=f"timed out after {timeout}s")
         if kind == "run" or not result.ok:

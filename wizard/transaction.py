@@ -30,6 +30,10 @@ from .verify import Fact, Verification, verify
 
 EXIT_OK, EXIT_INVALID, EXIT_ROLLED_BACK, EXIT_ROLLBACK_FAILED = 0, 2, 3, 4
 
+# The watchdog acts this long after the deadline, so a live session reverts by itself
+# first and the watchdog only covers a session that is gone.
+WATCHDOG_GRACE = 5.0
+
 # Test-only fault injection: SIGKILL this process right after the named checkpoint, to
 # prove that `recover` copes with a crash at that point (tests/live/test_crash.py).
 _FAILPOINT_ENV = "CLB_WIZARD_FAILPOINT"
@@ -356,7 +360,7 @@ class Transaction:
         if os.path.isdir("/run/systemd/system") and shutil.which("systemd-run"):
             unit = f"clb-wizard-revert-{journal.id}"
             result = self.runner.run([
-                "systemd-run", f"--unit={unit}", f"--on-active={int(timeout) + 1}s",
+                "systemd-run", f"--unit={unit}", f"--on-active={int(timeout + WATCHDOG_GRACE)}s",
                 "--timer-property=AccuracySec=1s",
                 *(f"--setenv={k}={v}" for k, v in env.items()), *recover,
             ])
@@ -518,7 +522,7 @@ class Transaction:
         if wait and expired_id:
             journal = self.store.active()
             if journal and journal.confirm_deadline:
-                time.sleep(max(0.0, journal.confirm_deadline - time.time()))
+                time.sleep(max(0.0, journal.confirm_deadline + WATCHDOG_GRACE - time.time()))
         self.store.lock(wait=120 if expired_id else 0)
         try:
             journal = self.store.active()
