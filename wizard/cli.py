@@ -264,6 +264,14 @@ def build_parser() -> argparse.ArgumentParser:
         description="Put a Classic Load Balancer's VIPs on this backend's loopback "
         "(message forwarding mode). Without a command, opens the wizard.",
     )
+    wizard = parser.add_argument_group("the wizard (no COMMAND)")
+    wizard.add_argument("--root", dest="tui_root", default="/", metavar="DIR",
+                        help="walk through the system under DIR (a preview: implies --dry-run)")
+    wizard.add_argument("--os", dest="tui_os", metavar="ID", help="assume this OS (a preview)")
+    wizard.add_argument("--method", dest="tui_method", choices=METHODS,
+                        help="override the persistence method")
+    wizard.add_argument("--dry-run", dest="tui_dry_run", action="store_true",
+                        help="show every step without changing anything")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     p = sub.add_parser("detect", help="show the OS, network stack and method")
     _common(p, vips=False)
@@ -314,13 +322,24 @@ def _fail(message: str, as_json: bool) -> int:
     return EXIT_INVALID
 
 
+def _run_wizard(args: argparse.Namespace) -> int:
+    """The TUI; imported only here, so the engine and the CLI never load Textual."""
+    if not sys.stdin.isatty() or not sys.stdout.isatty():
+        print("clb-wizard: the wizard needs a terminal; use a COMMAND for scripts "
+              "(clb-wizard --help).", file=sys.stderr)
+        return EXIT_INVALID
+    from screens.app import run_wizard
+
+    return run_wizard(root=args.tui_root, os_override=args.tui_os, method=args.tui_method,
+                      dry_run=args.tui_dry_run or args.tui_root != "/" or bool(args.tui_os))
+
+
 def main(argv: Optional[list[str]] = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     func: Optional[Callable[[argparse.Namespace], int]] = getattr(args, "func", None)
     if func is None:
-        parser.print_usage()
-        return EXIT_OK
+        return _run_wizard(args)
     if getattr(args, "vip", "unset") is None and args.command in ("plan", "apply", "userdata"):
         return _fail("give at least one --vip (the CLB's VIP, or each EIP).", args.json)
     if args.command == "userdata" and not args.os:

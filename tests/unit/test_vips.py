@@ -31,7 +31,7 @@ REJECTED = (
 )
 REJECTED_NETS = [ipaddress.ip_network(n) for n, _ in REJECTED]
 # Every message must tell the user what to do, not only what is wrong.
-WHAT_TO_DO = ("enter", "use", "copy", "give", "type", "choose", "check")
+WHAT_TO_DO = ("enter", "use", "copy", "give", "type", "choose", "check", "e.g.")
 
 
 def rejection(text) -> str:
