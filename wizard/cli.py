@@ -15,6 +15,7 @@ import sys
 from pathlib import Path
 from typing import Callable, Optional
 
+from .cli_fleet import register as register_fleet
 from .journal import LockBusy, Store
 from .methods.base import MethodError
 from .plan import Plan
@@ -312,6 +313,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("userdata", help="print cloud-init UserData for a new host")
     _common(p, vips=True, root=False)
     p.set_defaults(func=cmd_userdata)
+    register_fleet(sub)
     return parser
 
 
