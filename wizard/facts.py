@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Optional
 
@@ -40,13 +41,24 @@ def read_addresses(runner: Runner) -> HostAddresses:
     return HostAddresses(tuple(lo), others)
 
 
-def route_type(runner: Runner, address: str) -> Optional[str]:
-    """The kernel's route type for `address` ("local" when it is ours), None if unroutable."""
-    result = runner.query(["ip", "-j", "route", "get", address])
-    if not result.ok:
-        return None
-    routes = json.loads(result.stdout or "[]")
-    return routes[0].get("type", "unicast") if routes else None
+def route_types(runner: Runner, addresses: Sequence[str]) -> dict[str, Optional[str]]:
+    """The kernel's route type per address ("local" when it is ours; None: unroutable).
+
+    One `ip -batch` for all of them: 64 VIPs cost one process, not 64.
+    """
+    if not addresses:
+        return {}
+    script = "".join(f"route get {a}\n" for a in addresses)
+    result = runner.query(["ip", "-j", "-force", "-batch", "-"], input=script)
+    found: dict[str, Optional[str]] = dict.fromkeys(addresses)
+    for line in result.stdout.splitlines():
+        line = line.strip()
+        if not line.startswith("["):
+            continue
+        for route in json.loads(line):
+            if route.get("dst") in found:
+                found[route["dst"]] = route.get("type", "unicast")
+    return found
 
 
 def read_sysctl(name: str) -> Optional[str]:

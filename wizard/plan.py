@@ -38,11 +38,15 @@ class FileChange:
     def diff(self) -> str:
         before = [] if self.before is None else self.before.splitlines(keepends=True)
         after = [] if self.after is None else self.after.splitlines(keepends=True)
+        # "a/" + the path without its leading "/": git-style names that `patch -p1` reads,
+        # also for paths that do not start with "/" (Windows: "b/C:\ProgramData\...",
+        # not "bC:\ProgramData\...").
+        name = self.path.lstrip("/")
         lines = difflib.unified_diff(
             before,
             after,
-            fromfile="/dev/null" if self.before is None else "a" + self.path,
-            tofile="/dev/null" if self.after is None else "b" + self.path,
+            fromfile="/dev/null" if self.before is None else "a/" + name,
+            tofile="/dev/null" if self.after is None else "b/" + name,
         )
         return "".join(line if line.endswith("\n") else line + "\n" for line in lines)
 

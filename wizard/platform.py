@@ -80,7 +80,10 @@ KNOWN_RELEASES: dict[str, Release] = {
 }
 
 # os-release IDs of RHEL rebuilds and derivatives that behave like RHEL of the same major.
-_RHEL_LIKE = {"centos", "rhel", "rocky", "almalinux", "ol", "opencloudos", "tencentos", "anolis"}
+# "oracle": distro normalises Oracle Linux's os-release ID "ol" to "oracle", so detection
+# sees that name, never "ol" (which --os still accepts).
+_RHEL_LIKE = {"centos", "rhel", "rocky", "almalinux", "ol", "oracle", "opencloudos",
+              "tencentos", "anolis"}
 
 
 def supported_ids() -> str:

@@ -125,16 +125,23 @@ class Runner:
         except (FileNotFoundError, NotADirectoryError):
             return []
 
-    def query(self, argv: Sequence[str], timeout: Optional[float] = None) -> CommandResult:
+    def query(
+        self, argv: Sequence[str], timeout: Optional[float] = None, input: Optional[str] = None
+    ) -> CommandResult:
         """A read-only command: runs even in dry-run. A missing tool gives rc 127."""
-        return self._execute(argv, "query", timeout, dry_run=False)
+        return self._execute(argv, "query", timeout, dry_run=False, input=input)
 
     # -- changes: recorded in dry-run --------------------------------------------
     def run(self, argv: Sequence[str], timeout: Optional[float] = None) -> CommandResult:
         return self._execute(argv, "run", timeout, dry_run=self.dry_run)
 
     def _execute(
-        self, argv: Sequence[str], kind: str, timeout: Optional[float], dry_run: bool
+        self,
+        argv: Sequence[str],
+        kind: str,
+        timeout: Optional[float],
+        dry_run: bool,
+        input: Optional[str] = None,
     ) -> CommandResult:
         args = tuple(str(a) for a in argv)
         if dry_run:
@@ -148,7 +155,7 @@ class Runner:
                     text=True,
                     timeout=timeout or self.command_timeout,
                     env=env,
-                    stdin=subprocess.DEVNULL,
+                    **({"input": input} if input is not None else {"stdin": subprocess.DEVNULL}),
                 )
                 result = CommandResult(args, proc.returncode, proc.stdout, proc.stderr)
             except FileNotFoundError:

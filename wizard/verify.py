@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Optional
 
-from .facts import HostAddresses, read_addresses, read_sysctl, route_type
+from .facts import HostAddresses, read_addresses, read_sysctl, route_types
 from .methods import get_method
 from .methods.base import Files, LoAddress
 from .methods.ifupdown import _aliases, _our_path
@@ -59,6 +59,7 @@ class Verification:
 def kernel_facts(runner: Runner, vips: Sequence[str], addresses: HostAddresses) -> list[Fact]:
     facts = []
     on_lo = {a.address: a for a in addresses.lo if a.family == "inet"}
+    routes = route_types(runner, vips)
     for vip in vips:
         addr = on_lo.get(vip)
         if addr is None:
@@ -67,7 +68,7 @@ def kernel_facts(runner: Runner, vips: Sequence[str], addresses: HostAddresses) 
             facts.append(Fact(f"{vip} on lo", False, f"on lo as /{addr.prefixlen}, not /32"))
         else:
             facts.append(Fact(f"{vip} on lo", True, f"{vip}/32 on lo (label {addr.label})"))
-        kind = route_type(runner, vip)
+        kind = routes.get(vip)
         facts.append(Fact(f"{vip} routed locally", kind == "local",
                           f"ip route get {vip}: {kind or 'no route'}"))
     return facts
@@ -78,16 +79,15 @@ def _tool_reread(runner: Runner, platform: Platform, files: Files) -> Optional[l
     method = platform.method
     if method == "ifupdown":
         path = _our_path(files)
-        vips = []
-        for n in sorted(_aliases(path, files.get(path))):
-            out = runner.query(["ifquery", f"lo:{n}"])
-            if not out.ok:
-                return [f"(ifquery lo:{n} failed: {out.describe()})"]
-            for line in out.stdout.splitlines():
-                key, _, value = line.partition(":")
-                if key.strip() == "address":
-                    vips.append(value.strip().split("/")[0])
-        return vips
+        labels = [f"lo:{n}" for n in sorted(_aliases(path, files.get(path)))]
+        if not labels:
+            return []
+        out = runner.query(["ifquery", *labels])  # one call for every alias
+        if not out.ok:
+            return [f"(ifquery failed: {out.describe()})"]
+        return [value.strip().split("/")[0] for key, _, value in
+                (line.partition(":") for line in out.stdout.splitlines())
+                if key.strip() == "address"]
     if method == "networkmanager":
         out = runner.query(["nmcli", "-g", "ipv4.addresses", "connection", "show", "uuid",
                             CONNECTION_UUID])

@@ -57,7 +57,52 @@ def _load(path: str, text: str) -> dict:
             f"{path}{where} is not valid YAML, so netplan would refuse every file. "
             "Fix it, then run clb-wizard again."
         ) from None
-    return data if isinstance(data, dict) else {}
+    if data is None:  # empty, or comments only
+        return {}
+    _check_shape(path, data)
+    return data
+
+
+def _check_shape(path: str, data: object) -> None:
+    """Refuse, with a message, the shapes netplan itself refuses in the keys we read.
+
+    Valid YAML can still be an invalid netplan file (`network: [a]`, `lo: 5`,
+    `addresses: 192.0.2.1/32`); netplan then rejects every file, and reading such a
+    file must not crash the engine with an AttributeError either.
+    """
+
+    def bad(where: str, expected: str) -> MethodError:
+        return MethodError(
+            f"{path}: {where} must be a {expected}, so netplan would refuse every file. "
+            "Fix it, then run clb-wizard again."
+        )
+
+    if not isinstance(data, dict):
+        raise bad("the top level", "mapping (network: ...)")
+    network = data.get("network")
+    if network is None:
+        return
+    if not isinstance(network, dict):
+        raise bad("'network'", "mapping")
+    ethernets = network.get("ethernets")
+    if ethernets is None:
+        return
+    if not isinstance(ethernets, dict):
+        raise bad("'network.ethernets'", "mapping")
+    lo = ethernets.get("lo")
+    if lo is None:
+        return
+    if not isinstance(lo, dict):
+        raise bad("'network.ethernets.lo'", "mapping")
+    addresses = lo.get("addresses")
+    if addresses is None:
+        return
+    if not isinstance(addresses, list):
+        raise bad("'network.ethernets.lo.addresses'", "list")
+    for address in addresses:
+        if isinstance(address, dict) and len(address) != 1:
+            raise bad("each entry of 'network.ethernets.lo.addresses'",
+                      "single address (or {address: {options}})")
 
 
 def _lo_addresses(data: dict) -> list[str]:

@@ -17,6 +17,7 @@ from .base import (
     Files,
     LoAddress,
     Method,
+    MethodError,
     Rendered,
     Transition,
     assign_labels,
@@ -77,6 +78,12 @@ class SystemdUnitMethod(Method):
         live: Sequence[LoAddress] = (),
     ) -> Rendered:
         existing = current.get(PATH)
+        # Never clobber: a unit of this name that is not ours (no marker) stays as it is.
+        if existing is not None and not is_ours(existing):
+            raise MethodError(
+                f"{PATH} exists and is not clb-wizard's. Rename or remove it, then run "
+                "clb-wizard again."
+            )
         kept = unit_vips(existing) if is_ours(existing) else {}
         used = live_label_numbers([a for a in live if a.address not in kept])
         labels = assign_labels(vips, {v: n for v, n in kept.items() if v in vips}, used)
