@@ -82,8 +82,9 @@ class Sandbox:
 
     def env(self, extra: Optional[dict] = None) -> dict:
         path = f"{self.dir / 'bin'}:{Path(sys.executable).parent}:{os.environ.get('PATH', '')}"
+        # nsenter -m starts in /, so the repo goes on PYTHONPATH for `-m tests....` helpers.
         return {**os.environ, "PATH": path, "CLB_WIZARD_STATE_DIR": "/var/lib/clb-wizard",
-                **(extra or {})}
+                "PYTHONPATH": str(REPO), **(extra or {})}
 
     def run(self, argv: Sequence[str], *, env: Optional[dict] = None, timeout: float = 60,
             check: bool = False, input: Optional[str] = None) -> subprocess.CompletedProcess:

@@ -8,14 +8,17 @@ host was rolled back, 4 the rollback itself failed (the manual steps are printed
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import select
 import sys
+from dataclasses import replace
 from pathlib import Path
 from typing import Callable, Optional
 
 from .cli_fleet import register as register_fleet
+from .facts import read_addresses
 from .journal import LockBusy, Store
 from .methods.base import MethodError
 from .plan import Plan
@@ -24,7 +27,7 @@ from .runner import Runner, RunnerError
 from .session import Options, detect_platform, prepare_plan
 from .transaction import Outcome, Progress, Transaction, TransactionError, platform_from_json
 from .userdata import render_userdata
-from .verify import verify
+from .verify import Fact, Verification, verify
 from .vips import CLB_TYPES, VipError, check_vips
 
 EXIT_OK, EXIT_FAILED, EXIT_INVALID, EXIT_ROLLED_BACK, EXIT_ROLLBACK_FAILED = 0, 1, 2, 3, 4
@@ -100,7 +103,10 @@ def cmd_detect(args: argparse.Namespace) -> int:
 
 
 def cmd_plan(args: argparse.Namespace) -> int:
-    plan = prepare_plan(_runner(args), _options(args))
+    runner = _runner(args)
+    if args.ulb_id:
+        _vips_from_clb(args, runner)
+    plan = prepare_plan(runner, _options(args))
     if args.json:
         _emit_json(plan.to_json())
     else:
@@ -177,6 +183,8 @@ def _report(outcome: Outcome, args: argparse.Namespace, plan: Optional[Plan] = N
 
 def cmd_apply(args: argparse.Namespace) -> int:
     runner = _runner(args, dry_run=args.dry_run)
+    if args.ulb_id:
+        _vips_from_clb(args, runner)
     plan = prepare_plan(runner, _options(args))
     if not args.json:
         print_plan(plan)
@@ -189,6 +197,10 @@ def cmd_apply(args: argparse.Namespace) -> int:
     transaction = Transaction(runner, on_progress=_progress_printer(args))
     outcome = transaction.apply(plan, confirm_timeout=_confirm_timeout(args),
                                 confirm=_terminal_confirm, ports=tuple(args.port or ()))
+    if args.ulb_id and outcome.exit_code == EXIT_OK and outcome.verification and not args.dry_run:
+        fact = _health_fact(args, runner)
+        if fact is not None:
+            outcome.verification = Verification(outcome.verification.facts + (fact,))
     return _report(outcome, args, plan)
 
 
@@ -208,6 +220,11 @@ def cmd_verify(args: argparse.Namespace) -> int:
         platform = detect_platform(runner, _options(args))
     report = check_vips(vips)
     result = verify(runner, platform, report.vips, ports=tuple(args.port or ()), foreign=foreign)
+    if args.ulb_id:
+        fact = _health_fact(args, runner)
+        if fact is None:
+            raise UsageError("--ulb-id needs the cloud API keys to ask the CLB for its view.")
+        result = Verification(result.facts + (replace(fact, fatal=True),))
     outcome = Outcome(EXIT_OK if result.ok else EXIT_FAILED,
                       "verified" if result.ok else "failed",
                       "All checks passed." if result.ok else "Verification failed: "
@@ -228,6 +245,107 @@ def cmd_recover(args: argparse.Namespace) -> int:
 
 def cmd_confirm(args: argparse.Namespace) -> int:
     return _report(Transaction(_runner(args)).confirm_pending(), args)
+
+
+@contextlib.contextmanager
+def _cloud_errors_are_usage_errors():
+    """wizard.cloud is imported only when used (it costs ~40 ms at start-up)."""
+    from .cloud import CloudError
+
+    try:
+        yield
+    except CloudError as exc:
+        raise UsageError(str(exc)) from None
+
+
+def _cloud_credentials(args: argparse.Namespace):
+    """Keys from the environment; region/project from flags, env, or the metadata service."""
+    from . import cloud
+
+    defaults = cloud.metadata_defaults()
+    creds = cloud.Credentials.from_env(
+        default_region=getattr(args, "region", None) or defaults.get("region"),
+        default_project_id=getattr(args, "project_id", None) or defaults.get("project_id"),
+    )
+    if creds is None:
+        raise UsageError(
+            f"no cloud API keys: set {cloud.ENV_PUBLIC_KEY} and {cloud.ENV_PRIVATE_KEY} (and "
+            f"{cloud.ENV_REGION}, or --region), or give the VIPs with --vip."
+        )
+    return creds
+
+
+def _host_private_ips(runner: Runner) -> list[str]:
+    if not runner.is_live_root:
+        return []
+    addresses = read_addresses(runner)
+    return [a for addrs in addresses.others.values() for a in addrs if ":" not in a]
+
+
+def _vips_from_clb(args: argparse.Namespace, runner: Runner) -> None:
+    """--ulb-id: fetch the CLB's VIPs (all its EIPs when external) into args.vip."""
+    from . import cloud
+
+    with _cloud_errors_are_usage_errors():
+        clb = cloud.fetch_clb(_cloud_credentials(args), args.ulb_id, clb_type=args.type,
+                              host_private_ips=_host_private_ips(runner),
+                              api_url=getattr(args, "api_url", None))
+    if not clb.addresses:
+        raise UsageError(f"CLB {clb.ulb_id} has no VIP yet: bind an EIP or give --vip.")
+    if clb.warnings and not args.force:
+        raise UsageError(" ".join(clb.warnings) + " Acknowledge with --force.")
+    if not args.json:
+        print(f"CLB {clb.ulb_id} ({clb.name}, {clb.ulb_type}): {', '.join(clb.addresses)}")
+    args.vip = list(clb.addresses)
+    args.type = args.type or (clb.ulb_type if clb.ulb_type in CLB_TYPES else None)
+
+
+def _health_fact(args: argparse.Namespace, runner: Runner) -> Optional[Fact]:
+    """The load balancer's own view: is this host's backend healthy? (needs keys)"""
+    from . import cloud
+
+    try:
+        creds = _cloud_credentials(args)
+    except UsageError:
+        return None
+    try:
+        result = cloud.poll_backend_health(
+            creds, args.ulb_id, _host_private_ips(runner), timeout=args.health_timeout,
+            api_url=getattr(args, "api_url", None),
+        )
+    except cloud.CloudError as exc:
+        return Fact("CLB health check", False, str(exc), fatal=False)
+    return Fact("CLB health check", result.healthy, result.message, fatal=False)
+
+
+def cmd_fetch(args: argparse.Namespace) -> int:
+    from . import cloud
+
+    runner = Runner()
+    with _cloud_errors_are_usage_errors():
+        creds = _cloud_credentials(args)
+        host_ips = _host_private_ips(runner)
+        if args.ulb_id:
+            clbs = [cloud.fetch_clb(creds, args.ulb_id, clb_type=args.type,
+                                    host_private_ips=host_ips, api_url=args.api_url)]
+        else:
+            clbs = cloud.discover_clbs(creds, host_ips, clb_type=args.type, api_url=args.api_url)
+    if args.json:
+        _emit_json({"ok": True, "clbs": [c.to_json() for c in clbs]})
+        return EXIT_OK
+    if not clbs:
+        print(f"No CLB in region {creds.region}.")
+    for clb in clbs:
+        mark = "*" if clb.matches_host else " "
+        print(f"{mark} {clb.ulb_id}  {clb.name}  ({clb.ulb_type}, {clb.listen_type})")
+        for vip in clb.vips:
+            operator = f" [{vip.operator}]" if vip.operator else ""
+            print(f"      {vip.address}{operator}")
+        for warning in clb.warnings:
+            print(f"      warning: {warning}")
+    if any(c.matches_host for c in clbs):
+        print("* this host is one of its backends")
+    return EXIT_OK
 
 
 def cmd_userdata(args: argparse.Namespace) -> int:
@@ -253,10 +371,22 @@ def _common(p: argparse.ArgumentParser, *, vips: bool, root: bool = True) -> Non
     if vips:
         p.add_argument("--vip", action="append", metavar="V",
                        help="a CLB VIP (repeat, or comma-separate, for several EIPs)")
+        if root:
+            _cloud_args(p, "take the VIPs from this CLB (cloud API) instead of --vip")
         p.add_argument("--type", choices=CLB_TYPES,
                        help="internal CLB (private VIP) or external CLB (public EIPs)")
         p.add_argument("--force", action="store_true",
                        help="acknowledge warnings such as a public VIP for an internal CLB")
+
+
+def _cloud_args(p: argparse.ArgumentParser, ulb_help: str) -> None:
+    p.add_argument("--ulb-id", metavar="ID", help=ulb_help)
+    p.add_argument("--region", help="cloud region (default: $UCLOUD_REGION, or this instance's)")
+    p.add_argument("--project-id", help="cloud project (default: $UCLOUD_PROJECT_ID)")
+    p.add_argument("--api-url",
+                   help="API base URL (default: $CLB_WIZARD_API_URL or the public API)")
+    p.add_argument("--health-timeout", type=float, default=120.0, metavar="S",
+                   help="how long to wait for the CLB to see this backend healthy")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -298,7 +428,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--vip", action="append", metavar="V", help="the VIPs to check")
     p.add_argument("--port", type=int, action="append", metavar="P",
                    help="warn when the service on port P listens on 127.0.0.1 only")
+    _cloud_args(p, "also ask this CLB whether it sees this backend healthy")
     p.set_defaults(func=cmd_verify)
+    p = sub.add_parser("fetch", help="list the CLBs (or one) and their VIPs from the cloud API")
+    p.add_argument("--type", choices=CLB_TYPES, help="the CLB type you expect")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    _cloud_args(p, "this CLB only (default: every CLB of the region, this host's first)")
+    p.set_defaults(func=cmd_fetch)
     p = sub.add_parser("rollback", help="undo the last change clb-wizard applied")
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.set_defaults(func=cmd_rollback, root="/")
@@ -342,8 +478,10 @@ def main(argv: Optional[list[str]] = None) -> int:
     func: Optional[Callable[[argparse.Namespace], int]] = getattr(args, "func", None)
     if func is None:
         return _run_wizard(args)
-    if getattr(args, "vip", "unset") is None and args.command in ("plan", "apply", "userdata"):
-        return _fail("give at least one --vip (the CLB's VIP, or each EIP).", args.json)
+    if (getattr(args, "vip", "unset") is None and not getattr(args, "ulb_id", None)
+            and args.command in ("plan", "apply", "userdata")):
+        return _fail("give at least one --vip (the CLB's VIP, or each EIP), or --ulb-id.",
+                     args.json)
     if args.command == "userdata" and not args.os:
         return _fail("userdata needs --os ID (the new host's OS, e.g. ubuntu-22.04).", args.json)
     try:

@@ -37,8 +37,8 @@ REGION = "cn-bj2"
 PROJECT_ID = "org-fake01"
 
 # This host's private address in the sample data, and another backend's.
-HOST_IP = "10.9.0.11"
-OTHER_IP = "10.9.0.12"
+HOST_IP = "198.51.100.11"  # this backend (documentation range: it goes on a test interface)
+OTHER_IP = "198.51.100.12"
 
 METADATA_PREFIX = "/meta-data/latest/uhost/"
 
@@ -431,3 +431,24 @@ class FakeUCloudAPI:
                     after = self._health[key]
                     b["Status"] = 0 if after is not None and calls >= after else 1
         return view
+
+
+def main(argv: Optional[Sequence[str]] = None) -> None:
+    """Serve the sample CLBs until killed; print the base URL first (for tests that run
+    the wizard in another network namespace, where the fake must run too)."""
+    import argparse
+    import time
+
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--key", required=True, help="PUBLIC=PRIVATE")
+    args = parser.parse_args(argv)
+    public, _, private = args.key.partition("=")
+    metadata = {"region": REGION, "project-id": PROJECT_ID}
+    with FakeUCloudAPI(keys={public: private}, clbs=sample_clbs(), metadata=metadata) as fake:
+        print(fake.url, flush=True)
+        while True:
+            time.sleep(3600)
+
+
+if __name__ == "__main__":
+    main()

@@ -415,8 +415,8 @@ def test_health_poll_times_out_with_the_failing_backends(api, creds):
     assert t.sleeps == [3, 3, 3, 1]  # never sleeps past the deadline
     assert result.attempts == 5
     assert all(b.status == 1 and not b.healthy for b in result.backends)
-    assert "vserver-out80 (TCP:80) -> 10.9.0.11:80: health check failing" in result.message
-    assert "vserver-out53 (UDP:53) -> 10.9.0.11:53" in result.message
+    assert "vserver-out80 (TCP:80) -> 198.51.100.11:80: health check failing" in result.message
+    assert "vserver-out53 (UDP:53) -> 198.51.100.11:53" in result.message
 
 
 def test_health_poll_for_a_host_that_is_no_backend_returns_at_once(api, creds):
