@@ -102,8 +102,17 @@ def cmd_detect(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _warn_if_interrupted(runner: Runner) -> None:
+    if runner.is_live_root:
+        pending = Store(runner).active()
+        if pending is not None:
+            print(f"clb-wizard: warning: transaction {pending.id} was interrupted "
+                  f"({pending.state}); run `clb-wizard recover`.", file=sys.stderr)
+
+
 def cmd_plan(args: argparse.Namespace) -> int:
     runner = _runner(args)
+    _warn_if_interrupted(runner)
     if args.ulb_id:
         _vips_from_clb(args, runner)
     plan = prepare_plan(runner, _options(args))
@@ -206,6 +215,7 @@ def cmd_apply(args: argparse.Namespace) -> int:
 
 def cmd_verify(args: argparse.Namespace) -> int:
     runner = _runner(args)
+    _warn_if_interrupted(runner)
     vips = list(args.vip or ())
     platform = None
     foreign: list[str] = []

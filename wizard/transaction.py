@@ -404,6 +404,7 @@ class Transaction:
         for command in (*undo.activate, *revert_commands(tuple(journal.sysctls))):
             self._run(command)
         self._reconcile_lo(journal)
+        self._sweep_temp_files(journal)
         result = self._check_restored(journal)
         self.store.finish(journal, J.ROLLED_BACK if result.ok else J.ROLLBACK_FAILED)
         self._say("rollback verified: the host is as it was" if result.ok
@@ -443,6 +444,13 @@ class Transaction:
         for key, addr in before.items():
             if key not in current:
                 self._run(_add_command(addr, f"put back {addr.cidr}, which was on lo before"))
+
+    def _sweep_temp_files(self, journal: Journal) -> None:
+        """A crash between creating a temp file and renaming it leaves `.clb-wizard.*`."""
+        for directory in sorted({str(Path(r.path).parent) for r in journal.files}):
+            for name in self.runner.list_dir(directory):
+                if name.startswith(".clb-wizard."):
+                    self.runner.remove_file(f"{directory}/{name}")
 
     def _check_restored(self, journal: Journal) -> Verification:
         facts = []
@@ -537,6 +545,7 @@ class Transaction:
                 verification = verify(self.runner, platform_from_json(journal.platform),
                                       journal.vips, foreign=journal.foreign)
                 if verification.ok:
+                    self._sweep_temp_files(journal)
                     self.store.finish(journal, J.COMMITTED)
                     return Outcome(EXIT_OK, "recovered-forward",
                                    "The interrupted change had been verified and still is: "
