@@ -75,6 +75,8 @@ def test_sigkill_at_each_step_then_recover(sandbox, checkpoint):
     # The next run refuses to start a new change until the old one is finished.
     blocked = apply(sandbox)
     assert blocked.returncode == 2 and "recover" in blocked.stderr
+    # what a kill between mkstemp() and rename() leaves behind
+    sandbox.write("/etc/network/interfaces.d/.clb-wizard.k1ll3d", "half a file")
     recovered = sandbox.wizard("recover", "--json")
     assert recovered.returncode == 0, recovered.stdout + recovered.stderr
     status = json.loads(recovered.stdout)["status"]
