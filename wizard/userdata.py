@@ -46,14 +46,29 @@ def _ensure_sourced(path: str) -> str:
     )
 
 
+# How long the check waits for the VIPs. `networkctl reconfigure lo` returns before
+# systemd-networkd has added the addresses (seen live: the first `ip addr` right after it
+# misses the VIP about one time in five), so an immediate check fails a good setup.
+CHECK_SECONDS = 10
+
+
 def _check(vips: Sequence[str]) -> str:
     quoted = " ".join(shlex.quote(v) for v in vips)
+    # `grep -F ... >/dev/null`, not `grep -q`: under `set -o pipefail` an early-exiting
+    # grep can fail the pipeline with SIGPIPE when `ip` still has output to write.
+    # The VIPs are a bash array: `for vip in 203.0.113.10; do` (one VIP, the usual case)
+    # is shellcheck warning SC2043.
     return (
-        f"for vip in {quoted}; do\n"
-        '    if ! ip -o -4 addr show dev lo | grep -qF " $vip/32 "; then\n'
-        '        echo "clb-wizard: $vip is not on lo" >&2\n'
-        "        exit 1\n"
-        "    fi\n"
+        f"vips=({quoted})\n"
+        f"deadline=$((SECONDS + {CHECK_SECONDS}))\n"
+        'for vip in "${vips[@]}"; do\n'
+        '    until ip -o -4 addr show dev lo | grep -F -- " $vip/32 " >/dev/null; do\n'
+        '        if [ "$SECONDS" -ge "$deadline" ]; then\n'
+        '            echo "clb-wizard: $vip is not on lo" >&2\n'
+        "            exit 1\n"
+        "        fi\n"
+        "        sleep 0.2\n"
+        "    done\n"
         "done\n"
         'echo "clb-wizard: the CLB VIPs are on lo"\n'
     )

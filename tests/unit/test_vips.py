@@ -3,6 +3,7 @@ to do; the internal/external policy only warns; hypothesis explores the input sp
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 
 import netaddr
@@ -235,7 +236,9 @@ def test_addresses_in_rejected_ranges_are_rejected_with_their_reason(index, data
     ip = network.network_address + offset
     with pytest.raises(VipError) as info:
         parse_vip(str(ip))
-    assert REJECTED[index][1] in str(info.value)
+    # 255.255.255.255 is also in class E: its own, more precise reason is given
+    says = "broadcast" if str(ip) == "255.255.255.255" else REJECTED[index][1]
+    assert says in str(info.value)
 
 
 @given(st.text())
@@ -247,10 +250,8 @@ def test_random_text_never_raises_anything_but_vip_error(text):
     else:  # anything accepted really is a usable IPv4 address
         assert isinstance(result, netaddr.IPAddress) and result.version == 4
         assert not _rejected(ipaddress.IPv4Address(str(result)))
-    try:
+    with contextlib.suppress(VipError):  # anything else propagates and fails the test
         check_vips([text], "internal", host_addresses={"eth0": ["198.51.100.7/24"]})
-    except VipError:
-        pass
 
 
 @given(st.text(alphabet="0123456789./:;, abcx-$`'\"\n", max_size=40))

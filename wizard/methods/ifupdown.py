@@ -116,8 +116,23 @@ def _dropins(files: Files) -> dict[str, Optional[str]]:
     return {p: t for p, t in files.items() if posixpath.dirname(p) == DROPIN_DIR}
 
 
+_OUR_NAME = re.compile(rf"^{re.escape(DROPIN_DIR)}/{BASENAME}(-(\d+))?$")
+
+
 def _our_path(files: Files) -> str:
-    """Our drop-in: clb-wizard-lo, or -2, -3... when an admin's file already has the name."""
+    """Our drop-in: clb-wizard-lo, or -2, -3... when an admin's file already has the name.
+
+    A drop-in of ours that already exists wins, whatever its number: once the admin's
+    clb-wizard-lo that made us take clb-wizard-lo-2 is gone, the first free name would be
+    clb-wizard-lo again, and our -2 file would look foreign and could never change.
+    """
+    ours = sorted(
+        (int(match.group(2) or 1), path)
+        for path, text in files.items()
+        if (match := _OUR_NAME.match(path)) and is_ours(text)
+    )
+    if ours:
+        return ours[0][1]
     n = 1
     while True:
         path = f"{DROPIN_DIR}/{BASENAME}" + ("" if n == 1 else f"-{n}")
@@ -223,7 +238,10 @@ class IfupdownMethod(Method):
         live: Collection[str] = (),
         preserve: Collection[str] = (),
     ) -> Transition:
-        path = _our_path({**before, **after})
-        old = _aliases(path, before.get(path)) if is_ours(before.get(path)) else {}
-        new = _aliases(path, after.get(path)) if is_ours(after.get(path)) else {}
+        # Our drop-in on each side, looked up separately: when ours is deleted, the merged
+        # view would point at the first free name and miss the aliases to take down.
+        old_path, new_path = _our_path(before), _our_path(after)
+        was, will = before.get(old_path), after.get(new_path)
+        old = _aliases(old_path, was) if is_ours(was) else {}
+        new = _aliases(new_path, will) if is_ours(will) else {}
         return alias_transition(old, new, live, preserve)

@@ -13,6 +13,7 @@ its config, so a VIP leaving the file is removed with `ip addr del`.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Collection, Sequence
 from typing import Optional
 
@@ -37,8 +38,24 @@ DIR = "/etc/netplan"
 LOOPBACK_OWN = ("127.0.0.1/8", "::1/128")
 
 
+_OUR_NAME = re.compile(r"^/etc/netplan/(\d+)-clb-wizard-lo\.yaml$")
+
+
 def _our_path(files: Files) -> str:
-    """90-clb-wizard-lo.yaml (read late, after cloud-init's 50-*), or the next free name."""
+    """90-clb-wizard-lo.yaml (read late, after cloud-init's 50-*), or the next free name.
+
+    A file of ours that already exists wins, whatever its number: after we took
+    91-... because an admin's 90-... was in the way, and the admin then removed theirs,
+    the first free name would be 90 again, and our 91 file would look foreign and could
+    never be changed or removed.
+    """
+    ours = sorted(
+        (int(match.group(1)), path)
+        for path, text in files.items()
+        if (match := _OUR_NAME.match(path)) and is_ours(text)
+    )
+    if ours:
+        return ours[0][1]
     n = 90
     while True:
         path = f"{DIR}/{n}-clb-wizard-lo.yaml"
@@ -182,12 +199,15 @@ class NetplanMethod(Method):
         live: Collection[str] = (),
         preserve: Collection[str] = (),
     ) -> Transition:
-        path = _our_path({**before, **after})
-        old = _vips_in(path, before.get(path)) if is_ours(before.get(path)) else []
-        new = _vips_in(path, after.get(path)) if is_ours(after.get(path)) else []
+        # Our file on each side, looked up separately: when ours is deleted, the merged
+        # view would point at the first free name and miss the VIPs it held.
+        old_path, new_path = _our_path(before), _our_path(after)
+        was, will = before.get(old_path), after.get(new_path)
+        old = _vips_in(old_path, was) if is_ours(was) else []
+        new = _vips_in(new_path, will) if is_ours(will) else []
         removed = [v for v in old if v not in new and v not in preserve]
         missing = [v for v in new if v not in live]
-        if before.get(path) == after.get(path) and not missing:
+        if old_path == new_path and was == will and not missing:
             return Transition()
         steps: list[Command] = [
             cmd("render the networkd config from /etc/netplan", "netplan", "generate")

@@ -1,0 +1,50 @@
+"""The engine (wizard/) never imports Textual or the TUI package (screens/): importing
+every module of the package in a fresh interpreter leaves both out of sys.modules."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+
+PROBE = r"""
+import importlib, json, pkgutil, sys
+import wizard
+names = sorted(m.name for m in pkgutil.walk_packages(wizard.__path__, "wizard."))
+failed = {}
+for name in names:
+    try:
+        importlib.import_module(name)
+    except Exception as exc:  # reported, so a broken module cannot hide an import
+        failed[name] = repr(exc)
+print(json.dumps({
+    "modules": names,
+    "failed": failed,
+    "textual": sorted(m for m in sys.modules if m == "textual" or m.startswith("textual.")),
+    "screens": sorted(m for m in sys.modules if m == "screens" or m.startswith("screens.")),
+}))
+"""
+
+
+def test_importing_every_engine_module_leaves_textual_out():
+    result = subprocess.run([sys.executable, "-c", PROBE], cwd=REPO, capture_output=True,
+                            text=True, timeout=120, check=True)
+    data = json.loads(result.stdout.strip().splitlines()[-1])
+    # the walk really covered the engine (methods included), or the check proves nothing
+    for name in ("wizard.cli", "wizard.plan", "wizard.platform", "wizard.vips",
+                 "wizard.userdata", "wizard.methods.netplan", "wizard.methods.ifupdown"):
+        assert name in data["modules"], name
+    assert data["failed"] == {}
+    assert data["textual"] == []
+    assert data["screens"] == []
+
+
+def test_the_probe_would_see_textual_if_it_were_imported():
+    """Guard against a vacuous pass: the same probe notices a Textual import."""
+    probe = PROBE.replace("import wizard\n", "import wizard\nimport textual\n", 1)
+    result = subprocess.run([sys.executable, "-c", probe], cwd=REPO, capture_output=True,
+                            text=True, timeout=120, check=True)
+    assert "textual" in json.loads(result.stdout.strip().splitlines()[-1])["textual"]

@@ -1,0 +1,192 @@
+"""OS and network-stack detection (wizard/platform.py) on fixture roots, and --os."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.fixtures.roots import LINUX_KEYS, RELEASE_KEYS, SPECS, make_root, os_release_text, write
+from wizard.platform import (
+    KNOWN_RELEASES,
+    PlatformError,
+    detect,
+    parse_os_arg,
+    release_key,
+    with_method,
+)
+from wizard.runner import Runner
+
+
+def detect_root(root, os_override=None):
+    return detect(Runner(root=root), os_override)
+
+
+@pytest.mark.parametrize("key", LINUX_KEYS)
+def test_every_release_is_detected_from_its_root(tmp_path, key):
+    spec = SPECS[key]
+    platform = detect_root(make_root(tmp_path, key))
+    assert platform.detected is True
+    assert platform.method == spec.method
+    assert platform.packages == spec.packages
+    assert platform.os_id == spec.os_release["ID"]
+    assert platform.version == spec.os_release["VERSION_ID"]
+    assert platform.name == spec.os_release["PRETTY_NAME"]
+    assert platform.release == (key if key != "rocky-9.1" else "rocky-9")
+    assert platform.family == ("rhel" if spec.os_release["ID"] not in ("ubuntu", "debian")
+                               else "debian")
+    assert platform.reasons, "the method must come with a reason"
+    if spec.networkd:
+        assert platform.stack.networkd_version == spec.networkd
+
+
+@pytest.mark.parametrize("key", RELEASE_KEYS)
+def test_every_release_via_os(tmp_path, key):
+    spec = SPECS[key]
+    platform = detect(Runner(root=tmp_path), key)
+    assert platform.detected is False
+    assert platform.method == spec.method
+    assert platform.packages == spec.packages
+    assert platform.key == key
+
+
+def test_detection_follows_what_is_installed_not_the_name(tmp_path):
+    # Rocky 8 with network-scripts installed: ifcfg, nothing to install.
+    rocky8 = detect_root(make_root(tmp_path, "rocky-8", also=("network-scripts",)))
+    assert (rocky8.method, rocky8.packages) == ("ifcfg", ())
+    assert rocky8.stack.network_scripts
+    # Rocky 9 that still carries network-scripts: NetworkManager >= 1.42 manages lo.
+    rocky9 = detect_root(make_root(tmp_path, "rocky-9", also=("network-scripts",)))
+    assert rocky9.method == "networkmanager"
+    # A Debian 13 server install (ifupdown, no netplan) is not a cloud image.
+    server = detect_root(make_root(tmp_path, "debian-13", without=("netplan",),
+                                   also=("ifupdown",)))
+    assert server.method == "ifupdown"
+    # Debian 12 with netplan.io installed but /etc/netplan empty (like these test
+    # machines): ifupdown still configures it.
+    d12 = make_root(tmp_path, "debian-12", also=("netplan",), name="d12-netplan")
+    (d12 / "etc/netplan/50-cloud-init.yaml").unlink()
+    assert detect_root(d12).method == "ifupdown"
+    # Ubuntu 18.04 with ifupdown installed too: netplan has the files, so netplan.
+    both = detect_root(make_root(tmp_path, "ubuntu-18.04", also=("ifupdown",)))
+    assert both.method == "netplan"
+    # Ubuntu 22.04 with netplan installed but no files and no ifupdown: netplan.
+    bare = make_root(tmp_path, "ubuntu-22.04", name="u22-bare")
+    (bare / "etc/netplan/50-cloud-init.yaml").unlink()
+    assert detect_root(bare).method == "netplan"
+
+
+def test_ifupdown_needs_its_interfaces_file(tmp_path):
+    root = make_root(tmp_path, "debian-12")
+    (root / "etc/network/interfaces").unlink()
+    platform = detect_root(root)
+    assert not platform.stack.ifupdown
+    assert platform.method == "systemd-unit"
+
+
+def test_network_scripts_ifup_is_not_mistaken_for_ifupdown(tmp_path):
+    platform = detect_root(make_root(tmp_path, "centos-7"))
+    assert platform.stack.network_scripts and not platform.stack.ifupdown
+
+
+def test_a_linux_root_without_any_known_tool_is_refused(tmp_path):
+    root = make_root(tmp_path, "debian-12", without=("ifupdown", "networkd", "systemd"))
+    with pytest.raises(PlatformError) as info:
+        detect_root(root)
+    assert "ifupdown" in str(info.value) and "netplan" in str(info.value)
+
+
+def test_debian_without_netplan_or_ifupdown_falls_back_to_a_systemd_unit(tmp_path):
+    platform = detect_root(make_root(tmp_path, "debian-12", without=("ifupdown",)))
+    assert platform.method == "systemd-unit"
+
+
+@pytest.mark.parametrize(
+    "version, nm, method",
+    [("9.0", "1.36.0", "systemd-unit"), ("9.1", "1.40.0", "systemd-unit"),
+     ("9.2", None, "networkmanager"), ("9.4", None, "networkmanager")],
+)
+def test_rhel9_minor_releases_follow_networkmanager_1_42(tmp_path, version, nm, method):
+    via_os = detect(Runner(root=tmp_path), f"rocky-{version}")
+    assert via_os.method == method
+    if nm:
+        assert via_os.stack.nm_version == nm
+        assert any("1.42" in reason for reason in via_os.reasons)
+
+
+def test_unknown_os_via_flag_lists_what_is_supported(tmp_path):
+    for value in ("fedora-40", "ubuntu-23.10", "centos-6", "debian-9"):
+        with pytest.raises(PlatformError) as info:
+            detect(Runner(root=tmp_path), value)
+        assert value in str(info.value)
+        assert "rocky-9" in str(info.value) and "ubuntu-24.04" in str(info.value)
+    for value in ("rocky", "rocky-", "9", "ubuntu-22.04;reboot", "rocky-9.x"):
+        with pytest.raises(PlatformError, match="ID-VERSION"):
+            parse_os_arg(value)
+
+
+def test_a_root_of_an_unsupported_os_is_refused_with_the_list(tmp_path):
+    root = tmp_path / "fedora"
+    write(root, "/etc/os-release", os_release_text({
+        "NAME": "Fedora Linux", "VERSION": "40 (Server Edition)", "ID": "fedora",
+        "VERSION_ID": "40", "PRETTY_NAME": "Fedora Linux 40 (Server Edition)"}))
+    with pytest.raises(PlatformError) as info:
+        detect_root(root)
+    message = str(info.value)
+    assert "fedora-40" in message and "Fedora Linux 40" in message
+    assert "Supported:" in message and "debian-12" in message
+
+
+def test_a_root_without_os_release_says_to_pass_os(tmp_path):
+    root = make_root(tmp_path, "windows")
+    with pytest.raises(PlatformError) as info:
+        detect_root(root)
+    assert "os-release" in str(info.value) and "--os" in str(info.value)
+    assert detect_root(root, "windows").method == "windows"
+
+
+def test_rhel_rebuilds_are_recognised_through_id_like(tmp_path):
+    # Oracle Linux: os-release ID "ol", which distro reports as "oracle".
+    root = tmp_path / "ol9"
+    write(root, "/etc/os-release", os_release_text({
+        "NAME": "Oracle Linux Server", "VERSION": "9.4", "ID": "ol", "ID_LIKE": "fedora",
+        "VERSION_ID": "9.4", "PRETTY_NAME": "Oracle Linux Server 9.4"}))
+    write(root, "/usr/sbin/NetworkManager", "")
+    write(root, "/usr/lib/systemd/systemd", "")
+    platform = detect_root(root)
+    assert (platform.release, platform.method) == ("rhel-9", "networkmanager")
+    assert release_key("opencloudos", "9.0", "") == "rhel-9"
+    assert release_key("anything", "8.6", "rhel centos fedora") == "rhel-8"
+    assert release_key("raspbian", "12", "debian") == "debian-12"
+    assert release_key("ubuntu", "22.04") == "ubuntu-22.04"
+    assert release_key("ubuntu", "23.10") is None
+
+
+def test_with_method_refuses_methods_that_cannot_work(tmp_path):
+    rocky8 = detect_root(make_root(tmp_path, "rocky-8"))
+    with pytest.raises(PlatformError, match="1.42"):
+        with_method(rocky8, "networkmanager")
+    rocky9 = detect_root(make_root(tmp_path, "rocky-9"))
+    with pytest.raises(PlatformError, match="network-scripts"):
+        with_method(rocky9, "ifcfg")
+    with pytest.raises(PlatformError, match="does not apply"):
+        with_method(rocky9, "windows")
+    with pytest.raises(PlatformError, match="Unknown method"):
+        with_method(rocky9, "bogus")
+    forced = with_method(rocky9, "systemd-unit")
+    assert forced.method == "systemd-unit" and forced.packages == ()
+    centos8 = with_method(detect(Runner(root=tmp_path), "centos-8"), "ifcfg")
+    assert centos8.packages == ("network-scripts",)
+
+
+def test_the_known_releases_cover_the_issue_list():
+    for key in ("centos-7", "rocky-8", "rocky-9", "ubuntu-16.04", "ubuntu-20.04",
+                "ubuntu-24.04", "debian-10", "debian-12", "windows"):
+        assert key in KNOWN_RELEASES
+
+
+def test_detect_json_shape(tmp_path):
+    data = detect_root(make_root(tmp_path, "ubuntu-20.04")).to_json()
+    assert data["method"] == "netplan" and data["os_id"] == "ubuntu"
+    assert set(data["stack"]) >= {"netplan", "netplan_configured", "ifupdown",
+                                  "network_scripts", "networkmanager", "nm_version",
+                                  "networkd_version", "systemd"}
+    assert data["stack"]["networkd_version"] == 245
