@@ -136,6 +136,9 @@ class Sandbox:
         conf = (
             "[main]\nplugins=keyfile\ndns=none\nrc-manager=unmanaged\nhostname-mode=none\n"
             "no-auto-default=*\nauth-polkit=false\n[connectivity]\nenabled=false\n"
+            # Without udev, NetworkManager would take over test veths (and may flush their
+            # addresses); on a real host the NICs have their own profiles.
+            "[keyfile]\nunmanaged-devices=except:interface-name:lo\n"
         )
         self.write("/etc/NetworkManager/NetworkManager.conf", conf)
         self.sh("mkdir -p /etc/NetworkManager/system-connections /etc/NetworkManager/conf.d")

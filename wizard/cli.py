@@ -61,7 +61,8 @@ def _options(args: argparse.Namespace) -> Options:
     )
 
 
-def print_plan(plan: Plan, out=sys.stdout) -> None:
+def print_plan(plan: Plan, out=None) -> None:
+    out = out or sys.stdout  # looked up now: stdout may have been redirected since import
     p = plan.platform
     out.write(f"Host: {p.name} ({p.key}); method: {plan.method}\n")
     kind = f" ({plan.clb_type} CLB)" if plan.clb_type else ""

@@ -203,7 +203,7 @@ def detect_stack(runner: Runner) -> NetworkStack:
     """Look at what is installed under the root; ask binaries their version on a live root."""
     netplan = _has(runner, "/usr/sbin/netplan", "/usr/bin/netplan", "/sbin/netplan")
     netplan_configured = any(
-        name.endswith((".yaml", ".yml")) for name in runner.list_dir("/etc/netplan")
+        name.endswith(".yaml") for name in runner.list_dir("/etc/netplan")  # netplan reads *.yaml
     )
     network_scripts = _has(
         runner,

@@ -12,9 +12,10 @@ from typing import Optional
 
 from . import sysctls
 from .facts import HostAddresses, read_addresses, read_sysctl
+from .methods.ifupdown import MAIN as IFUPDOWN_MAIN
 from .plan import Plan, build_plan, gather
 from .platform import Platform, detect, with_method
-from .runner import Runner
+from .runner import FileState, Runner
 from .vips import VipError, check_vips
 
 
@@ -56,4 +57,22 @@ def prepare_plan(runner: Runner, options: Options, platform: Optional[Platform] 
     sysctl_values = None
     if options.arp_sysctls:
         sysctl_values = {name: read_sysctl(name) for name in sysctls.WANTED}
-    return build_plan(platform, report, gather(runner, platform.method), addresses, sysctl_values)
+    snapshot = gather(runner, platform.method)
+    if not platform.detected:
+        snapshot = _assume_stock_files(snapshot, platform)
+    return build_plan(platform, report, snapshot, addresses, sysctl_values)
+
+
+def _assume_stock_files(snapshot: dict[str, FileState], platform: Platform):
+    """An --os preview of a system we are not on: files the OS always ships that are
+    missing under the root are taken as shipped (Debian's interfaces sources the dir)."""
+    if platform.method == "ifupdown" and not snapshot.get(IFUPDOWN_MAIN, FileState(None)).exists:
+        stock = STOCK_INTERFACES_16_04 if platform.release == "ubuntu-16.04" else STOCK_INTERFACES
+        return {**snapshot, IFUPDOWN_MAIN: FileState(stock.encode())}
+    return snapshot
+
+
+STOCK_INTERFACES = "source /etc/network/interfaces.d/*\n\nauto lo\niface lo inet loopback\n"
+STOCK_INTERFACES_16_04 = (
+    "source-directory /etc/network/interfaces.d\n\nauto lo\niface lo inet loopback\n"
+)

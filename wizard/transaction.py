@@ -34,6 +34,9 @@ EXIT_OK, EXIT_INVALID, EXIT_ROLLED_BACK, EXIT_ROLLBACK_FAILED = 0, 2, 3, 4
 # first and the watchdog only covers a session that is gone.
 WATCHDOG_GRACE = 5.0
 
+# How long verification waits for facts to come true after activation.
+SETTLE_SECONDS = 3.0
+
 # Test-only fault injection: SIGKILL this process right after the named checkpoint, to
 # prove that `recover` copes with a crash at that point (tests/live/test_crash.py).
 _FAILPOINT_ENV = "CLB_WIZARD_FAILPOINT"
@@ -251,7 +254,7 @@ class Transaction:
         self._checkpoint(J.STARTED)
         try:
             for command in plan.prepare:
-                if not self._run(command).ok:
+                if not self._run(command).ok and command.check:
                     raise StepFailed(f"{command.shell()} failed")
             self.store.save(journal, J.PREPARED)
             self._checkpoint(J.PREPARED)
@@ -263,14 +266,13 @@ class Transaction:
             self.store.save(journal, J.WRITTEN)
             self._checkpoint(J.WRITTEN)
             for command in plan.activate:
-                if not self._run(command).ok:
+                if not self._run(command).ok and command.check:
                     raise StepFailed(f"{command.shell()} failed")
             self._put_back_dropped(journal, self._kept(journal))
             self.store.save(journal, J.ACTIVATED)
             self._checkpoint(J.ACTIVATED)
             self._advance("verify")
-            verification = verify(self.runner, plan.platform, plan.vips, ports=ports,
-                                  foreign=journal.foreign, keep=self._kept(journal))
+            verification = self._verify_settled(plan, journal, ports)
             for fact in verification.facts:
                 warn = "" if fact.ok or fact.fatal else "warning: "
                 self._say(f"{warn}{fact.name}: {fact.detail}", fact.ok or not fact.fatal)
@@ -412,12 +414,28 @@ class Transaction:
         return result
 
     @staticmethod
-    def _kept(journal: Journal) -> list[LoAddress]:
-        """lo's addresses before the change, less the VIPs the change removes on purpose."""
+    def _dropped(journal: Journal) -> set[str]:
+        """The VIPs this change removes on purpose (ours before, no longer wanted)."""
         method = get_method(journal.method)
         old = set(method.configured_vips({r.path: _text(r.before) for r in journal.files}))
-        dropped = old - set(journal.vips)
+        return old - set(journal.vips)
+
+    def _kept(self, journal: Journal) -> list[LoAddress]:
+        """lo's addresses before the change, less the VIPs the change removes on purpose."""
+        dropped = self._dropped(journal)
         return [a for a in journal.live_before if a.address not in dropped]
+
+    def _verify_settled(self, plan: Plan, journal: Journal, ports) -> Verification:
+        """Verify; a manager may finish its work just after its command returned
+        (networkctl reconfigure does), so failing facts get SETTLE_SECONDS to come true."""
+        deadline = time.monotonic() + SETTLE_SECONDS
+        while True:
+            verification = verify(self.runner, plan.platform, plan.vips, ports=ports,
+                                  foreign=journal.foreign, keep=self._kept(journal),
+                                  gone=sorted(self._dropped(journal)))
+            if verification.ok or time.monotonic() >= deadline:
+                return verification
+            time.sleep(0.1)
 
     def _put_back_dropped(self, journal: Journal, keep: list[LoAddress]) -> None:
         """A renderer taking over lo may flush addresses it does not know (NetworkManager

@@ -180,10 +180,15 @@ def verify(
     ports: Sequence[int] = (),
     foreign: Sequence[str] = (),
     keep: Sequence[LoAddress] = (),
+    gone: Sequence[str] = (),
 ) -> Verification:
+    """`keep`: addresses that must still be on lo; `gone`: VIPs the change removed."""
     addresses = read_addresses(runner)
     facts = kernel_facts(runner, vips, addresses)
     facts += kept_facts(keep, addresses)
+    on_lo = {a.address for a in addresses.lo}
+    facts += [Fact(f"{vip} removed", vip not in on_lo,
+                   "no longer on lo" if vip not in on_lo else "still on lo") for vip in gone]
     facts += config_facts(runner, platform, vips, foreign)
     facts += sysctl_facts(addresses)
     facts += port_facts(runner, ports)

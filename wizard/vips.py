@@ -75,11 +75,6 @@ def parse_vip(text: str) -> netaddr.IPAddress:
             "e.g. 10.9.8.7 or 10.9.8.7/32."
         )
     address, _, prefix = raw.partition("/")
-    if prefix and int(prefix) != 32:
-        raise VipError(
-            f"{shown!r} has prefix /{int(prefix)}: a VIP is a single address and goes on the "
-            f"loopback as /32. Enter it as {address} (or {address}/32)."
-        )
     try:
         ip = netaddr.IPAddress(address, version=4, flags=netaddr.INET_PTON)
     except (netaddr.AddrFormatError, ValueError):
@@ -87,6 +82,11 @@ def parse_vip(text: str) -> netaddr.IPAddress:
             f"{shown!r} is not a valid IPv4 address: it needs four numbers 0-255 without "
             "leading zeros, e.g. 10.9.8.7."
         ) from None
+    if prefix and int(prefix) != 32:
+        raise VipError(
+            f"{shown!r} has prefix /{int(prefix)}: a VIP is a single address and goes on the "
+            f"loopback as /32. Enter it as {ip} (or {ip}/32)."
+        )
     for network, what in _REJECTED:
         if ip in network:
             raise VipError(

@@ -29,10 +29,15 @@ class MethodError(Exception):
 
 @dataclass(frozen=True)
 class Command:
-    """One command of a plan: an argv (never a shell string) and why it runs."""
+    """One command of a plan: an argv (never a shell string) and why it runs.
+
+    `check=False`: a failure is logged, not fatal; verification judges the outcome
+    (e.g. removing an address a newer tool may already have removed itself).
+    """
 
     argv: tuple[str, ...]
     why: str
+    check: bool = True
 
     def shell(self) -> str:
         return shlex.join(self.argv)

@@ -169,7 +169,7 @@ class NetplanMethod(Method):
         path = _our_path(current)
         foreign, notes = [], []
         for other, text in sorted(current.items()):
-            if text is None or not other.endswith((".yaml", ".yml")):
+            if text is None or not other.endswith(".yaml"):  # netplan reads *.yaml only
                 continue
             data = _load(other, text)  # a broken file anywhere stops netplan: refuse early
             if other != path:
@@ -225,8 +225,9 @@ class NetplanMethod(Method):
                 for v in missing
             ]
         steps += [
-            cmd(f"remove {v}: networkd keeps addresses dropped from its config",
-                "ip", "addr", "del", f"{v}/32", "dev", "lo")
+            Command(("ip", "addr", "del", f"{v}/32", "dev", "lo"),
+                    f"remove {v}: networkd keeps addresses dropped from its config",
+                    check=False)
             for v in removed
             if v in live
         ]
