@@ -1,9 +1,149 @@
-"""`clb-wizard export` and `clb-wizard report`: for support staff and fleets (issue 6)."""
+"""`clb-wizard export` and `clb-wizard report`: for support staff and fleets (issue 6).
+
+    clb-wizard export --format ansible --vip V [--vip V...] [--type T] [--os ID] [--method M]
+                      [--output DIR]
+    clb-wizard export --format script --os ID --vip V [...] [--output PATH]
+    clb-wizard report [--json] [--root DIR] [--vip V...] [--output FILE]
+
+Errors follow cli.main: invalid input raises one of the engine's input errors (VipError,
+PlatformError, RunnerError), which main turns into exit 2 with the reason on stderr. Not
+cli.UsageError: under `python -m wizard.cli` that module is __main__, and an import of
+wizard.cli from here would give a second UsageError class that main does not catch.
+"""
 
 from __future__ import annotations
 
 import argparse
+import os
+import sys
+from pathlib import Path
+
+from .platform import METHODS, PlatformError
+from .runner import Runner, RunnerError
+from .vips import CLB_TYPES, VipError, check_vips
+
+EXPORT_FORMATS = ("ansible", "script")
+EXIT_OK = 0
+
+
+def _version() -> str:
+    try:
+        from importlib.metadata import version
+
+        return version("clb-wizard")
+    except Exception:  # not installed (run from a checkout)
+        return ""
+
+
+def _write_output(text: str, output: str | None, default_name: str, mode: int) -> str | None:
+    """Write to stdout, or into OUTPUT (a directory, created if needed, or a file path)."""
+    if output is None:
+        sys.stdout.write(text)
+        return None
+    target = Path(output)
+    if target.is_dir() or output.endswith("/") or not target.suffix:
+        target.mkdir(parents=True, exist_ok=True)
+        target = target / default_name
+    else:
+        target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(f".{target.name}.tmp")
+    tmp.write_text(text)
+    tmp.chmod(mode)
+    os.replace(tmp, target)
+    print(f"Wrote {target}", file=sys.stderr)
+    return str(target)
+
+
+def _export_platform(args: argparse.Namespace):
+    from .platform import detect, with_method
+
+    platform = detect(Runner(root=Path("/nonexistent")), args.os)
+    if args.method:
+        platform = with_method(platform, args.method)
+    return platform
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    report = check_vips(args.vip or (), args.type)
+    if report.warnings and not args.force:
+        raise VipError(" ".join(report.warnings) + " Acknowledge with --force.")
+    if args.format == "script":
+        from .export_script import build_profile, render_script_text, script_filename
+
+        if not args.os:
+            raise PlatformError("export --format script needs --os ID (the host's OS, e.g. "
+                             "centos-7 or ubuntu-18.04): the script is made for one host.")
+        profile = build_profile(_export_platform(args), report.vips)
+        _write_output(render_script_text(profile, _version()), args.output,
+                      script_filename(profile), 0o755)
+        return EXIT_OK
+    from .export_ansible import PLAYBOOK_NAME, render_playbook
+
+    platform = _export_platform(args) if args.os else None
+    text = render_playbook(report.vips, platform=platform, method=args.method,
+                           version=_version())
+    _write_output(text, args.output, PLAYBOOK_NAME, 0o644)
+    return EXIT_OK
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from .report import build_report, report_json, report_text
+
+    root = Path(args.root)
+    if not root.is_dir():
+        raise RunnerError(f"--root {args.root}: no such directory.")
+    runner = Runner(root=root)
+    report = build_report(runner, vips=tuple(args.vip or ()), os_override=args.os,
+                          method=args.method)
+    text = report_json(report) if args.json else report_text(report)
+    if args.output:
+        _write_output(text, args.output, "clb-wizard-report.json" if args.json
+                      else "clb-wizard-report.txt", 0o600)
+    else:
+        sys.stdout.write(text)
+    return EXIT_OK
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     """Add the fleet subcommands to the CLI's parser."""
+    p = sub.add_parser(
+        "export",
+        help="write an Ansible playbook or a POSIX sh script that makes the same change",
+        description="Export the change as an Ansible playbook (for a fleet) or as one POSIX "
+        "sh script (for a host whose Python is older than 3.9). File contents come from "
+        "the same renderers as `clb-wizard apply`.",
+    )
+    p.add_argument("--format", required=True, choices=EXPORT_FORMATS,
+                   help="ansible: one playbook file; script: one sh script for one host")
+    p.add_argument("--vip", action="append", metavar="V",
+                   help="a CLB VIP (repeat, or comma-separate, for several EIPs)")
+    p.add_argument("--type", choices=CLB_TYPES,
+                   help="internal CLB (private VIP) or external CLB (public EIPs)")
+    p.add_argument("--force", action="store_true",
+                   help="acknowledge warnings such as a public VIP for an internal CLB")
+    p.add_argument("--os", metavar="ID",
+                   help="the target OS (e.g. centos-7, ubuntu-18.04); required for a script. "
+                   "For ansible: pin the playbook to that OS's method")
+    p.add_argument("--method", choices=[m for m in METHODS if m != "windows"],
+                   help="override the persistence method")
+    p.add_argument("--output", metavar="PATH",
+                   help="write into this directory (or file) instead of stdout")
+    p.add_argument("--json", action="store_true", help=argparse.SUPPRESS)
+    p.set_defaults(func=cmd_export)
+
+    p = sub.add_parser(
+        "report",
+        help="what support asks for first: OS, stack, lo, our files, sysctls, last change",
+        description="A support report: OS and network stack, the addresses on lo, the files "
+        "clb-wizard manages, the ARP and rp_filter sysctls, the last transaction and the "
+        "verification results. It holds no secrets (no keys, no passwords).",
+    )
+    p.add_argument("--root", default="/", metavar="DIR",
+                   help="the system's root directory (default /); kernel facts only for /")
+    p.add_argument("--os", metavar="ID", help="assume this OS")
+    p.add_argument("--method", choices=METHODS, help="override the persistence method")
+    p.add_argument("--vip", action="append", metavar="V",
+                   help="verify these VIPs (default: those of the last change)")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.add_argument("--output", metavar="FILE", help="save the report to FILE (mode 0600)")
+    p.set_defaults(func=cmd_report)

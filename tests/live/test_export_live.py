@@ -1,0 +1,353 @@
+"""The exports, run for real inside a namespace sandbox (ifupdown path, real ifup/ifdown,
+real kernel): the POSIX sh script (`export --format script`) and the Ansible playbook
+(`export --format ansible`, run with ansible-playbook -c local inside the sandbox).
+
+Each run ends either applied and verified, or byte-exact as before: the same guarantees
+as `clb-wizard apply` (tests/live/test_transaction.py, test_faults.py)."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+
+import pytest
+
+from tests.conftest import require
+from tests.live.hosts import PRE_EXISTING, files_digest, prepare, route_type
+
+VIPS = ("203.0.113.10", "203.0.113.11")
+OS_ID = "debian-12"  # the sandbox runs the test machine's Debian; its method is ifupdown
+
+
+def snapshot(sb):
+    return files_digest(sb), sb.lo_addresses()
+
+
+def script_state(sb) -> list[str]:
+    base = sb.dir / "varlib" / "clb-wizard" / "script"
+    if not base.exists():
+        return []
+    return sorted(str(p.relative_to(base)) for p in base.rglob("*") if p.name != "lock")
+
+
+def export_script(sb, *vips, name="clb-wizard-lo.sh"):
+    args = ["export", "--format", "script", "--os", OS_ID, "--output", str(sb.dir / name)]
+    for vip in vips:
+        args += ["--vip", vip]
+    result = sb.wizard(*args)
+    assert result.returncode == 0, result.stderr
+    return str(sb.dir / name)
+
+
+def run_script(sb, script, *args):
+    require("sh")
+    return sb.run(["sh", script, *args], timeout=120)
+
+
+# -- the POSIX sh script ---------------------------------------------------------------------
+def test_script_applies_verifies_is_idempotent_and_rolls_back(sandbox):
+    prepare(sandbox, "ifupdown")
+    before = snapshot(sandbox)
+    script = export_script(sandbox, *VIPS)
+    # what the wizard would write on this host (planned before anything is written)
+    plan = json.loads(sandbox.wizard("plan", "--vip", VIPS[0], "--vip", VIPS[1],
+                                     "--json").stdout)
+    rendered = {f["path"]: f["after"] for f in plan["files"]}
+
+    first = run_script(sandbox, script)
+    assert first.returncode == 0, first.stdout + first.stderr
+    assert "Applied and verified." in first.stdout
+    assert "[FAIL]" not in first.stdout
+    assert "ifquery reads back: 203.0.113.10 203.0.113.11" in first.stdout
+    lo = sandbox.lo_addresses()
+    assert {f"{v}/32" for v in VIPS} | {PRE_EXISTING, "127.0.0.1/8"} <= lo
+    assert all(route_type(sandbox, v) == "local" for v in VIPS)
+    # the file is the engine's rendering, byte for byte
+    ours = "/etc/network/interfaces.d/clb-wizard-lo"
+    assert sandbox.read(ours).decode() == rendered[ours]
+    applied = snapshot(sandbox)
+    state = script_state(sandbox)
+    assert "last" in state
+
+    # a second run changes nothing: no file, no address, no new state
+    second = run_script(sandbox, script)
+    assert second.returncode == 0, second.stdout + second.stderr
+    assert "No change needed" in second.stdout
+    assert "  $ " not in second.stdout  # no command ran
+    assert snapshot(sandbox) == applied
+    assert script_state(sandbox) == state
+
+    # --verify checks facts only
+    assert run_script(sandbox, script, "--verify").returncode == 0
+
+    back = run_script(sandbox, script, "--rollback")
+    assert back.returncode == 0, back.stdout + back.stderr
+    assert "Rollback verified" in back.stdout
+    assert snapshot(sandbox) == before
+    assert all(route_type(sandbox, v) != "local" for v in VIPS)
+    # nothing left to roll back
+    again = run_script(sandbox, script, "--rollback")
+    assert again.returncode == 0 and "Nothing to roll back" in again.stdout
+    assert snapshot(sandbox) == before
+
+
+def test_script_failing_ifup_rolls_back_byte_exact(sandbox):
+    prepare(sandbox, "ifupdown")
+    before = snapshot(sandbox)
+    script = export_script(sandbox, *VIPS)
+    sandbox.add_tool("ifup", "#!/bin/sh\necho 'ifup: simulated failure' >&2\nexit 1\n")
+    result = run_script(sandbox, script)
+    assert result.returncode == 3, result.stdout + result.stderr
+    assert "`ifup lo:1` failed" in result.stderr
+    assert "rolled back to exactly how it was" in result.stderr
+    assert snapshot(sandbox) == before
+    assert "current" not in script_state(sandbox) and "last" not in script_state(sandbox)
+
+
+def test_script_ifup_that_adds_then_fails_is_undone(sandbox):
+    """ifup puts the address up and still reports failure: the rollback removes it."""
+    prepare(sandbox, "ifupdown")
+    before = snapshot(sandbox)
+    script = export_script(sandbox, VIPS[0])
+    sandbox.add_tool("ifup", f"#!/bin/sh\nip addr add {VIPS[0]}/32 dev lo label lo:1\nexit 1\n")
+    result = run_script(sandbox, script)
+    assert result.returncode == 3, result.stdout + result.stderr
+    assert snapshot(sandbox) == before
+
+
+def test_script_ifup_that_does_nothing_fails_verification(sandbox):
+    prepare(sandbox, "ifupdown")
+    before = snapshot(sandbox)
+    script = export_script(sandbox, *VIPS)
+    sandbox.add_tool("ifup", "#!/bin/sh\nexit 0\n")
+    result = run_script(sandbox, script)
+    assert result.returncode == 3, result.stdout + result.stderr
+    assert "[FAIL] 203.0.113.10 is not on lo as /32" in result.stdout
+    assert "verification failed" in result.stderr
+    assert snapshot(sandbox) == before
+
+
+def test_script_changes_the_vip_set_and_rolls_that_back(sandbox):
+    """A new VIP set retires the VIP it drops (ifdown --force, as the engine does) and
+    keeps the others; --rollback goes back to the first set."""
+    prepare(sandbox, "ifupdown")
+    first = export_script(sandbox, *VIPS, name="first.sh")
+    assert run_script(sandbox, first).returncode == 0
+    after_first = snapshot(sandbox)
+    second = export_script(sandbox, VIPS[1], "203.0.113.12", name="second.sh")
+    result = run_script(sandbox, second)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "ifdown --force lo:1" in result.stdout
+    lo = sandbox.lo_addresses()
+    assert {"203.0.113.11/32", "203.0.113.12/32", PRE_EXISTING} <= lo
+    assert "203.0.113.10/32" not in lo
+    back = run_script(sandbox, second, "--rollback")
+    assert back.returncode == 0, back.stdout + back.stderr
+    assert snapshot(sandbox) == after_first
+
+
+def test_script_refuses_a_vip_a_foreign_file_configures(sandbox):
+    prepare(sandbox, "ifupdown")
+    sandbox.write("/etc/network/interfaces.d/admin",
+                  f"auto lo:7\niface lo:7 inet static\n    address {VIPS[0]}\n"
+                  "    netmask 255.255.255.255\n")
+    before = snapshot(sandbox)
+    result = run_script(sandbox, export_script(sandbox, *VIPS))
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert f"{VIPS[0]} is already configured in /etc/network/interfaces.d/admin" in result.stderr
+    assert "Nothing was changed" in result.stderr
+    assert snapshot(sandbox) == before
+
+
+def test_script_adds_the_source_line_when_interfaces_does_not_read_the_dropins(sandbox):
+    prepare(sandbox, "ifupdown")
+    sandbox.write("/etc/network/interfaces", "auto lo\niface lo inet loopback\n")
+    before = snapshot(sandbox)
+    plan = json.loads(sandbox.wizard("plan", "--vip", VIPS[0], "--json").stdout)
+    script = export_script(sandbox, VIPS[0])
+    result = run_script(sandbox, script)
+    assert result.returncode == 0, result.stdout + result.stderr
+    # the same bytes as the engine's plan for this host
+    for change in plan["files"]:
+        assert sandbox.read(change["path"]).decode() == change["after"]
+    assert "/etc/network/interfaces" in [c["path"] for c in plan["files"]]
+    assert run_script(sandbox, script, "--rollback").returncode == 0
+    assert snapshot(sandbox) == before
+
+
+def test_script_interrupted_run_is_finished_by_rollback(sandbox):
+    """A run killed after writing (simulated: the state says a run is in progress) blocks
+    the next apply until --rollback puts the host back."""
+    prepare(sandbox, "ifupdown")
+    before = snapshot(sandbox)
+    script = export_script(sandbox, *VIPS)
+    # ifup hangs up the run: the test kills it at that point
+    sandbox.add_tool("ifup", "#!/bin/sh\nkill -9 $PPID\nexit 1\n")
+    killed = run_script(sandbox, script)
+    assert killed.returncode != 0
+    assert "current" in script_state(sandbox)
+    os.unlink(sandbox.dir / "bin" / "ifup")
+    blocked = run_script(sandbox, script)
+    assert blocked.returncode == 2 and "--rollback" in blocked.stderr
+    back = run_script(sandbox, script, "--rollback")
+    assert back.returncode == 0, back.stdout + back.stderr
+    assert snapshot(sandbox) == before
+    assert run_script(sandbox, script).returncode == 0  # and a new run goes through
+
+
+def _leftovers(sb) -> str:
+    return sb.sh("find /etc/network -name '.clb-wizard.*'").stdout
+
+
+def test_script_leaves_no_temp_files(sandbox):
+    prepare(sandbox, "ifupdown")
+    script = export_script(sandbox, *VIPS)
+    assert run_script(sandbox, script).returncode == 0
+    assert _leftovers(sandbox) == ""
+    assert not [p for p in script_state(sandbox) if re.search(r"\.work\.", p)]
+
+
+# -- the Ansible playbook --------------------------------------------------------------------
+def export_playbook(sb, *vips, extra=()):
+    args = ["export", "--format", "ansible", "--output", str(sb.dir / "play"), *extra]
+    for vip in vips:
+        args += ["--vip", vip]
+    result = sb.wizard(*args)
+    assert result.returncode == 0, result.stderr
+    return str(sb.dir / "play" / "clb-wizard-lo.yml")
+
+
+def run_playbook(sb, playbook):
+    require("ansible-playbook")
+    return sb.run(["ansible-playbook", "-c", "local", "-i", "localhost,",
+                   "-e", "ansible_python_interpreter=/usr/bin/python3", playbook],
+                  env={"ANSIBLE_NOCOLOR": "1", "ANSIBLE_FORCE_COLOR": "0",
+                       "ANSIBLE_LOCAL_TEMP": str(sb.dir / "ansible-tmp")}, timeout=600)
+
+
+def recap(result) -> dict[str, int]:
+    line = next(line for line in result.stdout.splitlines() if line.startswith("localhost"))
+    return {k: int(v) for k, v in re.findall(r"(\w+)=(\d+)", line)}
+
+
+def task_lines(result, name: str) -> str:
+    """The output of the tasks whose title starts with `name`."""
+    blocks = re.split(r"\nTASK \[", result.stdout)
+    return "\n".join(b for b in blocks if b.startswith(name))
+
+
+def test_playbook_applies_verifies_and_second_run_changes_nothing(sandbox):
+    prepare(sandbox, "ifupdown")
+    plan = json.loads(sandbox.wizard("plan", "--vip", VIPS[0], "--vip", VIPS[1],
+                                     "--json").stdout)
+    playbook = export_playbook(sandbox, *VIPS)
+    assert sandbox.run(["ansible-playbook", "--syntax-check", "-i", "localhost,",
+                        playbook]).returncode == 0
+
+    first = run_playbook(sandbox, playbook)
+    assert first.returncode == 0, first.stdout[-4000:] + first.stderr[-2000:]
+    counts = recap(first)
+    assert counts["failed"] == 0 and counts["rescued"] == 0 and counts["changed"] > 0
+    assert "method ifupdown (ifupdown)" in first.stdout
+    for check in ("Verify: each VIP is on lo as /32", "Verify: the kernel routes each VIP",
+                  "Verify: the config re-reads to exactly the VIPs"):
+        out = task_lines(first, check)
+        assert "ok: [localhost]" in out and "failed" not in out, out
+    lo = sandbox.lo_addresses()
+    assert {f"{v}/32" for v in VIPS} | {PRE_EXISTING, "127.0.0.1/8"} <= lo
+    assert all(route_type(sandbox, v) == "local" for v in VIPS)
+    for change in plan["files"]:  # the engine's bytes and mode
+        assert sandbox.read(change["path"]).decode() == change["after"]
+    digest = files_digest(sandbox)
+    assert digest["/etc/network/interfaces.d/clb-wizard-lo"].startswith("644 0 0 ")
+    # the wizard sees its own configuration: verify passes, a plan changes nothing
+    verified = sandbox.wizard("verify", "--vip", VIPS[0], "--vip", VIPS[1], "--json")
+    assert verified.returncode == 0, verified.stdout
+    replan = json.loads(sandbox.wizard("plan", "--vip", VIPS[0], "--vip", VIPS[1],
+                                       "--json").stdout)
+    assert replan["changed"] is False
+
+    applied = snapshot(sandbox)
+    second = run_playbook(sandbox, playbook)
+    assert second.returncode == 0, second.stdout[-4000:]
+    assert recap(second)["changed"] == 0
+    assert "No change needed" in second.stdout
+    assert "ok: [localhost]" in task_lines(second, "Verify: each VIP is on lo as /32")
+    assert snapshot(sandbox) == applied
+
+
+def test_playbook_failing_ifup_rescue_restores_byte_exact(sandbox):
+    prepare(sandbox, "ifupdown")
+    # a host whose interfaces file does not read the drop-ins: the play changes two files
+    sandbox.write("/etc/network/interfaces", "auto lo\niface lo inet loopback\n")
+    before = snapshot(sandbox)
+    playbook = export_playbook(sandbox, *VIPS)
+    sandbox.add_tool("ifup", "#!/bin/sh\necho 'ifup: simulated failure' >&2\nexit 1\n")
+    result = run_playbook(sandbox, playbook)
+    assert result.returncode != 0, result.stdout[-4000:]
+    counts = recap(result)
+    assert counts["rescued"] == 1 and counts["failed"] == 1
+    assert "Roll back: restore every file byte-exact" in result.stdout
+    assert "The host was rolled back to exactly how it was" in result.stdout
+    assert "ok: [localhost]" in task_lines(result, "Roll back: check the host is exactly")
+    assert snapshot(sandbox) == before
+    # the backups the rescue restored from are kept
+    backups = list((sandbox.dir / "varlib" / "clb-wizard" / "ansible").glob(
+        "*/before/etc/network/interfaces"))
+    assert backups and backups[0].read_text() == "auto lo\niface lo inet loopback\n"
+
+
+def test_playbook_ifup_that_does_nothing_fails_an_assert_and_rolls_back(sandbox):
+    prepare(sandbox, "ifupdown")
+    before = snapshot(sandbox)
+    playbook = export_playbook(sandbox, VIPS[0])
+    sandbox.add_tool("ifup", "#!/bin/sh\nexit 0\n")
+    result = run_playbook(sandbox, playbook)
+    assert result.returncode != 0
+    assert f"{VIPS[0]} is not on lo as /32" in result.stdout
+    assert recap(result)["rescued"] == 1
+    assert snapshot(sandbox) == before
+
+
+def test_playbook_pinned_to_another_os_refuses_before_any_change(sandbox):
+    prepare(sandbox, "ifupdown")
+    before = snapshot(sandbox)
+    playbook = export_playbook(sandbox, VIPS[0], extra=("--os", "ubuntu-22.04"))
+    result = run_playbook(sandbox, playbook)
+    assert result.returncode != 0
+    assert "This host needs method ifupdown" in result.stdout
+    assert "Nothing was changed" in result.stdout
+    assert recap(result)["changed"] == 0
+    assert snapshot(sandbox) == before
+
+
+# -- the other real managers the sandbox runs ------------------------------------------------
+@pytest.mark.parametrize("method", ["netplan", "networkmanager"])
+def test_script_and_playbook_with_networkd_and_networkmanager(sandbox, method):
+    """The same round trip, activated by systemd-networkd (netplan generate + networkctl
+    reconfigure lo) or a real NetworkManager (nmcli connection load/up)."""
+    prepare(sandbox, method)
+    before = snapshot(sandbox)
+    os_id = {"netplan": OS_ID, "networkmanager": "rocky-9"}[method]
+    args = ["export", "--format", "script", "--os", os_id, "--method", method,
+            "--output", str(sandbox.dir / "s.sh"), "--vip", VIPS[0], "--vip", VIPS[1]]
+    assert sandbox.wizard(*args).returncode == 0
+    script = str(sandbox.dir / "s.sh")
+    first = run_script(sandbox, script)
+    assert first.returncode == 0, first.stdout + first.stderr
+    reread = {"netplan": "networkd", "networkmanager": "nmcli"}[method]
+    assert f"[ok] {reread} reads back: 203.0.113.10 203.0.113.11" in first.stdout
+    assert {f"{v}/32" for v in VIPS} | {PRE_EXISTING} <= sandbox.lo_addresses()
+    applied = snapshot(sandbox)
+    assert "No change needed" in run_script(sandbox, script).stdout
+    assert snapshot(sandbox) == applied
+    assert run_script(sandbox, script, "--rollback").returncode == 0
+    assert snapshot(sandbox) == before
+
+    playbook = export_playbook(sandbox, *VIPS, extra=("--method", method))
+    played = run_playbook(sandbox, playbook)
+    assert played.returncode == 0, played.stdout[-4000:]
+    assert f"method {method}" in played.stdout
+    assert {f"{v}/32" for v in VIPS} | {PRE_EXISTING} <= sandbox.lo_addresses()
+    assert recap(run_playbook(sandbox, playbook))["changed"] == 0

@@ -1,0 +1,313 @@
+"""The exports (wizard/export_script.py, wizard/export_ansible.py), without a host:
+shellcheck on the script for every Linux OS id, the files byte-identical to the engine's
+plan, the run-time conditions equal to what method.transition decides, the playbook's
+Jinja choice of method equal to platform.choose_method on every combination, its stack
+probes equal to detect_stack's, and `ansible-playbook --syntax-check`.
+
+Running the exports for real: tests/live/test_export_live.py."""
+
+from __future__ import annotations
+
+import itertools
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import jinja2
+import pytest
+import yaml
+
+from tests.fixtures.roots import LINUX_KEYS, VIP1, VIP2, VIP3, make_root, write
+from wizard.cli import main
+from wizard.export_ansible import (
+    CHOOSE_METHOD,
+    DIFFERENCES,
+    STACK_PROBES,
+    UnsafeLoader,
+    playbook_data,
+    profiles_for,
+    render_playbook,
+)
+from wizard.export_script import (
+    PAIRS_AWK,
+    ExportError,
+    build_profile,
+    pairs_of,
+    render_script_text,
+)
+from wizard.methods import get_method
+from wizard.platform import (
+    KNOWN_RELEASES,
+    NetworkStack,
+    PlatformError,
+    choose_method,
+    detect,
+    detect_stack,
+)
+from wizard.runner import Runner
+from wizard.session import Options, prepare_plan
+from wizard.sysctls import PATH as SYSCTL_PATH
+
+VIPS = (VIP1, VIP2, VIP3)
+NOWHERE = Path("/nonexistent")
+_CONTENT = re.compile(
+    r"^clb_content_\d+\(\) \{\n    cat <<'(?P<eof>\w+)'\n(?P<body>.*?)^(?P=eof)\n", re.M | re.S)
+_WRITE = re.compile(r"^            (?P<path>/\S+)\)\n.*?clb_content_(?P<n>\d+) \| atomic_write "
+                    r"\S+ (?P<mode>[0-7]{4})", re.M | re.S)
+
+
+def stock(key: str):
+    return detect(Runner(root=NOWHERE), key)
+
+
+def script_for(key: str, vips=VIPS) -> str:
+    return render_script_text(build_profile(stock(key), vips))
+
+
+def script_files(script: str) -> dict[str, tuple[str, int]]:
+    bodies = [m["body"] for m in _CONTENT.finditer(script)]
+    return {m["path"]: (bodies[int(m["n"]) - 1], int(m["mode"], 8))
+            for m in _WRITE.finditer(script)}
+
+
+def need(tool: str) -> str:
+    path = shutil.which(tool)
+    if path is None:
+        pytest.fail(f"{tool} is missing: run `sudo bash tests/setup-system.sh`")
+    return path
+
+
+# -- the script ------------------------------------------------------------------------------
+@pytest.mark.parametrize("key", LINUX_KEYS)
+def test_script_is_shellcheck_clean_for_every_linux_os(tmp_path, key):
+    script = tmp_path / "clb-wizard-lo.sh"
+    script.write_text(script_for(key))
+    result = subprocess.run([need("shellcheck"), "-s", "sh", str(script)],
+                            capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout
+    for shell in ("sh", "dash"):
+        if shutil.which(shell):
+            assert subprocess.run([shell, "-n", str(script)]).returncode == 0
+    text = script.read_text()
+    assert text.startswith("#!/bin/sh\n")
+    assert not re.search(r"^\s*local\s", text, re.M), "local is not POSIX"
+    assert not re.search(r"(^|\s)\[\[ ", text), "[[ is not POSIX"
+
+
+@pytest.mark.parametrize("key", LINUX_KEYS)
+def test_script_files_are_the_engines_plan_byte_for_byte(tmp_path, key):
+    """The files the script writes are those `clb-wizard plan` writes on a stock host."""
+    plan = prepare_plan(Runner(root=make_root(tmp_path, key)), Options(vips=VIPS))
+    planned = {c.path: (c.after, c.mode) for c in plan.files if c.path != SYSCTL_PATH}
+    assert script_files(script_for(key)) == planned
+
+
+def test_script_adds_the_engines_source_line(tmp_path):
+    root = make_root(tmp_path, "debian-12")
+    write(root, "/etc/network/interfaces", "auto lo\niface lo inet loopback")  # no newline
+    plan = prepare_plan(Runner(root=root), Options(vips=VIPS))
+    main_after = next(c.after for c in plan.files if c.path == "/etc/network/interfaces")
+    profile = build_profile(stock("debian-12"), VIPS)
+    # the script writes: old content + a newline when it lacks one + the engine's lines
+    assert main_after == "auto lo\niface lo inet loopback\n" + profile.source_append
+
+
+@pytest.mark.parametrize("key", ["debian-12", "ubuntu-22.04", "ubuntu-18.04", "rocky-9",
+                                 "rocky-9.1", "centos-7", "rocky-8"])
+def test_run_time_conditions_select_the_engines_commands(key):
+    """For every set of live VIPs, with or without a file change, the steps the script and
+    playbook run are exactly the commands method.transition returns."""
+    platform = stock(key)
+    method = get_method(platform.method)
+    profile = build_profile(platform, VIPS)
+    after = {f.path: f.content for f in profile.files}
+    base = {"/etc/network/interfaces": "source /etc/network/interfaces.d/*\n"} \
+        if platform.method == "ifupdown" else {}
+    after = {**base, **after}
+    for changed in (False, True):
+        for n in range(len(VIPS) + 1):
+            for live in itertools.combinations(VIPS, n):
+                before = base if changed else after
+                engine = method.transition(before, after, platform, live=set(live))
+                chosen = [s.argv for s in profile.activate
+                          if s.always or (s.on_change and changed)
+                          or any(v not in live for v in s.vips)]
+                assert chosen == [c.argv for c in engine.activate], (changed, live)
+                assert [s.argv for s in profile.prepare if not s.always] == [
+                    c.argv for c in engine.prepare]
+
+
+@pytest.mark.parametrize("key", ["debian-12", "rocky-9.1", "centos-7", "ubuntu-22.04",
+                                 "rocky-9"])
+def test_undo_keeps_a_vip_that_was_there_before(key):
+    platform = stock(key)
+    method = get_method(platform.method)
+    profile = build_profile(platform, VIPS)
+    base = {"/etc/network/interfaces": "source /etc/network/interfaces.d/*\n"} \
+        if platform.method == "ifupdown" else {}
+    after = {**base, **{f.path: f.content for f in profile.files}}
+    for kept in VIPS:
+        engine = method.transition(after, base, platform, live=set(VIPS), preserve={kept})
+        chosen = [s.argv for s in profile.undo_prepare + profile.undo_activate
+                  if not s.vips or any(v != kept for v in s.vips)]
+        assert chosen == [c.argv for c in engine.prepare + engine.activate]
+
+
+@pytest.mark.parametrize("key", ["debian-12", "rocky-9.1", "centos-7", "ubuntu-22.04",
+                                 "rocky-9"])
+def test_pairs_awk_reads_our_files_as_pairs_of(tmp_path, key):
+    profile = build_profile(stock(key), VIPS)
+    paths = []
+    for n, f in enumerate(profile.files):
+        paths.append(tmp_path / f"f{n}")
+        paths[-1].write_text(f.content)
+    out = subprocess.run([need("awk"), PAIRS_AWK, *map(str, paths)], capture_output=True,
+                         text=True, check=True).stdout
+    assert [tuple(line.split()) for line in out.splitlines()] == list(profile.pairs)
+    assert [vip for _, vip in profile.pairs] == list(VIPS)
+    if profile.method in ("ifupdown", "ifcfg", "systemd-unit"):
+        assert [label for label, _ in profile.pairs] == ["1", "2", "3"]
+
+
+def test_retiring_comes_from_the_engine():
+    ifupdown = build_profile(stock("debian-12"), VIPS)
+    assert [t.argv for t in ifupdown.retire] == [("ifdown", "--force", "lo:{label}")]
+    netplan = build_profile(stock("ubuntu-22.04"), VIPS)
+    assert [t.argv for t in netplan.retire] == [("ip", "addr", "del", "{vip}/32", "dev", "lo")]
+    ifcfg = build_profile(stock("centos-7"), VIPS)
+    assert ifcfg.stale_glob == "/etc/sysconfig/network-scripts/ifcfg-lo:*"
+    # a VIP equal to the stand-in still works
+    odd = build_profile(stock("debian-12"), ("192.0.2.254",))
+    assert [t.argv for t in odd.retire] == [("ifdown", "--force", "lo:{label}")]
+
+
+def test_pairs_of_skips_loopback_and_netmask():
+    text = "address 127.0.0.1\nnetmask 255.255.255.255\niface lo:4 inet static\naddress 10.1.2.3\n"
+    assert pairs_of([text]) == [("4", "10.1.2.3")]
+
+
+def test_windows_has_no_script():
+    with pytest.raises(ExportError):
+        build_profile(stock("windows"), VIPS)
+
+
+# -- the playbook ----------------------------------------------------------------------------
+def _jinja_choose(family: str, major: int, stack: dict) -> str:
+    env = jinja2.Environment()
+    return env.from_string(CHOOSE_METHOD).render(clb_family=family, clb_major=str(major),
+                                                 clb_stack=stack)
+
+
+def test_playbook_chooses_the_method_as_the_engine_on_every_combination():
+    releases = {("rhel", 7): "centos-7", ("rhel", 8): "rocky-8", ("rhel", 9): "rocky-9",
+                ("rhel", 10): "rocky-10", ("debian", 12): "debian-12",
+                ("debian", 22): "ubuntu-22.04"}
+    flags = ("netplan", "netplan_configured", "ifupdown", "network_scripts", "systemd")
+    checked = 0
+    for (family, major), key in releases.items():
+        for values in itertools.product((False, True), repeat=len(flags)):
+            for nm in (None, "1.40.0", "1.48.10"):
+                stack = dict(zip(flags, values))
+                engine_stack = NetworkStack(**stack, networkmanager=nm is not None,
+                                            nm_version=nm)
+                try:
+                    expected = choose_method(KNOWN_RELEASES[key], engine_stack,
+                                             KNOWN_RELEASES[key].key.split("-")[1])[0]
+                except PlatformError:
+                    expected = "none"
+                nm_ok = nm is not None and nm >= "1.42"
+                assert _jinja_choose(family, major, {**stack, "nm_ok": nm_ok}) == expected, (
+                    key, stack, nm)
+                checked += 1
+    assert checked == 6 * 32 * 3
+
+
+@pytest.mark.parametrize("group", sorted(STACK_PROBES))
+def test_stack_probes_are_the_paths_detect_stack_reads(tmp_path, group):
+    attribute = {"netplan": "netplan", "network_scripts": "network_scripts",
+                 "networkmanager": "networkmanager", "networkd": "systemd",
+                 "systemd": "systemd", "ifup": "ifupdown", "interfaces": "ifupdown"}[group]
+    for n, path in enumerate(STACK_PROBES[group]):
+        root = tmp_path / f"{group}-{n}"
+        write(root, path, "#!/bin/sh\n", 0o755)
+        if attribute == "ifupdown":  # needs both ifup and the interfaces file
+            other = "interfaces" if group == "ifup" else "ifup"
+            write(root, STACK_PROBES[other][0], "#!/bin/sh\n", 0o755)
+        assert getattr(detect_stack(Runner(root=root)), attribute) is True, path
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    assert getattr(detect_stack(Runner(root=empty)), attribute) is False
+
+
+def load(text: str):
+    return yaml.load(text, Loader=UnsafeLoader)
+
+
+def test_playbook_files_are_the_engines_and_it_passes_syntax_check(tmp_path):
+    text = render_playbook(VIPS)
+    play = load(text)[0]
+    profiles = play["vars"]["clb_profiles"]
+    assert set(profiles) == {"ifupdown", "netplan", "netplan-legacy", "networkmanager",
+                             "systemd-unit", "ifcfg", "ifcfg-install"}
+    for key, profile in profiles_for(VIPS).items():
+        written = {f["path"]: (f["content"], f["mode"]) for f in profiles[key]["files"]}
+        assert written == {f.path: (f.content, f"{f.mode:04o}") for f in profile.files}
+    # file contents and shell programs are never templated by Ansible
+    assert "content: !unsafe |" in text and "clb_inspect_sh: !unsafe |" in text
+    for difference in DIFFERENCES:
+        assert difference.split()[0] in text
+    path = tmp_path / "clb-wizard-lo.yml"
+    path.write_text(text)
+    result = subprocess.run([need("ansible-playbook"), "--syntax-check", "-i", "localhost,",
+                             str(path)], capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_playbook_with_os_carries_one_variant_and_expects_its_method():
+    play = playbook_data(VIPS, platform=stock("ubuntu-18.04"))[0]
+    assert list(play["vars"]["clb_profiles"]) == ["netplan-legacy"]
+    assert play["vars"]["clb_expect_method"] == "netplan"
+    assert play["vars"]["clb_pin_method"] == ""
+    forced = playbook_data(VIPS, method="systemd-unit")[0]
+    assert forced["vars"]["clb_pin_method"] == "systemd-unit"
+    assert list(forced["vars"]["clb_profiles"]) == ["systemd-unit"]
+
+
+def test_playbook_uses_builtin_modules_only():
+    def modules(tasks):
+        for task in tasks:
+            if "block" in task:
+                yield from modules(task["block"])
+                yield from modules(task["rescue"])
+                continue
+            yield next(k for k in task if k.startswith("ansible."))
+
+    used = set(modules(playbook_data(VIPS)[0]["tasks"]))
+    assert used and all(m.startswith("ansible.builtin.") for m in used)
+    assert {"ansible.builtin.copy", "ansible.builtin.assert",
+            "ansible.builtin.command"} <= used
+
+
+# -- the CLI ---------------------------------------------------------------------------------
+def test_cli_export_script_and_playbook(tmp_path, capsys):
+    assert main(["export", "--format", "script", "--os", "centos-7", "--vip", VIP1,
+                 "--output", str(tmp_path / "out")]) == 0
+    script = tmp_path / "out" / "clb-wizard-lo.sh"
+    assert script.stat().st_mode & 0o777 == 0o755
+    assert "variant ifcfg" in script.read_text()
+    assert main(["export", "--format", "ansible", "--vip", VIP1]) == 0
+    assert capsys.readouterr().out.startswith("---\n# clb-wizard:")
+
+
+@pytest.mark.parametrize("argv,message", [
+    (["export", "--format", "script", "--vip", VIP1], "needs --os"),
+    (["export", "--format", "script", "--os", "windows", "--vip", VIP1], "PowerShell"),
+    (["export", "--format", "ansible"], "No VIP given"),
+    (["export", "--format", "ansible", "--vip", "10.0.0.1", "--type", "external"],
+     "--force"),
+    (["export", "--format", "script", "--os", "plan9-1", "--vip", VIP1], "Unsupported OS"),
+])
+def test_cli_export_refuses_bad_input(capsys, argv, message):
+    assert main(argv) == 2
+    assert message in capsys.readouterr().err

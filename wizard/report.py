@@ -1,0 +1,365 @@
+"""`clb-wizard report`: what support staff ask for first, as one document.
+
+`build_report(runner, ...)` gathers, read-only: the OS and network stack, the addresses
+on `lo` (and the other NICs'), the content of the files the method watches, the ARP and
+rp_filter sysctls, the last transaction from the journal (summarised: sizes and hashes,
+never the base64 file contents), what the exported script or playbook left in the state
+directory, and the verification results. It never raises: a section that cannot be read
+is null and its reason goes to "errors". The TUI's Done and error screens call it and
+save it with `save_report`.
+
+No secrets: nothing from the environment goes in (cloud keys live there), and values
+under secret-looking keys in the files (Wi-Fi PSKs, 802.1x and VPN passwords, tokens)
+are replaced by "<redacted>"; whole files that only hold secrets (ifcfg keys-*) too.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import platform as _pyplatform
+import posixpath
+import re
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Optional
+
+from . import sysctls as _sysctls
+from .facts import read_addresses, read_sysctl
+from .journal import FileRecord, Journal, Store
+from .methods import get_method
+from .methods.base import is_ours
+from .plan import watched_paths
+from .platform import Platform, detect, with_method
+from .runner import Runner
+from .verify import verify
+
+FORMAT = 1
+REDACTED = "<redacted>"
+# Top-level keys of the report, in order (tests/unit/test_report.py holds them golden).
+KEYS = ("format", "generated", "tool", "host", "platform", "lo", "interfaces", "files",
+        "sysctls", "journal", "exports", "verification", "errors")
+
+_SECRET_KEY = re.compile(
+    r"(psk|passw(or)?d|passphrase|secret|private[-_]?key|token|wep-key\d*|"
+    r"(^|[-_.])pin($|[-_.])|auth[-_]?key|pre-?shared|credential|cert-pass)",
+    re.IGNORECASE,
+)
+_SECRET_SECTIONS = re.compile(r"^\[(wifi-security|802-1x|vpn-secrets|wireguard-peer\..*)\]$")
+_SECRET_FILES = re.compile(r"^(keys-.*|.*\.(key|pem|p12|pfx))$")
+# key=value (keyfiles, ifcfg), key: value (YAML), key value (interfaces(5))
+_KV = re.compile(r"^(\s*-?\s*)([A-Za-z0-9_.\-\"']+)(\s*[:=]\s*|\s+)(\S.*)$")
+
+
+def redact(path: str, text: str) -> tuple[str, bool]:
+    """`text` with the values of secret-looking keys replaced; (text, anything redacted)."""
+    if _SECRET_FILES.match(posixpath.basename(path)):
+        return REDACTED + "\n", True
+    out, redacted, in_secret_section = [], False, False
+    for line in text.splitlines(keepends=True):
+        stripped = line.strip()
+        if stripped.startswith("[") and stripped.endswith("]"):
+            in_secret_section = bool(_SECRET_SECTIONS.match(stripped))
+            out.append(line)
+            continue
+        match = _KV.match(line.rstrip("\n"))
+        if match and not stripped.startswith("#") and (
+            in_secret_section or _SECRET_KEY.search(match.group(2).strip("\"'"))
+        ):
+            ending = "\n" if line.endswith("\n") else ""
+            out.append(f"{match.group(1)}{match.group(2)}{match.group(3)}{REDACTED}{ending}")
+            redacted = True
+        else:
+            out.append(line)
+    return "".join(out), redacted
+
+
+def _sha256(data: Optional[bytes]) -> Optional[str]:
+    return None if data is None else hashlib.sha256(data).hexdigest()
+
+
+def _file_side(data: Optional[bytes], mode: int) -> dict:
+    return {"exists": data is not None, "size": None if data is None else len(data),
+            "sha256": _sha256(data), "mode": f"{mode:04o}" if data is not None else None}
+
+
+def summarise_record(record: FileRecord) -> dict:
+    action = ("create" if record.before is None else
+              "delete" if record.after is None else "modify")
+    return {"path": record.path, "action": action,
+            "before": {**_file_side(record.before, record.before_mode),
+                       "uid": record.before_uid, "gid": record.before_gid},
+            "after": _file_side(record.after, record.after_mode)}
+
+
+def summarise_journal(journal: Optional[Journal]) -> Optional[dict]:
+    """A transaction without its file contents (they stay in the state directory)."""
+    if journal is None:
+        return None
+    platform = journal.platform or {}
+    return {
+        "id": journal.id,
+        "state": journal.state,
+        "method": journal.method,
+        "vips": list(journal.vips),
+        "foreign": list(journal.foreign),
+        "platform": {k: platform.get(k) for k in ("os_id", "version", "name", "method")},
+        "files": [summarise_record(r) for r in journal.files],
+        "live_before": [f"{a.cidr} ({a.label})" if a.family == "inet" else a.cidr
+                        for a in journal.live_before],
+        "sysctls": [s.to_json() for s in journal.sysctls],
+        "history": [{"state": s, "at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(t))}
+                    for s, t in journal.history],
+        "error": journal.error,
+        "confirm_deadline": journal.confirm_deadline,
+        "watchdog": journal.watchdog,
+    }
+
+
+def _version() -> str:
+    try:
+        from importlib.metadata import version
+
+        return version("clb-wizard")
+    except Exception:
+        return ""
+
+
+def _platform(runner: Runner, os_override: Optional[str], method: Optional[str],
+              last: Optional[Journal], errors: list[str]) -> Optional[Platform]:
+    try:
+        platform = detect(runner, os_override)
+        return with_method(platform, method) if method else platform
+    except Exception as exc:  # PlatformError and anything a broken root throws
+        errors.append(f"platform: {exc}")
+    if last is not None and not os_override:
+        from .transaction import platform_from_json
+
+        return platform_from_json(last.platform)
+    return None
+
+
+def _files(runner: Runner, method: str, errors: list[str]) -> Optional[list[dict]]:
+    try:
+        paths = watched_paths(runner, method)
+    except Exception as exc:
+        errors.append(f"files: {exc}")
+        return None
+    found = []
+    for path in paths:
+        try:
+            state = runner.file_state(path)
+        except Exception as exc:
+            errors.append(f"files: {exc}")
+            continue
+        entry = {"path": path, "exists": state.exists,
+                 "mode": f"{state.mode:04o}" if state.exists else None,
+                 "uid": state.uid if state.exists else None,
+                 "gid": state.gid if state.exists else None,
+                 "size": None if state.content is None else len(state.content),
+                 "sha256": _sha256(state.content), "ours": is_ours(state.text),
+                 "redacted": False, "content": None}
+        if state.text is not None:
+            entry["content"], entry["redacted"] = redact(path, state.text)
+        found.append(entry)
+    return found
+
+
+def _sysctl_values(interfaces: Sequence[str]) -> dict[str, Optional[str]]:
+    names = [*_sysctls.WANTED]
+    for scope in ("all", "default", "lo", *interfaces):
+        for key in ("arp_ignore", "arp_announce", "rp_filter"):
+            name = f"net.ipv4.conf.{scope}.{key}"
+            if name not in names:
+                names.append(name)
+    return {name: read_sysctl(name) for name in names}
+
+
+def _exports(runner: Runner, store: Store) -> dict:
+    """What `export --format script` and the playbook left in the state directory."""
+    base = str(store.dir / "script")
+    script = {}
+    for name in ("last", "current"):
+        text = runner.read_text(f"{base}/{name}")
+        script[name] = text.strip() if text else None
+    run = script["current"] or script["last"]
+    if run:
+        vips = runner.read_text(f"{base}/{run}/vips")
+        files = runner.read_text(f"{base}/{run}/files")
+        script["vips"] = vips.split() if vips else []
+        script["files"] = files.split() if files else []
+    runs = [n for n in runner.list_dir(str(store.dir / "ansible")) if not n.startswith(".")]
+    return {"script": script, "ansible_runs": runs[-5:]}
+
+
+def build_report(runner: Runner, vips: Sequence[str] = (), os_override: Optional[str] = None,
+                 method: Optional[str] = None, store: Optional[Store] = None) -> dict:
+    """The support report for the system under `runner.root` (kernel facts: live root only).
+
+    `vips`: verify these; by default the VIPs of the last change, else those our files
+    configure. Never raises; unreadable sections are None, with the reason in "errors".
+    """
+    errors: list[str] = []
+    store = store or Store(runner)
+    live = runner.is_live_root
+    report: dict = {key: None for key in KEYS}
+    report.update({
+        "format": FORMAT,
+        "generated": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "tool": {"name": "clb-wizard", "version": _version()},
+        "host": {"hostname": _pyplatform.node() if live else None,
+                 "kernel": _pyplatform.release() if live else None,
+                 "root": str(runner.root), "live": live},
+        "errors": errors,
+    })
+    last = active = None
+    try:
+        last, active = store.last(), store.active()
+    except Exception as exc:
+        errors.append(f"journal: {exc}")
+    platform = _platform(runner, os_override, method, last, errors)
+    report["platform"] = platform.to_json() if platform else None
+    addresses = None
+    if live:
+        try:
+            addresses = read_addresses(runner)
+            report["lo"] = [{"address": a.address, "prefixlen": a.prefixlen, "label": a.label,
+                             "family": a.family} for a in addresses.lo]
+            report["interfaces"] = {k: list(v) for k, v in addresses.others.items()}
+        except Exception as exc:
+            errors.append(f"addresses: {exc}")
+        report["sysctls"] = _sysctl_values(list(addresses.others) if addresses else [])
+    if platform is not None and platform.method != "windows":
+        report["files"] = _files(runner, platform.method, errors)
+    log_tail: list[str] = []
+    journal = active or last
+    if journal is not None:
+        log = runner.read_text(store.log_path(journal.id)) or ""
+        log_tail = log.splitlines()[-40:]
+    report["journal"] = {"state_dir": str(store.dir), "active": summarise_journal(active),
+                         "last": summarise_journal(last), "log_tail": log_tail}
+    try:
+        report["exports"] = _exports(runner, store)
+    except Exception as exc:
+        errors.append(f"exports: {exc}")
+    report["verification"] = _verification(runner, platform, vips, last, report, errors)
+    return report
+
+
+def _verification(runner: Runner, platform: Optional[Platform], vips: Sequence[str],
+                  last: Optional[Journal], report: dict, errors: list[str]) -> Optional[dict]:
+    if not runner.is_live_root or platform is None or platform.method == "windows":
+        return None
+    foreign: list[str] = []
+    if vips:
+        source = "given"
+        from .vips import check_vips
+
+        try:
+            vips = list(check_vips(vips).vips)
+        except Exception as exc:
+            errors.append(f"verification: {exc}")
+            return None
+    elif last is not None:
+        source, vips, foreign = "last-change", list(last.vips), list(last.foreign)
+    else:
+        files = {f["path"]: None if not f["exists"] else runner.read_text(f["path"])
+                 for f in report.get("files") or []}
+        vips = get_method(platform.method).configured_vips(files)
+        source = "configured"
+    if not vips:
+        return {"vips": [], "source": "none", "ok": None, "facts": []}
+    try:
+        result = verify(runner, platform, vips, foreign=foreign)
+    except Exception as exc:
+        errors.append(f"verification: {exc}")
+        return None
+    return {"vips": list(vips), "source": source, **result.to_json()}
+
+
+def report_json(report: dict) -> str:
+    return json.dumps(report, indent=2, sort_keys=False) + "\n"
+
+
+def report_text(report: dict) -> str:
+    """A readable rendering for a terminal or a ticket."""
+    lines = [f"clb-wizard report {report['generated']} "
+             f"(clb-wizard {report['tool']['version'] or 'dev'})"]
+    host = report["host"]
+    lines.append(f"Host: {host['hostname'] or '-'} kernel {host['kernel'] or '-'} "
+                 f"root {host['root']}")
+    platform = report["platform"]
+    if platform:
+        lines.append(f"OS: {platform['name']} ({platform['os_id']}-{platform['version']}), "
+                     f"method {platform['method']}")
+        lines += [f"  {reason}" for reason in platform["reasons"]]
+        stack = platform["stack"]
+        lines.append("Stack: " + ", ".join(f"{k}={v}" for k, v in stack.items()))
+    if report["lo"] is not None:
+        lines.append("lo: " + ", ".join(f"{a['address']}/{a['prefixlen']} ({a['label']})"
+                                        for a in report["lo"]))
+    if report["interfaces"]:
+        lines.append("Other NICs: " + "; ".join(f"{k} {' '.join(v) or '-'}"
+                                                for k, v in report["interfaces"].items()))
+    if report["sysctls"]:
+        lines.append("Sysctls: " + ", ".join(
+            f"{k.replace('net.ipv4.conf.', '')}={v}" for k, v in report["sysctls"].items()
+            if v is not None))
+    journal = report["journal"] or {}
+    for kind in ("active", "last"):
+        entry = journal.get(kind)
+        if entry:
+            lines.append(f"{kind.capitalize()} transaction {entry['id']}: {entry['state']}, "
+                         f"{entry['method']}, VIPs {', '.join(entry['vips'])}"
+                         + (f", error: {entry['error']}" if entry["error"] else ""))
+            lines += [f"  {f['action']} {f['path']}" for f in entry["files"]]
+    if not (journal.get("active") or journal.get("last")):
+        lines.append("No transaction recorded by clb-wizard.")
+    exports = report.get("exports") or {}
+    script = exports.get("script") or {}
+    if script.get("last") or script.get("current"):
+        lines.append(f"Exported script: last {script.get('last') or '-'}, "
+                     f"interrupted {script.get('current') or '-'}")
+    if exports.get("ansible_runs"):
+        lines.append("Ansible runs: " + ", ".join(exports["ansible_runs"]))
+    verification = report["verification"]
+    if verification:
+        status = {True: "passed", False: "FAILED", None: "nothing to verify"}[verification["ok"]]
+        lines.append(f"Verification ({verification['source']}: "
+                     f"{', '.join(verification['vips']) or '-'}): {status}")
+        for fact in verification["facts"]:
+            mark = "ok" if fact["ok"] else ("FAIL" if fact["fatal"] else "warn")
+            lines.append(f"  [{mark:>4}] {fact['name']}: {fact['detail']}")
+    for entry in report["files"] or []:
+        state = (f"mode {entry['mode']}, {entry['size']} bytes"
+                 + (", ours" if entry["ours"] else "") + (", redacted" if entry["redacted"]
+                                                         else "")) if entry["exists"] \
+            else "absent"
+        lines.append(f"== {entry['path']} ({state})")
+        if entry["content"]:
+            lines.append(entry["content"].rstrip("\n"))
+    for error in report["errors"]:
+        lines.append(f"error: {error}")
+    return "\n".join(lines) + "\n"
+
+
+def save_report(report: dict, path: str) -> str:
+    """Write the report as JSON to `path` (mode 0600: it names the host's addresses)."""
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(f".{target.name}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(report_json(report))
+    os.replace(tmp, target)
+    return str(target)
+
+
+def default_report_name() -> str:
+    return time.strftime("clb-wizard-report-%Y%m%d-%H%M%S.json")
+
+
+__all__ = ["KEYS", "REDACTED", "build_report", "default_report_name", "redact", "report_json",
+           "report_text", "save_report", "summarise_journal"]
