@@ -24,13 +24,21 @@ from .methods.base import MethodError
 from .plan import Plan
 from .platform import METHODS, PlatformError, detect, with_method
 from .runner import Runner, RunnerError
-from .session import Options, detect_platform, prepare_plan
-from .transaction import Outcome, Progress, Transaction, TransactionError, platform_from_json
+from .session import Options, checked_vips, detect_platform, prepare_plan
+from .transaction import (
+    EXIT_INVALID,
+    EXIT_OK,
+    Outcome,
+    Progress,
+    Transaction,
+    TransactionError,
+    platform_from_json,
+)
 from .userdata import render_userdata
 from .verify import Fact, Verification, verify
 from .vips import CLB_TYPES, VipError, check_vips
 
-EXIT_OK, EXIT_FAILED, EXIT_INVALID, EXIT_ROLLED_BACK, EXIT_ROLLBACK_FAILED = 0, 1, 2, 3, 4
+EXIT_FAILED = 1  # `verify` only
 INPUT_ERRORS = (VipError, PlatformError, MethodError, RunnerError)
 
 
@@ -363,9 +371,7 @@ def cmd_userdata(args: argparse.Namespace) -> int:
     platform = detect(Runner(), args.os)
     if args.method:
         platform = with_method(platform, args.method)
-    report = check_vips(args.vip, args.type)
-    if report.warnings and not args.force:
-        raise VipError(" ".join(report.warnings) + " Acknowledge with --force.")
+    report = checked_vips(_options(args))
     sys.stdout.write(render_userdata(platform, report.vips))
     return EXIT_OK
 

@@ -16,7 +16,7 @@ from .methods.ifupdown import MAIN as IFUPDOWN_MAIN
 from .plan import Plan, build_plan, gather
 from .platform import Platform, detect, with_method
 from .runner import FileState, Runner
-from .vips import VipError, check_vips
+from .vips import VipError, VipReport, check_vips
 
 
 @dataclass(frozen=True)
@@ -41,6 +41,17 @@ def live_addresses(runner: Runner, platform: Platform, options: Options) -> Opti
     return None
 
 
+def checked_vips(options: Options, addresses: Optional[HostAddresses] = None) -> VipReport:
+    """The VIPs validated; warnings (type mismatch) raise unless acknowledged (force)."""
+    report = check_vips(options.vips, options.clb_type, addresses.others if addresses else None)
+    if report.warnings and not options.force:
+        raise VipError(
+            " ".join(report.warnings) + " If this is really what you want, acknowledge it "
+            "with --force (or the confirmation in the wizard)."
+        )
+    return report
+
+
 def prepare_plan(runner: Runner, options: Options, platform: Optional[Platform] = None) -> Plan:
     """Detect, validate and plan. Raises VipError, PlatformError, MethodError, RunnerError.
 
@@ -48,12 +59,7 @@ def prepare_plan(runner: Runner, options: Options, platform: Optional[Platform] 
     """
     platform = platform or detect_platform(runner, options)
     addresses = live_addresses(runner, platform, options)
-    report = check_vips(options.vips, options.clb_type, addresses.others if addresses else None)
-    if report.warnings and not options.force:
-        raise VipError(
-            " ".join(report.warnings) + " If this is really what you want, acknowledge it "
-            "with --force (or the confirmation in the wizard)."
-        )
+    report = checked_vips(options, addresses)
     sysctl_values = None
     if options.arp_sysctls:
         sysctl_values = {name: read_sysctl(name) for name in sysctls.WANTED}
