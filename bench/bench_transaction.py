@@ -79,7 +79,8 @@ def measure(n: int, runs: int) -> dict:
             sb.write("/etc/network/interfaces.d/raw", stanzas(addresses))
             sb.sh(ups, check=True)
             results["raw_ifup"].append(time.perf_counter() - start)
-            results["raw_ifdown"].append(timed(sb, f"ifdown {labels}; rm /etc/network/interfaces.d/raw"))
+            down = f"ifdown {labels}; rm /etc/network/interfaces.d/raw"
+            results["raw_ifdown"].append(timed(sb, down))
 
             out = sb.run([sys.executable, "-c", ENGINE, *addresses], check=True).stdout
             engine = json.loads(out)
