@@ -1,0 +1,115 @@
+"""The frame every step shares: the step indicator, a help line for first-time users, the
+step's own body, Back/Next buttons and the footer with the keys."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, ClassVar, Optional
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.css.query import NoMatches
+from textual.screen import Screen
+from textual.widgets import Button, Footer
+
+from .widgets import STEPS, Note, StepTrail
+
+if TYPE_CHECKING:
+    from .app import WizardApp
+    from .state import Engine, WizardState
+
+
+class StepScreen(Screen):
+    """One wizard step. Subclasses set STEP and HELP and implement compose_body/go_next."""
+
+    STEP: ClassVar[str] = "Start"
+    HELP: ClassVar[str] = ""
+    NEXT_LABEL: ClassVar[str] = "Next"
+    BINDINGS: ClassVar[list] = [
+        Binding("escape", "back", "Back", key_display="Esc"),
+        Binding("enter", "next", "Next", key_display="Enter"),
+    ]
+
+    @property
+    def wizard(self) -> WizardApp:
+        return self.app  # type: ignore[return-value]
+
+    @property
+    def state(self) -> WizardState:
+        return self.wizard.state
+
+    @property
+    def engine(self) -> Engine:
+        return self.wizard.engine
+
+    def compose(self) -> ComposeResult:
+        yield StepTrail(self.STEP, id="trail")
+        n = STEPS.index(self.STEP) + 1
+        yield Note(f"Step {n} of {len(STEPS)}. {self.HELP}", classes="help", id="help")
+        with Vertical(id="body"):
+            yield from self.compose_body()
+        with Horizontal(id="buttons"):
+            yield Button("< Back", id="back", compact=True,
+                         disabled=self.refused_at_start(self.back_refused))
+            yield from self.compose_buttons()
+            yield Button(f"{self.NEXT_LABEL} >", id="next", compact=True, variant="primary",
+                         disabled=self.refused_at_start(self.next_refused))
+        yield Footer(show_command_palette=False)
+
+    @staticmethod
+    def refused_at_start(check) -> bool:  # noqa: ANN001 - a bound *_refused method
+        """Disabled from the start when already refused (saves a restyle after mount);
+        checks that need the composed widgets count as allowed here."""
+        try:
+            return check() is not None
+        except NoMatches:
+            return False
+
+    def compose_body(self) -> ComposeResult:
+        yield from ()
+
+    def compose_buttons(self) -> ComposeResult:
+        """Extra buttons between Back and Next."""
+        yield from ()
+
+    # -- navigation ------------------------------------------------------------------------
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        if event.button.id == "back":
+            event.stop()
+            self.action_back()
+        elif event.button.id == "next":
+            event.stop()
+            self.action_next()
+
+    def back_refused(self) -> Optional[str]:
+        """Why Back is not possible now (shown to the user), or None."""
+        return None
+
+    def next_refused(self) -> Optional[str]:
+        """Why Next is not possible now (shown to the user), or None."""
+        return None
+
+    def action_back(self) -> None:
+        reason = self.back_refused()
+        if reason:
+            self.notify(reason, severity="warning")
+            return
+        self.app.pop_screen()
+
+    def action_next(self) -> None:
+        reason = self.next_refused()
+        if reason:
+            self.notify(reason, severity="warning")
+            return
+        self.go_next()
+
+    def go_next(self) -> None:
+        raise NotImplementedError
+
+    def update_buttons(self) -> None:
+        """Grey out Back/Next as the step's state allows (their keys still say why not)."""
+        self.query_one("#back", Button).disabled = self.back_refused() is not None
+        nxt = self.query_one("#next", Button)
+        nxt.disabled = self.next_refused() is not None
+        if self.focused is None and not nxt.disabled and self.is_current:
+            nxt.focus()

@@ -1,0 +1,52 @@
+"""Step 2: internal or external CLB, one plain sentence each on what it means for the VIPs."""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.widgets import OptionList
+from textual.widgets.option_list import Option
+
+from .base import StepScreen
+
+CHOICES = (
+    ("internal", "Internal CLB",
+     "Clients inside your VPC reach it on one private VIP (10.x, 172.16-31.x, 192.168.x): "
+     "that VIP goes on lo."),
+    ("external", "External CLB",
+     "Clients on the internet reach it on its public EIPs: every EIP bound to it goes on lo."),
+)
+
+
+class ClbTypeScreen(StepScreen):
+    STEP = "CLB type"
+    HELP = ("Which kind of load balancer sends traffic to this server? Up/Down choose, "
+            "Enter goes on. The console shows it on the CLB's details page.")
+
+    def compose_body(self) -> ComposeResult:
+        options = [Option(f"{title}\n{text}", id=key) for key, title, text in CHOICES]
+        yield OptionList(*options, id="types", compact=True)
+
+    def on_mount(self) -> None:
+        types = self.query_one("#types", OptionList)
+        keys = [key for key, _, _ in CHOICES]
+        types.highlighted = keys.index(self.state.clb_type) if self.state.clb_type in keys else 0
+        types.focus()
+
+    def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
+        event.stop()
+        self.choose(event.option.id)
+
+    def go_next(self) -> None:
+        option = self.query_one("#types", OptionList).highlighted_option
+        self.choose(option.id if option is not None else None)
+
+    def choose(self, key: object) -> None:
+        if key not in ("internal", "external"):
+            self.notify("Choose internal or external first.", severity="warning")
+            return
+        if key != self.state.clb_type:
+            self.state.force = False  # the VIP warnings depend on the type
+        self.state.clb_type = str(key)
+        from .vips import VipsScreen
+
+        self.app.push_screen(VipsScreen())

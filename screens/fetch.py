@@ -1,0 +1,238 @@
+"""The VIPs step's cloud path: ask the cloud API (wizard.cloud, the vendor SDK) for a CLB's
+VIPs, by its id or by finding the CLBs this host is a backend of.
+
+The keys come from the environment (UCLOUD_PUBLIC_KEY, ...) or are typed here; the private
+key's field is masked. They stay in memory: nothing here writes or logs them. Any
+CloudError is shown in place; Back returns to typing the VIPs by hand.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar, Optional
+
+from rich.segment import Segment
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.strip import Strip
+from textual.widgets import Button, Input, SelectionList
+from textual.widgets.option_list import OptionDoesNotExist
+from textual.widgets.selection_list import Selection
+
+from .base import StepScreen
+from .controls import SecretInput
+from .widgets import Note, Spinner
+
+
+class VipPicker(SelectionList):
+    """The fetched VIPs: Space ticks one, Enter takes the ticked ones. Each is drawn [X] or
+    [ ], so the state reads without colour."""
+
+    BINDINGS: ClassVar[list] = [
+        Binding("enter", "screen.next", "Use ticked", key_display="Enter"),
+        Binding("space", "select", "Tick", key_display="Space"),
+    ]
+
+    def render_line(self, y: int) -> Strip:
+        strip = super().render_line(y)
+        segments = list(strip)
+        try:
+            selection = self.get_option_at_index(self.scroll_offset.y + y)
+        except OptionDoesNotExist:
+            return strip
+        if len(segments) < 4:
+            return strip
+        ticked = selection.value in self.selected
+        base = segments[3].style
+        button = [Segment("[", base), Segment("X" if ticked else " ", segments[1].style),
+                  Segment("]", base)]
+        return Strip(button + segments[3:], strip.cell_length)
+
+
+class FetchScreen(StepScreen):
+    STEP = "VIPs"
+    HELP = ("Fetch the VIPs from the cloud API. Keys come from UCLOUD_PUBLIC_KEY and "
+            "UCLOUD_PRIVATE_KEY or are typed here (memory only). No CLB id: find this host's.")
+    NEXT_LABEL = "Use ticked VIPs"
+    BINDINGS: ClassVar[list] = [  # a form: Up/Down move between its fields too
+        Binding("down", "app.focus_next", "Next field", show=False),
+        Binding("up", "app.focus_previous", "Previous field", show=False),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.clbs: list[Any] = []
+        self.fetching = False
+        self.creds: Any = None
+
+    def compose_body(self) -> ComposeResult:
+        env = self.wizard.env
+        with Vertical(id="form"):
+            with Horizontal(classes="field"):
+                yield Note("Public key", classes="label")
+                yield Input(env.get("UCLOUD_PUBLIC_KEY", ""), id="public", compact=True)
+            with Horizontal(classes="field"):
+                yield Note("Private key", classes="label")
+                yield SecretInput(env.get("UCLOUD_PRIVATE_KEY", ""), id="private")
+            with Horizontal(classes="field"):
+                yield Note("Region", classes="label")
+                yield Input(env.get("UCLOUD_REGION", ""), placeholder="e.g. cn-bj2",
+                            id="region", compact=True)
+                yield Note("Project", classes="label short")
+                yield Input(env.get("UCLOUD_PROJECT_ID", ""), placeholder="org-... (optional)",
+                            id="project", compact=True)
+            with Horizontal(classes="field"):
+                yield Note("CLB id", classes="label")
+                yield Input(placeholder="ulb-... (empty: find the CLBs of this host)",
+                            id="ulb", compact=True)
+        with Vertical(id="status"):
+            yield Note("Fill in the keys, then press Enter to fetch.", classes="hint")
+        yield VipPicker(id="picked", compact=True)
+
+    def compose_buttons(self) -> ComposeResult:
+        yield Button("Fetch (Enter)", id="fetch", compact=True)
+
+    def on_mount(self) -> None:
+        for field in self.query(Input):
+            field.cursor_blink = self.wizard.cursor_blink
+        self.query_one("#picked").display = False
+        first_empty = next((f for f in self.query(Input) if not f.value), None)
+        (first_empty or self.query_one("#ulb", Input)).focus()
+        self.update_buttons()
+        if not (self.query_one("#region", Input).value and
+                self.query_one("#project", Input).value):
+            self.prefill()
+
+    @work(thread=True, exclusive=True, group="metadata", exit_on_error=False)
+    def prefill(self) -> None:
+        """Region and project from the instance metadata (quietly nothing elsewhere)."""
+        defaults = self.engine.cloud().metadata_defaults()
+        self.app.call_from_thread(self.fill_defaults, defaults)
+
+    def fill_defaults(self, defaults: dict) -> None:
+        if not self.is_attached:
+            return
+        for key, field_id in (("region", "#region"), ("project_id", "#project")):
+            field = self.query_one(field_id, Input)
+            if defaults.get(key) and not field.value:
+                field.value = defaults[key]
+
+    # -- fetching ----------------------------------------------------------------------------
+    def status(self, *widgets: Any) -> None:
+        box = self.query_one("#status", Vertical)
+        box.remove_children()
+        box.mount_all(widgets)
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        self.start_fetch()
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        if event.button.id == "fetch":
+            event.stop()
+            self.start_fetch()
+        else:
+            super().on_button_pressed(event)
+
+    def start_fetch(self) -> None:
+        if self.fetching:
+            return
+        cloud = self.engine.cloud()
+
+        def value(field_id: str) -> str:
+            return self.query_one(field_id, Input).value
+
+        try:
+            creds = cloud.Credentials(value("#public"), value("#private"), value("#region"),
+                                      value("#project") or None)
+        except cloud.CloudError as exc:
+            self.status(Note(str(exc), classes="-error"))
+            return
+        self.creds = creds
+        self.fetching = True
+        self.query_one("#picked").display = False
+        ulb_id = value("#ulb").strip()
+        what = f"Asking the API for {ulb_id}..." if ulb_id else "Listing the region's CLBs..."
+        self.status(Spinner(what, id="spinner"))
+        self.update_buttons()
+        self.fetch(creds, ulb_id, self.state.clb_type, self.state.host_private_ips)
+
+    @work(thread=True, exclusive=True, group="fetch", exit_on_error=False)
+    def fetch(self, creds: Any, ulb_id: str, clb_type: Optional[str],
+              host_ips: tuple[str, ...]) -> None:
+        cloud = self.engine.cloud()
+        try:
+            if ulb_id:
+                clbs = [cloud.fetch_clb(creds, ulb_id, clb_type=clb_type,
+                                        host_private_ips=list(host_ips) or None)]
+            else:
+                clbs = cloud.discover_clbs(creds, list(host_ips), clb_type=clb_type)
+        except cloud.CloudError as exc:
+            self.app.call_from_thread(self.show_error, str(exc))
+            return
+        self.app.call_from_thread(self.show_results, clbs, bool(ulb_id))
+
+    def show_error(self, message: str) -> None:
+        if not self.is_attached:  # gone back while the API was asked
+            return
+        self.fetching = False
+        self.status(Note(message, classes="-error"))
+        self.update_buttons()
+
+    def show_results(self, clbs: list[Any], by_id: bool) -> None:
+        if not self.is_attached:
+            return
+        self.fetching = False
+        self.clbs = clbs
+        picker = self.query_one("#picked", VipPicker)
+        picker.clear_options()
+        notes: list[Note] = []
+        if not clbs:
+            notes.append(Note("The region has no CLB: check the region, or type the VIPs.",
+                              classes="-warn"))
+        for clb in clbs:
+            chosen = by_id or clb.matches_host
+            for vip in clb.vips:
+                kind = f"EIP {vip.operator}" if vip.operator else vip.kind
+                label = f"{vip.address:<16} {kind:<18} {clb.ulb_id} {clb.name}"
+                picker.add_option(Selection(label, (vip.address, clb.ulb_id), chosen))
+            for warning in clb.warnings if chosen else ():
+                notes.append(Note(f"{clb.ulb_id}: {warning}", classes="-warn"))
+        if clbs and not by_id:
+            mine = sum(1 for c in clbs if c.matches_host)
+            notes.insert(0, Note(f"{len(clbs)} CLB(s) in the region; {mine} with this host as "
+                                 "a backend (ticked).", classes="hint"))
+        notes.append(Note("Space ticks or unticks a VIP; Enter takes the ticked ones.",
+                          classes="hint"))
+        self.status(*notes)
+        picker.display = bool(clbs)
+        if clbs:
+            picker.highlighted = 0
+            picker.focus()
+        self.update_buttons()
+
+    # -- navigation ------------------------------------------------------------------------
+    def back_refused(self) -> Optional[str]:
+        return None
+
+    def next_refused(self) -> Optional[str]:
+        if self.fetching:
+            return "Still waiting for the API."
+        if not self.query_one("#picked", VipPicker).selected:
+            return "Tick at least one VIP (Space), or go back and type them."
+        return None
+
+    def action_back(self) -> None:
+        self.dismiss(None)
+
+    def go_next(self) -> None:
+        picked = self.query_one("#picked", VipPicker).selected
+        addresses = list(dict.fromkeys(address for address, _ in picked))
+        ulb_ids = list(dict.fromkeys(ulb_id for _, ulb_id in picked))
+        if len(ulb_ids) == 1:
+            from .state import CloudChoice
+
+            self.state.cloud = CloudChoice(self.creds, ulb_ids[0], self.state.host_private_ips)
+        where = "CLB " + ", ".join(ulb_ids)
+        self.dismiss((addresses, where))

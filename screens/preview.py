@@ -1,0 +1,149 @@
+"""Step 5: the exact change, before anything happens: a coloured unified diff per file and
+the commands that will run, in order. "No change needed" when the host is already right."""
+
+from __future__ import annotations
+
+from typing import Any, Optional
+
+from textual import work
+from textual.app import ComposeResult
+from textual.containers import VerticalScroll
+from textual.widgets import Button, Static
+
+from .base import StepScreen
+from .widgets import Note, Spinner
+
+
+class PreviewScreen(StepScreen):
+    STEP = "Preview"
+    HELP = ("This is exactly what will change. Up/Down and PgUp/PgDn scroll; Enter goes on "
+            "to apply it (you are asked once more), Esc goes back to change something.")
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.planning = True
+        self.error: Optional[str] = None
+
+    def compose_body(self) -> ComposeResult:
+        with VerticalScroll(id="plan"):
+            yield Spinner("Planning...", id="spinner")
+
+    def on_mount(self) -> None:
+        self.replan()
+
+    def on_screen_resume(self) -> None:
+        # Back here after a rolled-back apply, the host may differ: plan again.
+        if not self.planning and self.state.outcome is not None:
+            self.state.outcome = None
+            self.replan()
+
+    def replan(self) -> None:
+        self.planning = True
+        self.state.plan = None
+        self.update_buttons()
+        self.make_plan()
+
+    @work(thread=True, exclusive=True, group="plan", exit_on_error=False)
+    def make_plan(self) -> None:
+        from wizard.methods.base import MethodError
+        from wizard.platform import PlatformError
+        from wizard.runner import RunnerError
+        from wizard.vips import VipError
+
+        try:
+            plan = self.engine.plan(self.state)
+        except (VipError, PlatformError, MethodError, RunnerError) as exc:
+            self.app.call_from_thread(self.show_plan, None, str(exc))
+            return
+        self.app.call_from_thread(self.show_plan, plan, None)
+
+    def show_plan(self, plan: Any, error: Optional[str]) -> None:
+        if not self.is_attached:  # gone back before the plan was ready
+            return
+        self.planning = False
+        self.error = error
+        self.state.plan = plan
+        box = self.query_one("#plan", VerticalScroll)
+        box.remove_children()
+        box.mount_all(self.plan_widgets(plan) if plan is not None else [
+            Note("Cannot plan this change:", classes="-error"),
+            Note(error or "", classes="-error"),
+            Note("Esc goes back to fix it.", classes="hint")])
+        box.scroll_home(animate=False)
+        box.focus()
+        nxt = self.query_one("#next", Button)
+        if plan is not None and plan.changed and not self.state.dry_run:
+            nxt.label = "Apply >"
+        elif plan is not None and plan.changed:
+            nxt.label = "Dry run >"
+        else:
+            nxt.label = "Verify >"
+        nxt.refresh(layout=True)  # a new label does not re-measure the button by itself
+        self.update_buttons()
+
+    def plan_widgets(self, plan: Any) -> list[Any]:
+        from rich.syntax import Syntax
+
+        p = plan.platform
+        kind = f" ({plan.clb_type} CLB)" if plan.clb_type else ""
+        out: list[Any] = [
+            Note(f"Host: {p.name} ({p.key}); method: {plan.method}", classes="summary"),
+            Note(f"VIPs: {', '.join(plan.vips)}{kind}", classes="summary"),
+        ]
+        out += [Note(f"Warning: {w}", classes="-warn") for w in plan.warnings]
+        out += [Note(n, classes="hint") for n in plan.notes
+                if not n.startswith("No change needed")]
+        if not plan.changed:
+            out.append(Note("No change needed: this host already has exactly this "
+                            "configuration. Enter checks it.", classes="nochange"))
+            return out
+        for change in plan.files:
+            out.append(Note(f"{change.action} {change.path} (mode {change.mode:04o})",
+                            classes="file"))
+            diff = change.diff().rstrip("\n")
+            # ANSI colours: right in 16 colours and on the console; no background of its own.
+            out.append(Static(Syntax(diff, "diff", theme="ansi_dark", word_wrap=True),
+                              classes="diff"))
+        if plan.commands:
+            out.append(Note("Commands, in order:", classes="section"))
+            for n, command in enumerate(plan.commands, 1):
+                out.append(Note(f"{n}. {command.shell()}", classes="command"))
+                out.append(Note(f"   {command.why}", classes="why"))
+        out.append(Note("Then verify:", classes="section"))
+        out += [Note(f"- {check.description}", classes="check") for check in plan.checks]
+        if self.state.dry_run:
+            out.append(Note("Dry run: nothing will be changed.", classes="hint"))
+        return out
+
+    # -- navigation ------------------------------------------------------------------------
+    def next_refused(self) -> Optional[str]:
+        if self.planning:
+            return "Still planning: a moment."
+        if self.state.plan is None:
+            return "There is no plan to apply: Esc goes back to fix the input."
+        return None
+
+    def go_next(self) -> None:
+        plan = self.state.plan
+        if plan.changed and not self.state.dry_run:
+            from .dialogs import QuestionDialog
+
+            lines = [f"{len(plan.files)} file(s) and {len(plan.commands)} command(s), as "
+                     "shown. Each step is checked; on any failure the host is rolled back "
+                     "to exactly how it was."]
+            if self.state.confirm_timer:
+                lines.append(f"Then you have {self.state.confirm_seconds:g} s to keep it.")
+
+            def answered(yes: Optional[bool]) -> None:
+                if yes:
+                    self.push_apply()
+
+            self.app.push_screen(QuestionDialog("Apply this change now?", lines, "Apply",
+                                                "Not yet"), answered)
+            return
+        self.push_apply()
+
+    def push_apply(self) -> None:
+        from .apply import ApplyScreen
+
+        self.app.push_screen(ApplyScreen())

@@ -1,0 +1,91 @@
+"""Step 7: each verification fact as a check, pass/fail/warn and its one-line reason; after
+a rollback, the checks that the host is back as it was. With a CLB fetched from the cloud,
+the load balancer's own view (its backend health) is one more check."""
+
+from __future__ import annotations
+
+from typing import Any, Optional
+
+from textual import work
+from textual.app import ComposeResult
+from textual.containers import VerticalScroll
+
+from .base import StepScreen
+from .controls import FactLine, fact_lines
+from .widgets import Note, Spinner
+
+HEALTH_TIMEOUT = 120.0
+HEALTH_INTERVAL = 5.0
+
+
+class VerifyScreen(StepScreen):
+    STEP = "Verify"
+    HELP = ("What clb-wizard checked on the host itself, not just exit codes. [FAIL] stops "
+            "the change; [WARN] is worth a look. Up/Down scroll, Enter goes on.")
+
+    def compose_body(self) -> ComposeResult:
+        with VerticalScroll(id="facts"):
+            yield from self.fact_widgets()
+
+    def fact_widgets(self) -> list[Any]:
+        state = self.state
+        outcome = state.outcome
+        out: list[Any] = []
+        if outcome is None:
+            return [Note("Nothing was applied, so there is nothing to check.", classes="hint")]
+        if outcome.verification is not None:
+            title = ("After the change:" if outcome.status != "no-change"
+                     else "The host as it is:")
+            out.append(Note(title, classes="section"))
+            out += fact_lines(outcome.verification.facts)
+        elif outcome.status == "dry-run":
+            out.append(Note("Dry run: nothing was changed, so nothing was checked. A real run "
+                            "checks:", classes="section"))
+            for check in state.plan.checks if state.plan is not None else ():
+                out.append(FactLine("info", "", check.description))
+        else:
+            out.append(Note(outcome.message, classes="-error"))
+        if outcome.rollback_verification is not None:
+            out.append(Note("After the rollback:", classes="section"))
+            out += fact_lines(outcome.rollback_verification.facts)
+        if self.wants_health():
+            out.append(Spinner(f"CLB {state.cloud.ulb_id}: waiting for its health check to "
+                               "report this backend healthy...", id="health"))
+        return out
+
+    def wants_health(self) -> bool:
+        outcome = self.state.outcome
+        return (self.state.cloud is not None and outcome is not None
+                and outcome.exit_code == 0 and outcome.status == "applied")
+
+    def on_mount(self) -> None:
+        self.query_one("#facts").focus()
+        if self.wants_health():
+            cloud = self.state.cloud
+            self.poll_health(cloud.creds, cloud.ulb_id, cloud.host_ips)
+
+    @work(thread=True, exclusive=True, group="health", exit_on_error=False)
+    def poll_health(self, creds: Any, ulb_id: str, host_ips: tuple[str, ...]) -> None:
+        module = self.engine.cloud()
+        try:
+            result = module.poll_backend_health(creds, ulb_id, list(host_ips),
+                                                timeout=HEALTH_TIMEOUT, interval=HEALTH_INTERVAL)
+        except module.CloudError as exc:
+            self.app.call_from_thread(self.show_health, None, str(exc))
+            return
+        self.app.call_from_thread(self.show_health, result.healthy, result.message)
+
+    def show_health(self, healthy: Optional[bool], message: str) -> None:
+        if not self.is_attached:
+            return
+        kind = "ok" if healthy else "warn"
+        line = FactLine(kind, f"CLB {self.state.cloud.ulb_id} health", message)
+        spinner = self.query("#health")
+        if spinner:
+            spinner.first().remove()
+        self.query_one("#facts", VerticalScroll).mount(line)
+
+    def go_next(self) -> None:
+        from .done import DoneScreen
+
+        self.app.push_screen(DoneScreen())

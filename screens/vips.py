@@ -1,0 +1,224 @@
+"""Step 3: the VIPs, a list the user adds to and removes from. Every entry is checked as it
+is typed by the engine itself (wizard.vips): its messages are shown as they are.
+
+The cloud path (Ctrl+F, screens/fetch.py) hands back addresses that go through the very
+same checks as typed ones.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar, Optional
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal
+from textual.validation import ValidationResult, Validator
+from textual.widgets import Button, Input, OptionList
+from textual.widgets.option_list import Option
+
+from wizard.vips import VipError, address_kind, parse_vip, parse_vips, split_vip_text
+
+from .base import StepScreen
+from .widgets import Note
+
+KIND_TEXT = {"private": "private", "public": "public", "documentation": "documentation range"}
+
+
+class VipValidator(Validator):
+    """wizard.vips.parse_vip on each entry of the text; its message as the failure."""
+
+    def validate(self, value: str) -> ValidationResult:
+        try:
+            for part in split_vip_text(value):
+                parse_vip(part)
+        except VipError as exc:
+            return self.failure(str(exc))
+        return self.success()
+
+
+class VipsScreen(StepScreen):
+    STEP = "VIPs"
+    HELP = ("Type a VIP and press Enter to add it (for an external CLB add every EIP). "
+            "Enter on an empty line goes on. Ctrl+F fetches them from the cloud API.")
+    BINDINGS: ClassVar[list] = [
+        Binding("ctrl+f", "fetch", "Fetch from cloud", key_display="Ctrl+F"),
+        Binding("delete,backspace", "remove", "Remove VIP", key_display="Del", show=False),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.clearing = False
+
+    def compose_body(self) -> ComposeResult:
+        with Horizontal(id="entry"):
+            yield Note("VIP:", classes="label")
+            yield Input(placeholder="e.g. 10.9.8.7 (several: separate with commas)",
+                        id="vip", validators=[VipValidator()],
+                        validate_on=["changed", "submitted"], compact=True)
+        yield Note("", id="message")
+        yield Note("VIPs to configure (Tab to the list, Del removes one):", classes="label")
+        yield OptionList(*self.list_options(), id="list", compact=True)
+        yield Note(*self.report(), id="report")
+
+    def compose_buttons(self) -> ComposeResult:
+        yield Button("Fetch from cloud API (Ctrl+F)", id="fetch", compact=True)
+
+    def on_mount(self) -> None:
+        vip = self.query_one("#vip", Input)
+        vip.cursor_blink = self.wizard.cursor_blink
+        if self.state.vips:
+            self.query_one("#list", OptionList).highlighted = 0
+        vip.focus()
+
+    # -- typing --------------------------------------------------------------------------
+    def say(self, text: str, kind: str = "") -> None:
+        message = self.query_one("#message", Note)
+        message.update(text)
+        message.set_classes(f"-{kind}" if kind else "")
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        event.stop()
+        if self.clearing and not event.value:
+            self.clearing = False
+            return
+        result = event.validation_result
+        if not event.value.strip():
+            self.say("")
+        elif result is not None and not result.is_valid:
+            self.say(result.failure_descriptions[0], "error")
+        else:
+            parts = split_vip_text(event.value)
+            kinds = ", ".join(f"{p} ({KIND_TEXT[address_kind(parse_vip(p))]})" for p in parts)
+            self.say(f"{kinds}: press Enter to add.", "ok")
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        if not event.value.strip():
+            self.action_next()
+            return
+        self.add(split_vip_text(event.value))
+
+    def add(self, entries: list[str], source: str = "") -> bool:
+        """Add VIPs through the engine's checks; False (and the message shown) if refused."""
+        result = VipValidator().validate(",".join(entries))
+        if not result.is_valid:
+            self.say(result.failure_descriptions[0], "error")
+            self.app.bell()
+            return False
+        try:
+            vips = [str(ip) for ip in parse_vips([*self.state.vips, *entries])]
+            self.engine.check_vips(self.state, vips)  # e.g. this host's own address
+        except VipError as exc:
+            self.say(str(exc), "error")
+            self.app.bell()
+            return False
+        added = [v for v in vips if v not in self.state.vips]
+        self.state.vips = vips
+        self.state.force = False
+        vip = self.query_one("#vip", Input)
+        if vip.value:
+            self.clearing = True  # the Changed this posts must not wipe the message below
+            vip.value = ""
+        self.say(f"Added {', '.join(added)}{source}.", "ok")
+        self.refresh_list()
+        return True
+
+    # -- the list --------------------------------------------------------------------------
+    def list_options(self) -> list[Option]:
+        options = []
+        for vip in self.state.vips:
+            kind = KIND_TEXT[address_kind(parse_vip(vip))]
+            options.append(Option(f"{vip:<16} {kind}", id=vip))
+        return options or [Option("(none yet)", disabled=True)]
+
+    def refresh_list(self) -> None:
+        listing = self.query_one("#list", OptionList)
+        keep = listing.highlighted
+        listing.clear_options()
+        listing.add_options(self.list_options())
+        if self.state.vips:
+            listing.highlighted = min(keep or 0, len(self.state.vips) - 1)
+        report = self.query_one("#report", Note)
+        text, kind = self.report()
+        report.update(text)
+        report.set_classes(kind)
+        self.update_buttons()
+
+    def report(self) -> tuple[str, str]:
+        """The engine's warnings and notes on the VIPs so far, and their class."""
+        if not self.state.vips:
+            return "", ""
+        try:
+            checked = self.engine.check_vips(self.state, self.state.vips)
+        except VipError as exc:
+            return str(exc), "-error"
+        lines = [f"Warning: {w}" for w in checked.warnings] + list(checked.notes)
+        return "\n".join(lines), "-warn" if checked.warnings else ""
+
+    def action_remove(self) -> None:
+        listing = self.query_one("#list", OptionList)
+        if not listing.has_focus:
+            return
+        option = listing.highlighted_option
+        if option is None or option.id is None:
+            return
+        self.state.vips = [v for v in self.state.vips if v != option.id]
+        self.state.force = False
+        self.say(f"Removed {option.id}.", "")
+        self.refresh_list()
+
+    def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
+        event.stop()  # Enter on the list: go on, like everywhere else
+        self.action_next()
+
+    # -- the cloud ---------------------------------------------------------------------------
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        if event.button.id == "fetch":
+            event.stop()
+            self.action_fetch()
+        else:
+            super().on_button_pressed(event)
+
+    def action_fetch(self) -> None:
+        from .fetch import FetchScreen
+
+        def fetched(result: Optional[tuple[list[str], str]]) -> None:
+            if result:
+                addresses, where = result
+                self.add(addresses, f" from {where}")
+
+        self.app.push_screen(FetchScreen(), fetched)
+
+    # -- navigation ------------------------------------------------------------------------
+    def next_refused(self) -> Optional[str]:
+        if not self.state.vips:
+            return "Add at least one VIP first (type it and press Enter)."
+        return None
+
+    def action_next(self) -> None:
+        vip = self.query_one("#vip", Input)
+        if vip.value.strip() and not self.add(split_vip_text(vip.value)):
+            return
+        super().action_next()
+
+    def go_next(self) -> None:
+        report = self.engine.check_vips(self.state, self.state.vips)
+        if report.warnings and not self.state.force:
+            from .dialogs import QuestionDialog
+
+            def answered(yes: Optional[bool]) -> None:
+                if yes:
+                    self.state.force = True
+                    self.push_options()
+
+            kind = self.state.clb_type or "this"
+            self.app.push_screen(QuestionDialog(
+                f"These VIPs do not look like an {kind} CLB's", report.warnings,
+                "Continue anyway", "Fix them", warn=True), answered)
+            return
+        self.push_options()
+
+    def push_options(self) -> None:
+        from .options import OptionsScreen
+
+        self.app.push_screen(OptionsScreen())

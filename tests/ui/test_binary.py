@@ -1,0 +1,104 @@
+"""The installed `clb-wizard`, in a real 80x24 pty, read through a terminal emulator: from
+launch to the Done step in a dry run, in an ordinary terminal and on a Linux console."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.fixtures.roots import VIP1, make_root, tree_digest
+from tests.ui.conftest import CONSOLE_GLYPHS
+from tests.ui.term import Terminal, installed_wizard, terminal_env
+
+
+@pytest.fixture
+def term_factory():
+    terminals: list[Terminal] = []
+
+    def make(*args: str, env: dict, cwd) -> Terminal:
+        terminal = Terminal([*installed_wizard(), *args], env, cwd=cwd)
+        terminals.append(terminal)
+        return terminal
+
+    yield make
+    for terminal in terminals:
+        terminal.close()
+
+
+def walk_to_done(term: Terminal) -> None:
+    term.wait_for("Step 1 of 8", "Ubuntu 22.04 (ubuntu-22.04, assumed with --os ubuntu-22.04)",
+                  "Method netplan")
+    term.press("enter")
+    term.wait_for("Step 2 of 8", "External CLB")
+    term.press("down", "enter")
+    term.wait_for("Step 3 of 8", "VIPs to configure")
+    term.type("10.0.0.300")
+    term.wait_for("'10.0.0.300' is not a valid IPv4 address")
+    term.press(*["\x7f"] * 10)  # backspace it all
+    # Wait for it, as a person would: Textual runs a burst's backspaces (actions) after the
+    # characters that follow them in the same read.
+    term.wait_for("VIP: e.g. 10.9.8.7")
+    term.type(VIP1)
+    term.wait_for(f"{VIP1} (documentation range): press Enter to add.")
+    term.press("enter")
+    term.wait_for(f"Added {VIP1}.")
+    term.press("enter")
+    term.wait_for("Step 4 of 8", "[ ] Set the ARP sysctls", "[X] Dry run")
+    term.press("escape")  # back, and forward again
+    term.wait_for("Step 3 of 8")
+    term.press("enter")
+    term.wait_for("Step 4 of 8")
+    term.press("enter")
+    term.wait_for("Step 5 of 8", "create /etc/netplan/90-clb-wizard-lo.yaml", "Dry run >")
+    term.press("enter")
+    term.wait_for("Step 6 of 8", "Dry run: nothing was changed.", "100%")
+    term.press("enter")
+    term.wait_for("Step 7 of 8", f"[ -- ] {VIP1}/32 is an address of lo")
+    term.press("enter")
+    term.wait_for("Step 8 of 8", "Dry run finished: nothing was changed.", "Quit >")
+    term.press("enter")
+
+
+def test_installed_binary_walks_to_done_in_a_dry_run(term_factory, tmp_path):
+    root = make_root(tmp_path, "ubuntu-22.04")
+    before = tree_digest(root)
+    term = term_factory("--root", str(root), "--os", "ubuntu-22.04", env=terminal_env(),
+                        cwd=tmp_path)
+    walk_to_done(term)
+    assert term.finish() == 0
+    assert "clb-wizard: Dry run finished: nothing was changed." in term.flat
+    assert tree_digest(root) == before, "a dry run changes nothing"
+
+
+def test_on_a_linux_console_only_console_glyphs_show(term_factory, tmp_path):
+    root = make_root(tmp_path, "ubuntu-22.04")
+    env = terminal_env({"TERM": "linux"})
+    env.pop("COLORTERM")
+    term = term_factory("--root", str(root), "--os", "ubuntu-22.04", env=env, cwd=tmp_path)
+    walk_to_done(term)
+    assert term.finish() == 0
+    assert len(term.screens) >= 10
+    unknown = {ch for screen in term.screens for ch in screen.replace("\n", "")}
+    assert unknown - CONSOLE_GLYPHS == set()
+
+
+def test_a_typed_private_key_is_masked_and_logged_nowhere(term_factory, tmp_path):
+    secret = "PRIVATE-KEY-zz-3f9c1e-do-not-leak"
+    root = make_root(tmp_path, "ubuntu-22.04")
+    log = tmp_path / "textual.log"
+    env = terminal_env({"TEXTUAL_LOG": str(log), "CLB_WIZARD_METADATA_URL": "http://127.0.0.1:9",
+                        "UCLOUD_PUBLIC_KEY": "pub"})
+    term = term_factory("--root", str(root), "--os", "ubuntu-22.04", env=env, cwd=tmp_path)
+    term.wait_for("Method netplan")
+    term.press("enter")
+    term.wait_for("Step 2 of 8")
+    term.press("enter")
+    term.wait_for("Step 3 of 8")
+    term.press("ctrl+f")
+    term.wait_for("Public key pub")  # from the environment: the private key's field has focus
+    term.type(secret)
+    term.wait_for("Private key " + "*" * len(secret))
+    assert secret not in term.text
+    term.press("ctrl+q")
+    assert term.finish() == 0
+    assert secret not in term.text
+    assert not log.exists() or secret not in log.read_text(errors="replace")

@@ -1,0 +1,178 @@
+"""The VIPs step's cloud path against the local fake of the cloud API (tests/fakes), through
+the real wizard.cloud and the vendor SDK: fetch by CLB id, discovery, errors in place, and
+the private key masked and never shown."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from textual.widgets import Input
+
+from screens.fetch import FetchScreen, VipPicker
+from screens.vips import VipsScreen
+from tests.fakes import ucloud_api as fakes
+from tests.ui.conftest import flat, screen_text, settle, until
+from tests.ui.fakes import FakeEngine
+from tests.ui.test_pilot import SIZE, to_vips
+from wizard import cloud
+
+PUBLIC = "fake-public-key-Aa1"
+PRIVATE = "PRIVATE-KEY-zz-3f9c1e-do-not-leak"
+EIPS = ["203.0.113.10", "198.51.100.20", "192.0.2.30"]  # ulb-outer01's, all documentation
+
+
+@pytest.fixture
+def api(monkeypatch):
+    for var in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy",
+                "all_proxy"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
+    with fakes.FakeUCloudAPI(keys={PUBLIC: PRIVATE}, clbs=fakes.sample_clbs(),
+                             metadata={"region": fakes.REGION,
+                                       "project-id": fakes.PROJECT_ID}) as fake:
+        monkeypatch.setenv(cloud.ENV_API_URL, fake.url)
+        monkeypatch.setenv(cloud.ENV_METADATA_URL, fake.metadata_url)
+        yield fake
+
+
+async def open_fetch(pilot, app) -> FetchScreen:
+    await to_vips(pilot, app)
+    await pilot.press("ctrl+f")
+    assert isinstance(app.screen, FetchScreen)
+    await settle(pilot, app)  # the metadata prefill
+    return app.screen
+
+
+def fill(screen: FetchScreen, **values: str) -> None:
+    for field_id, value in values.items():
+        screen.query_one(f"#{field_id}", Input).value = value
+
+
+async def test_fetch_by_id_ticks_every_eip_and_adds_them(make_app, ubuntu_root, api):
+    app = make_app(ubuntu_root, os_override="ubuntu-22.04")
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_fetch(pilot, app)
+        # Region and project came from the (fake) instance metadata.
+        assert screen.query_one("#region", Input).value == fakes.REGION
+        assert screen.query_one("#project", Input).value == fakes.PROJECT_ID
+        assert screen.query_one("#private", Input).password
+        fill(screen, public=PUBLIC, private=PRIVATE, ulb="ulb-outer01")
+        await pilot.press("enter")
+        await until(pilot, lambda: not screen.fetching, "the answer")
+        await settle(pilot, app)
+        text = flat(screen_text(app))
+        assert PRIVATE not in screen_text(app)
+        for eip in EIPS:
+            assert f"[X] {eip}" in text
+        assert "EIP International" in text
+        assert api.accepted and not api.rejected
+        await pilot.press("down", "space")  # untick the second
+        assert [a for a, _ in screen.query_one(VipPicker).selected] == [EIPS[0], EIPS[2]]
+        await pilot.press("enter")
+        assert isinstance(app.screen, VipsScreen)
+        assert app.state.vips == [EIPS[0], EIPS[2]]
+        assert "from CLB ulb-outer01" in flat(screen_text(app))
+        assert app.state.cloud.ulb_id == "ulb-outer01"
+        assert PRIVATE not in repr(app.state)
+
+
+async def test_fetch_error_is_shown_in_place_and_back_returns(make_app, ubuntu_root, api):
+    app = make_app(ubuntu_root, os_override="ubuntu-22.04")
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_fetch(pilot, app)
+        fill(screen, public=PUBLIC, private="WRONG-PRIVATE-KEY-qq-77ad0b", ulb="ulb-outer01")
+        await pilot.press("enter")
+        await until(pilot, lambda: not screen.fetching, "the answer")
+        await settle(pilot, app)
+        with pytest.raises(cloud.CloudError) as expected:
+            cloud.fetch_clb(cloud.Credentials(PUBLIC, "WRONG-PRIVATE-KEY-qq-77ad0b",
+                                              fakes.REGION), "ulb-outer01")
+        assert flat(str(expected.value)) in flat(screen_text(app))
+        assert "WRONG-PRIVATE-KEY" not in screen_text(app)
+        await pilot.press("enter")  # refetches; nothing to use: still here
+        await until(pilot, lambda: not screen.fetching, "the answer")
+        assert isinstance(app.screen, FetchScreen)
+        await pilot.press("escape")
+        assert isinstance(app.screen, VipsScreen)
+        assert app.state.vips == []
+
+
+async def test_empty_keys_are_refused_before_asking(make_app, ubuntu_root, api):
+    app = make_app(ubuntu_root, os_override="ubuntu-22.04")
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_fetch(pilot, app)
+        await pilot.press("enter")
+        await pilot.pause()
+        assert not screen.fetching
+        assert "The public key is empty: fill it in." in flat(screen_text(app))
+        assert api.requests == []
+
+
+async def test_discovery_ticks_the_clbs_this_host_is_a_backend_of(make_app, ubuntu_root, api):
+    env = {"UCLOUD_PUBLIC_KEY": PUBLIC, "UCLOUD_PRIVATE_KEY": PRIVATE}
+    app = make_app(ubuntu_root, os_override="ubuntu-22.04", env=env)
+    async with app.run_test(size=SIZE) as pilot:
+        await to_vips(pilot, app)
+        # This host's addresses as the live host would have them (a preview has none).
+        app.state.addresses = type("Addresses", (), {"others": {"eth0": (fakes.HOST_IP,)}})()
+        await pilot.press("ctrl+f")
+        await settle(pilot, app)
+        screen = app.screen
+        assert screen.query_one("#public", Input).value == PUBLIC  # from the environment
+        await pilot.press("enter")  # no CLB id: discover
+        await until(pilot, lambda: not screen.fetching, "the answer")
+        await settle(pilot, app)
+        text = flat(screen_text(app))
+        assert "5 CLB(s) in the region; 3 with this host as a backend (ticked)." in text
+        picked = {ulb for _, ulb in screen.query_one(VipPicker).selected}
+        assert picked == {"ulb-inner01", "ulb-outer01", "ulb-mixed01"}
+        assert "RequestProxy" in text  # ulb-mixed01's warning, shown with the results
+
+
+async def test_verify_adds_the_clbs_view_of_this_backend(make_app, debian_root, api,
+                                                          monkeypatch):
+    import screens.verify
+
+    monkeypatch.setattr(screens.verify, "HEALTH_INTERVAL", 0.01)
+    api.set_health("ulb-outer01", fakes.HOST_IP, 3)  # failing until the 3rd DescribeULB
+    env = {"UCLOUD_PUBLIC_KEY": PUBLIC, "UCLOUD_PRIVATE_KEY": PRIVATE}
+    app = make_app(Path("/"), engine=FakeEngine(debian_root), env=env)
+    async with app.run_test(size=SIZE) as pilot:
+        await to_vips(pilot, app)
+        app.state.addresses = type("Addresses", (), {"others": {"eth0": (fakes.HOST_IP,)}})()
+        await pilot.press("ctrl+f")
+        await settle(pilot, app)
+        fill(app.screen, ulb="ulb-outer01")
+        await pilot.press("enter")
+        await until(pilot, lambda: not app.screen.fetching, "the answer")
+        await pilot.press("enter")  # take the three EIPs
+        assert app.state.vips == EIPS
+        await pilot.press("enter", "enter")  # on to Options, then the Preview
+        await settle(pilot, app)
+        await pilot.press("enter", "y")  # apply (scripted: see fakes.py)
+        await settle(pilot, app)
+        await pilot.press("enter")
+        await until(pilot, lambda: "health:" in screen_text(app), "the health check")
+        text = flat(screen_text(app))
+        assert "[ OK ] CLB ulb-outer01 health: All 2 backend(s) of this host on ulb-outer01 " \
+               "are healthy." in text
+        assert api.calls("ulb-outer01") == 3
+
+
+async def test_going_back_while_the_api_is_asked_is_harmless(make_app, ubuntu_root, api):
+    api.delay = 30.0  # answers only when released
+    app = make_app(ubuntu_root, os_override="ubuntu-22.04")
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_fetch(pilot, app)
+        fill(screen, public=PUBLIC, private=PRIVATE, ulb="ulb-outer01")
+        await pilot.press("enter")
+        await until(pilot, lambda: api.requests, "the request")
+        assert "Asking the API for ulb-outer01..." in flat(screen_text(app))
+        await pilot.press("enter")  # nothing to take yet
+        assert isinstance(app.screen, FetchScreen)
+        await pilot.press("escape")
+        assert isinstance(app.screen, VipsScreen)
+        api._release.set()  # the late answer lands on a screen that is gone
+        await settle(pilot, app)
+        assert app.is_running and app.state.vips == []
