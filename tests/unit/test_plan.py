@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import shutil
 import subprocess
-import sys
 
 import pytest
 import yaml
@@ -54,10 +53,6 @@ FORBIDDEN = (("netplan", "apply"), ("netplan", "try"), ("systemctl", "restart"),
 def run_cli(*argv: str) -> int:
     import wizard.cli
 
-    # wizard.cli.print_plan takes `out=sys.stdout` as a default argument, bound when the
-    # module is first imported (reported; see test_cli_input): point it at the stdout
-    # that capsys installed for this test.
-    wizard.cli.print_plan.__defaults__ = (sys.stdout,)
     return wizard.cli.main(list(argv))
 
 

@@ -1,0 +1,502 @@
+"""The scriptable face: `clb-wizard detect|plan|apply|...` (wizard/cli.py sends the
+no-COMMAND case to the TUI before this module, and the engine it imports, loads).
+
+Exit codes: 0 success (or nothing to change), 1 `verify` found a failing fact, 2 invalid
+input (nothing changed; the reason on stderr), 3 activation or verification failed and the
+host was rolled back, 4 the rollback itself failed (the manual steps are printed).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import select
+import sys
+from dataclasses import replace
+from pathlib import Path
+from typing import Callable, Optional
+
+from .cli_fleet import register as register_fleet
+from .facts import read_addresses
+from .journal import LockBusy, Store
+from .methods.base import MethodError
+from .plan import Plan
+from .platform import METHODS, PlatformError, detect, with_method
+from .runner import Runner, RunnerError
+from .session import Options, checked_vips, detect_platform, prepare_plan
+from .transaction import (
+    EXIT_INVALID,
+    EXIT_OK,
+    Outcome,
+    Progress,
+    Transaction,
+    TransactionError,
+    platform_from_json,
+)
+from .userdata import render_userdata
+from .verify import Fact, Verification, verify
+from .vips import CLB_TYPES, VipError, check_vips
+
+EXIT_FAILED = 1  # `verify` only
+INPUT_ERRORS = (VipError, PlatformError, MethodError, RunnerError)
+
+
+class UsageError(Exception):
+    """Invalid input found by the CLI itself (exit 2)."""
+
+
+def _emit_json(data: dict) -> None:
+    json.dump(data, sys.stdout, indent=2, sort_keys=False)
+    sys.stdout.write("\n")
+
+
+def _runner(args: argparse.Namespace, dry_run: bool = False) -> Runner:
+    root = Path(args.root)
+    if not root.is_dir():
+        raise UsageError(f"--root {args.root}: no such directory.")
+    return Runner(root=root, dry_run=dry_run)
+
+
+def _options(args: argparse.Namespace) -> Options:
+    return Options(
+        vips=tuple(getattr(args, "vip", None) or ()),
+        clb_type=getattr(args, "type", None),
+        os_override=getattr(args, "os", None),
+        method=getattr(args, "method", None),
+        force=getattr(args, "force", False),
+        arp_sysctls=getattr(args, "arp_sysctls", False),
+    )
+
+
+def print_plan(plan: Plan, out=None) -> None:
+    out = out or sys.stdout  # looked up now: stdout may have been redirected since import
+    p = plan.platform
+    out.write(f"Host: {p.name} ({p.key}); method: {plan.method}\n")
+    kind = f" ({plan.clb_type} CLB)" if plan.clb_type else ""
+    out.write(f"VIPs: {', '.join(plan.vips)}{kind}\n")
+    for warning in plan.warnings:
+        out.write(f"WARNING: {warning}\n")
+    for note in plan.notes:
+        out.write(f"note: {note}\n")
+    if not plan.changed:
+        out.write("No change needed.\n")
+        return
+    for change in plan.files:
+        out.write(f"\n== {change.action} {change.path} (mode {change.mode:04o})\n")
+        out.write(change.diff())
+    if plan.commands:
+        out.write("\nCommands, in order:\n")
+        for n, command in enumerate(plan.commands, 1):
+            out.write(f"  {n}. {command.shell()}    # {command.why}\n")
+    out.write("\nThen verify:\n")
+    for check in plan.checks:
+        out.write(f"  - {check.description}\n")
+
+
+# -- commands ----------------------------------------------------------------------------
+def cmd_detect(args: argparse.Namespace) -> int:
+    runner = _runner(args)
+    platform = detect_platform(runner, _options(args))
+    if args.json:
+        _emit_json(platform.to_json())
+        return EXIT_OK
+    print(f"OS:      {platform.name} ({platform.key})")
+    print(f"Stack:   {platform.stack.describe()}")
+    print(f"Method:  {platform.method}")
+    for reason in platform.reasons:
+        print(f"         {reason}")
+    for package in platform.packages:
+        print(f"Needs:   package {package}")
+    return EXIT_OK
+
+
+def _warn_if_interrupted(runner: Runner) -> None:
+    if runner.is_live_root:
+        pending = Store(runner).active()
+        if pending is not None:
+            print(f"clb-wizard: warning: transaction {pending.id} was interrupted "
+                  f"({pending.state}); run `clb-wizard recover`.", file=sys.stderr)
+
+
+def cmd_plan(args: argparse.Namespace) -> int:
+    runner = _runner(args)
+    _warn_if_interrupted(runner)
+    if args.ulb_id:
+        _vips_from_clb(args, runner)
+    plan = prepare_plan(runner, _options(args))
+    if args.json:
+        _emit_json(plan.to_json())
+    else:
+        print_plan(plan)
+    return EXIT_OK
+
+
+def _progress_printer(args: argparse.Namespace):
+    stream = sys.stderr if args.json else sys.stdout
+
+    def show(progress: Progress) -> None:
+        mark = {None: "  ", True: "ok", False: "!!"}[progress.ok]
+        stream.write(f"[{mark}] {progress.message}\n")
+        stream.flush()
+
+    return show
+
+
+def _ask(question: str) -> bool:
+    if not sys.stdin.isatty():
+        return False
+    try:
+        return input(f"{question} [y/N] ").strip().lower() in ("y", "yes")
+    except EOFError:
+        return False
+
+
+def _terminal_confirm(seconds_left: float) -> Optional[bool]:
+    """Polled by the transaction: True once the user types yes, None until then."""
+    if not sys.stdin.isatty():
+        return None  # confirm from another session with `clb-wizard confirm`
+    if not getattr(_terminal_confirm, "asked", False):
+        print(f"Keep this change? Type y and Enter within {seconds_left:.0f} s "
+              "(or run `clb-wizard confirm`); otherwise it is rolled back.", flush=True)
+        _terminal_confirm.asked = True  # type: ignore[attr-defined]
+    ready, _, _ = select.select([sys.stdin], [], [], 0.2)
+    if not ready:
+        return None
+    answer = sys.stdin.readline().strip().lower()
+    return True if answer in ("y", "yes") else (False if answer in ("n", "no") else None)
+
+
+def _confirm_timeout(args: argparse.Namespace) -> Optional[float]:
+    """--confirm-timeout S; by default 120 s in an interactive SSH session."""
+    if args.confirm_timeout is not None:
+        return args.confirm_timeout or None
+    if os.environ.get("SSH_CONNECTION") and sys.stdin.isatty() and not args.dry_run:
+        return 120.0
+    return None
+
+
+def _report(outcome: Outcome, args: argparse.Namespace, plan: Optional[Plan] = None) -> int:
+    if args.json:
+        data = outcome.to_json()
+        if plan is not None:
+            data["plan"] = plan.to_json()
+        _emit_json(data)
+    else:
+        print(outcome.message)
+        if outcome.verification is not None:
+            for fact in outcome.verification.facts:
+                mark = "ok" if fact.ok else ("FAIL" if fact.fatal else "warn")
+                print(f"  [{mark:>4}] {fact.name}: {fact.detail}")
+        if outcome.manual_steps:
+            print("Put the host back by hand with:")
+            for step in outcome.manual_steps:
+                print(f"  {step}")
+        if outcome.log_path:
+            print(f"Log: {outcome.log_path}")
+    if outcome.exit_code != EXIT_OK:
+        print(f"clb-wizard: {outcome.message}", file=sys.stderr)
+    return outcome.exit_code
+
+
+def cmd_apply(args: argparse.Namespace) -> int:
+    runner = _runner(args, dry_run=args.dry_run)
+    if args.ulb_id:
+        _vips_from_clb(args, runner)
+    plan = prepare_plan(runner, _options(args))
+    if not args.json:
+        print_plan(plan)
+    if plan.changed and not (args.yes or args.dry_run):
+        if not sys.stdin.isatty():
+            raise UsageError("not a terminal: add --yes to apply without asking.")
+        if not _ask("Apply this change?"):
+            print("Nothing was changed.")
+            return EXIT_OK
+    transaction = Transaction(runner, on_progress=_progress_printer(args))
+    outcome = transaction.apply(plan, confirm_timeout=_confirm_timeout(args),
+                                confirm=_terminal_confirm, ports=tuple(args.port or ()))
+    if args.ulb_id and outcome.exit_code == EXIT_OK and outcome.verification and not args.dry_run:
+        fact = _health_fact(args, runner)
+        if fact is not None:
+            outcome.verification = Verification(outcome.verification.facts + (fact,))
+    return _report(outcome, args, plan)
+
+
+def cmd_verify(args: argparse.Namespace) -> int:
+    runner = _runner(args)
+    _warn_if_interrupted(runner)
+    vips = list(args.vip or ())
+    platform = None
+    foreign: list[str] = []
+    if not vips:
+        last = Store(runner).last()
+        if last is None:
+            raise UsageError("no change recorded on this host: give the VIPs with --vip.")
+        vips, foreign = last.vips, last.foreign
+        if not (args.os or args.method):
+            platform = platform_from_json(last.platform)
+    if platform is None:
+        platform = detect_platform(runner, _options(args))
+    report = check_vips(vips)
+    result = verify(runner, platform, report.vips, ports=tuple(args.port or ()), foreign=foreign)
+    if args.ulb_id:
+        fact = _health_fact(args, runner)
+        if fact is None:
+            raise UsageError("--ulb-id needs the cloud API keys to ask the CLB for its view.")
+        result = Verification(result.facts + (replace(fact, fatal=True),))
+    outcome = Outcome(EXIT_OK if result.ok else EXIT_FAILED,
+                      "verified" if result.ok else "failed",
+                      "All checks passed." if result.ok else "Verification failed: "
+                      + result.summary(), verification=result)
+    return _report(outcome, args)
+
+
+def cmd_rollback(args: argparse.Namespace) -> int:
+    runner = _runner(args)
+    return _report(Transaction(runner, on_progress=_progress_printer(args)).rollback_last(), args)
+
+
+def cmd_recover(args: argparse.Namespace) -> int:
+    runner = _runner(args)
+    transaction = Transaction(runner, on_progress=_progress_printer(args))
+    return _report(transaction.recover(expired_id=args.expired, wait=args.wait), args)
+
+
+def cmd_confirm(args: argparse.Namespace) -> int:
+    return _report(Transaction(_runner(args)).confirm_pending(), args)
+
+
+@contextlib.contextmanager
+def _cloud_errors_are_usage_errors():
+    """wizard.cloud is imported only when used (it costs ~40 ms at start-up)."""
+    from .cloud import CloudError
+
+    try:
+        yield
+    except CloudError as exc:
+        raise UsageError(str(exc)) from None
+
+
+def _cloud_credentials(args: argparse.Namespace):
+    """Keys from the environment; region/project from flags, env, or the metadata service."""
+    from . import cloud
+
+    defaults = cloud.metadata_defaults()
+    creds = cloud.Credentials.from_env(
+        default_region=getattr(args, "region", None) or defaults.get("region"),
+        default_project_id=getattr(args, "project_id", None) or defaults.get("project_id"),
+    )
+    if creds is None:
+        raise UsageError(
+            f"no cloud API keys: set {cloud.ENV_PUBLIC_KEY} and {cloud.ENV_PRIVATE_KEY} (and "
+            f"{cloud.ENV_REGION}, or --region), or give the VIPs with --vip."
+        )
+    return creds
+
+
+def _host_private_ips(runner: Runner) -> list[str]:
+    if not runner.is_live_root:
+        return []
+    addresses = read_addresses(runner)
+    return [a for addrs in addresses.others.values() for a in addrs if ":" not in a]
+
+
+def _vips_from_clb(args: argparse.Namespace, runner: Runner) -> None:
+    """--ulb-id: fetch the CLB's VIPs (all its EIPs when external) into args.vip."""
+    from . import cloud
+
+    with _cloud_errors_are_usage_errors():
+        clb = cloud.fetch_clb(_cloud_credentials(args), args.ulb_id, clb_type=args.type,
+                              host_private_ips=_host_private_ips(runner),
+                              api_url=getattr(args, "api_url", None))
+    if not clb.addresses:
+        raise UsageError(f"CLB {clb.ulb_id} has no VIP yet: bind an EIP or give --vip.")
+    if clb.warnings and not args.force:
+        raise UsageError(" ".join(clb.warnings) + " Acknowledge with --force.")
+    if not args.json:
+        print(f"CLB {clb.ulb_id} ({clb.name}, {clb.ulb_type}): {', '.join(clb.addresses)}")
+    args.vip = list(clb.addresses)
+    args.type = args.type or (clb.ulb_type if clb.ulb_type in CLB_TYPES else None)
+
+
+def _health_fact(args: argparse.Namespace, runner: Runner) -> Optional[Fact]:
+    """The load balancer's own view: is this host's backend healthy? (needs keys)"""
+    from . import cloud
+
+    try:
+        creds = _cloud_credentials(args)
+    except UsageError:
+        return None
+    try:
+        result = cloud.poll_backend_health(
+            creds, args.ulb_id, _host_private_ips(runner), timeout=args.health_timeout,
+            api_url=getattr(args, "api_url", None),
+        )
+    except cloud.CloudError as exc:
+        return Fact("CLB health check", False, str(exc), fatal=False)
+    return Fact("CLB health check", result.healthy, result.message, fatal=False)
+
+
+def cmd_fetch(args: argparse.Namespace) -> int:
+    from . import cloud
+
+    runner = Runner()
+    with _cloud_errors_are_usage_errors():
+        creds = _cloud_credentials(args)
+        host_ips = _host_private_ips(runner)
+        if args.ulb_id:
+            clbs = [cloud.fetch_clb(creds, args.ulb_id, clb_type=args.type,
+                                    host_private_ips=host_ips, api_url=args.api_url)]
+        else:
+            clbs = cloud.discover_clbs(creds, host_ips, clb_type=args.type, api_url=args.api_url)
+    if args.json:
+        _emit_json({"ok": True, "clbs": [c.to_json() for c in clbs]})
+        return EXIT_OK
+    if not clbs:
+        print(f"No CLB in region {creds.region}.")
+    for clb in clbs:
+        mark = "*" if clb.matches_host else " "
+        print(f"{mark} {clb.ulb_id}  {clb.name}  ({clb.ulb_type}, {clb.listen_type})")
+        for vip in clb.vips:
+            operator = f" [{vip.operator}]" if vip.operator else ""
+            print(f"      {vip.address}{operator}")
+        for warning in clb.warnings:
+            print(f"      warning: {warning}")
+    if any(c.matches_host for c in clbs):
+        print("* this host is one of its backends")
+    return EXIT_OK
+
+
+def cmd_userdata(args: argparse.Namespace) -> int:
+    platform = detect(Runner(), args.os)
+    if args.method:
+        platform = with_method(platform, args.method)
+    report = checked_vips(_options(args))
+    sys.stdout.write(render_userdata(platform, report.vips))
+    return EXIT_OK
+
+
+# -- parser ------------------------------------------------------------------------------
+def _common(p: argparse.ArgumentParser, *, vips: bool, root: bool = True) -> None:
+    if root:
+        p.add_argument("--root", default="/", metavar="DIR",
+                       help="the system's root directory (default /); files are read under it")
+    p.add_argument("--os", metavar="ID",
+                   help="assume this OS (os-release ID-VERSION_ID, e.g. rocky-9, ubuntu-22.04)")
+    p.add_argument("--method", choices=METHODS, help="override the persistence method")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    if vips:
+        p.add_argument("--vip", action="append", metavar="V",
+                       help="a CLB VIP (repeat, or comma-separate, for several EIPs)")
+        if root:
+            _cloud_args(p, "take the VIPs from this CLB (cloud API) instead of --vip")
+        p.add_argument("--type", choices=CLB_TYPES,
+                       help="internal CLB (private VIP) or external CLB (public EIPs)")
+        p.add_argument("--force", action="store_true",
+                       help="acknowledge warnings such as a public VIP for an internal CLB")
+
+
+def _cloud_args(p: argparse.ArgumentParser, ulb_help: str) -> None:
+    p.add_argument("--ulb-id", metavar="ID", help=ulb_help)
+    p.add_argument("--region", help="cloud region (default: $UCLOUD_REGION, or this instance's)")
+    p.add_argument("--project-id", help="cloud project (default: $UCLOUD_PROJECT_ID)")
+    p.add_argument("--api-url",
+                   help="API base URL (default: $CLB_WIZARD_API_URL or the public API)")
+    p.add_argument("--health-timeout", type=float, default=120.0, metavar="S",
+                   help="how long to wait for the CLB to see this backend healthy")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="clb-wizard",
+        description="Put a Classic Load Balancer's VIPs on this backend's loopback "
+        "(message forwarding mode). Without a command, opens the wizard.",
+    )
+    wizard = parser.add_argument_group("the wizard (no COMMAND)")
+    wizard.add_argument("--root", dest="tui_root", default="/", metavar="DIR",
+                        help="walk through the system under DIR (a preview: implies --dry-run)")
+    wizard.add_argument("--os", dest="tui_os", metavar="ID", help="assume this OS (a preview)")
+    wizard.add_argument("--method", dest="tui_method", choices=METHODS,
+                        help="override the persistence method")
+    wizard.add_argument("--dry-run", dest="tui_dry_run", action="store_true",
+                        help="show every step without changing anything")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    p = sub.add_parser("detect", help="show the OS, network stack and method")
+    _common(p, vips=False)
+    p.set_defaults(func=cmd_detect)
+    p = sub.add_parser("plan", help="show the exact change (diff and commands); changes nothing")
+    _common(p, vips=True)
+    p.set_defaults(func=cmd_plan)
+    p = sub.add_parser("apply", help="apply, verify, and roll back automatically on failure")
+    _common(p, vips=True)
+    p.add_argument("--yes", action="store_true", help="do not ask before applying")
+    p.add_argument("--dry-run", action="store_true",
+                   help="show every step without changing anything (no root needed)")
+    p.add_argument("--confirm-timeout", type=float, metavar="S",
+                   help="keep the change only if confirmed within S seconds (default 120 in an "
+                   "interactive SSH session; 0 turns it off)")
+    p.add_argument("--arp-sysctls", action="store_true",
+                   help="also set arp_ignore=1 and arp_announce=2, persistently")
+    p.add_argument("--port", type=int, action="append", metavar="P",
+                   help="warn when the service on port P listens on 127.0.0.1 only")
+    p.set_defaults(func=cmd_apply)
+    p = sub.add_parser("verify", help="check the host against the VIPs (or the last change)")
+    _common(p, vips=False)
+    p.add_argument("--vip", action="append", metavar="V", help="the VIPs to check")
+    p.add_argument("--port", type=int, action="append", metavar="P",
+                   help="warn when the service on port P listens on 127.0.0.1 only")
+    _cloud_args(p, "also ask this CLB whether it sees this backend healthy")
+    p.set_defaults(func=cmd_verify)
+    p = sub.add_parser("fetch", help="list the CLBs (or one) and their VIPs from the cloud API")
+    p.add_argument("--type", choices=CLB_TYPES, help="the CLB type you expect")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    _cloud_args(p, "this CLB only (default: every CLB of the region, this host's first)")
+    p.set_defaults(func=cmd_fetch)
+    p = sub.add_parser("rollback", help="undo the last change clb-wizard applied")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.set_defaults(func=cmd_rollback, root="/")
+    p = sub.add_parser("recover", help="finish a transaction a crash interrupted")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.add_argument("--expired", metavar="ID", help=argparse.SUPPRESS)  # the watchdog
+    p.add_argument("--wait", action="store_true", help=argparse.SUPPRESS)
+    p.set_defaults(func=cmd_recover, root="/")
+    p = sub.add_parser("confirm", help="keep a change that is waiting for confirmation")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.set_defaults(func=cmd_confirm, root="/")
+    p = sub.add_parser("userdata", help="print cloud-init UserData for a new host")
+    _common(p, vips=True, root=False)
+    p.set_defaults(func=cmd_userdata)
+    register_fleet(sub)
+    return parser
+
+
+def _fail(message: str, as_json: bool) -> int:
+    print(f"clb-wizard: {message}", file=sys.stderr)
+    if as_json:
+        _emit_json({"ok": False, "error": message})
+    return EXIT_INVALID
+
+
+def main(argv: Optional[list[str]] = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    func: Optional[Callable[[argparse.Namespace], int]] = getattr(args, "func", None)
+    if func is None:  # wizard options the quick path in cli.py did not take
+        from .cli import run_wizard_with
+
+        return run_wizard_with(args)
+    if (getattr(args, "vip", "unset") is None and not getattr(args, "ulb_id", None)
+            and args.command in ("plan", "apply", "userdata")):
+        return _fail("give at least one --vip (the CLB's VIP, or each EIP), or --ulb-id.",
+                     args.json)
+    if args.command == "userdata" and not args.os:
+        return _fail("userdata needs --os ID (the new host's OS, e.g. ubuntu-22.04).", args.json)
+    try:
+        return func(args)
+    except (UsageError, TransactionError, LockBusy, *INPUT_ERRORS) as exc:
+        return _fail(str(exc), getattr(args, "json", False))
+    except BrokenPipeError:  # `clb-wizard plan ... | head`
+        sys.stderr.close()
+        return EXIT_OK
+
