@@ -104,14 +104,6 @@ def wizard_argv(root: Path) -> list[str]:
     return [*argv, "--root", str(root), "--os", "ubuntu-22.04"]
 
 
-def tui_only_argv(root: Path) -> list[str]:
-    """screens.app.run_wizard without wizard/cli.py's engine imports in front of it."""
-    code = ("import sys; from screens.app import run_wizard; "
-            f"sys.exit(run_wizard(root={str(root)!r}, os_override='ubuntu-22.04', "
-            "dry_run=True))")
-    return [sys.executable, "-c", code]
-
-
 def measure_first_frame(argv: list[str], env: dict[str, str]) -> float:
     start = time.perf_counter()
     pty = Pty(argv, env)
@@ -163,13 +155,12 @@ def main() -> int:
         script.write_text(MINIMAL)
         measure_minimal(script, env)  # warm the page cache for both
         measure_wizard(root, env)
-        minimal, minimal_rss, runs, tui_only = [], [], [], []
+        minimal, minimal_rss, runs = [], [], []
         for _ in range(args.n):  # interleaved, so all see the same machine load
             first, rss = measure_minimal(script, env)
             minimal.append(first)
             minimal_rss.append(rss)
             runs.append(measure_wizard(root, env))
-            tui_only.append(measure_first_frame(tui_only_argv(root), env))
     med = {key: statistics.median(r[key] for r in runs) for key in runs[0]}
     base = statistics.median(minimal)
     print(f"runs: {args.n} each, {os.cpu_count()} CPUs, Python {sys.version.split()[0]}")
@@ -177,10 +168,6 @@ def main() -> int:
           f"{statistics.median(minimal_rss):.1f} MB)")
     print(f"first frame, clb-wizard:           {ms(med['first'])}")
     print(f"  ratio wizard/minimal:            {med['first'] / base:7.2f}x   (target <= 1.20x)")
-    tui = statistics.median(tui_only)
-    print(f"first frame, the TUI alone:        {ms(tui)}  (screens.app.run_wizard, without "
-          "wizard/cli.py's")
-    print(f"  ratio TUI alone/minimal:         {tui / base:7.2f}x   engine imports before it)")
     print(f"key press to next screen, Start -> CLB type: {ms(med['to_type'])}  (target < 50 ms)")
     print(f"key press to next screen, CLB type -> VIPs:  {ms(med['to_vips'])}  (target < 50 ms)")
     print(f"peak RSS, clb-wizard on its first screen: {med['rss_first']:.1f} MB")
