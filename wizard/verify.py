@@ -15,7 +15,7 @@ from typing import Optional
 from .facts import HostAddresses, read_addresses, read_sysctl, route_types
 from .methods import get_method
 from .methods.base import Files, LoAddress
-from .methods.ifupdown import _aliases, _our_path
+from .methods.ifupdown import IfupdownMethod
 from .methods.networkmanager import CONNECTION_UUID
 from .plan import gather
 from .platform import Platform
@@ -78,8 +78,7 @@ def _tool_reread(runner: Runner, platform: Platform, files: Files) -> Optional[l
     """The VIPs as the method's own tool reads the config back; None if it has no reader."""
     method = platform.method
     if method == "ifupdown":
-        path = _our_path(files)
-        labels = [f"lo:{n}" for n in sorted(_aliases(path, files.get(path)))]
+        labels = [f"lo:{n}" for n in sorted(IfupdownMethod().configured_labels(files))]
         if not labels:
             return []
         out = runner.query(["ifquery", *labels])  # one call for every alias

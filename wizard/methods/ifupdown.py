@@ -175,11 +175,15 @@ class IfupdownMethod(Method):
     watch_dirs = (DROPIN_DIR,)
     watch_files = (MAIN,)
 
-    def configured_vips(self, files: Files) -> list[str]:
+    def configured_labels(self, files: Files) -> dict[int, str]:
+        """lo:N -> VIP, from our drop-in (verification asks ifquery about these labels)."""
         for path, text in sorted(_dropins(files).items()):
             if is_ours(text):
-                return [vip for _, vip in sorted(_aliases(path, text).items())]
-        return []
+                return _aliases(path, text)
+        return {}
+
+    def configured_vips(self, files: Files) -> list[str]:
+        return [vip for _, vip in sorted(self.configured_labels(files).items())]
 
     def render(
         self,
