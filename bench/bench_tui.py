@@ -100,7 +100,7 @@ def measure_minimal(script: Path, env: dict[str, str]) -> tuple[float, float]:
 
 def wizard_argv(root: Path) -> list[str]:
     wizard = Path(sys.executable).parent / "clb-wizard"
-    argv = [str(wizard)] if wizard.exists() else [sys.executable, "-m", "wizard.cli"]
+    argv = [str(wizard)] if wizard.exists() else [sys.executable, "-m", "clb_wizard"]
     return [*argv, "--root", str(root), "--os", "ubuntu-22.04"]
 
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Mapping
+from importlib import resources
 from pathlib import Path
 from typing import ClassVar, Optional
 
@@ -36,7 +37,8 @@ from textual.binding import Binding  # noqa: E402
 
 from .state import Engine, WizardState, initial_state  # noqa: E402
 
-ASSETS = Path(__file__).resolve().parent.parent / "assets"
+# Stylesheets are package data of clb_wizard.assets (installed or editable alike).
+ASSETS = Path(str(resources.files("clb_wizard.assets")))
 CONSOLE_THEME = "clb-console"
 
 

@@ -45,10 +45,10 @@ class PreviewScreen(StepScreen):
 
     @work(thread=True, exclusive=True, group="plan", exit_on_error=False)
     def make_plan(self) -> None:
-        from wizard.methods.base import MethodError
-        from wizard.platform import PlatformError
-        from wizard.runner import RunnerError
-        from wizard.vips import VipError
+        from clb_wizard.methods.base import MethodError
+        from clb_wizard.platform import PlatformError
+        from clb_wizard.runner import RunnerError
+        from clb_wizard.vips import VipError
 
         try:
             plan = self.engine.plan(self.state)

@@ -49,8 +49,8 @@ class StartScreen(StepScreen):
     @work(thread=True, exclusive=True, group="detect", exit_on_error=False)
     def detect(self) -> None:
         state, engine = self.state, self.engine
-        from wizard.platform import PlatformError
-        from wizard.runner import RunnerError
+        from clb_wizard.platform import PlatformError
+        from clb_wizard.runner import RunnerError
 
         platform = error = addresses = addresses_error = pending = None
         try:

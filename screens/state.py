@@ -15,14 +15,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Optional
 
 if TYPE_CHECKING:
-    from wizard.facts import HostAddresses
-    from wizard.journal import Journal
-    from wizard.plan import Plan
-    from wizard.platform import Platform
-    from wizard.runner import Runner
-    from wizard.session import Options
-    from wizard.transaction import Outcome, Progress
-    from wizard.vips import VipReport
+    from clb_wizard.facts import HostAddresses
+    from clb_wizard.journal import Journal
+    from clb_wizard.plan import Plan
+    from clb_wizard.platform import Platform
+    from clb_wizard.runner import Runner
+    from clb_wizard.session import Options
+    from clb_wizard.transaction import Outcome, Progress
+    from clb_wizard.vips import VipReport
 
 CONFIRM_SECONDS = 120.0
 
@@ -77,7 +77,7 @@ class WizardState:
                      for a in addrs if ":" not in a)
 
     def options(self) -> Options:
-        from wizard.session import Options
+        from clb_wizard.session import Options
 
         return Options(vips=tuple(self.vips), clb_type=self.clb_type,
                        os_override=self.os_override, method=self.method, force=self.force,
@@ -103,59 +103,59 @@ class Engine:
         self.is_root = os.geteuid() == 0 if is_root is None else is_root
 
     def runner(self, dry_run: bool = True) -> Runner:
-        from wizard.runner import Runner
+        from clb_wizard.runner import Runner
 
         return Runner(root=self.root, dry_run=dry_run)
 
     # -- the start -----------------------------------------------------------------------
     def detect(self, state: WizardState) -> Platform:
         """Raises wizard.platform.PlatformError."""
-        from wizard.session import detect_platform
+        from clb_wizard.session import detect_platform
 
         return detect_platform(self.runner(), state.options())
 
     def addresses(self, state: WizardState, platform: Platform) -> Optional[HostAddresses]:
         """This host's addresses (lo and the others) when it is the live host, else None.
         Raises wizard.runner.RunnerError."""
-        from wizard.session import live_addresses
+        from clb_wizard.session import live_addresses
 
         return live_addresses(self.runner(), platform, state.options())
 
     def pending(self) -> Optional[Journal]:
         """The unfinished transaction the journal holds, if a run was interrupted."""
-        from wizard.journal import Store
+        from clb_wizard.journal import Store
 
         return Store(self.runner()).active()
 
     def recover(self, on_progress: Callable[[Progress], None]) -> Outcome:
         """Finish the interrupted transaction. Raises TransactionError, LockBusy."""
-        from wizard.transaction import Transaction
+        from clb_wizard.transaction import Transaction
 
         return Transaction(self.runner(dry_run=False), on_progress=on_progress).recover()
 
     # -- the choices ---------------------------------------------------------------------
     def check_vips(self, state: WizardState, entries: list[str]) -> VipReport:
         """Raises VipError (the message is for the user as it is)."""
-        from wizard.vips import check_vips
+        from clb_wizard.vips import check_vips
 
         return check_vips(entries, state.clb_type, state.host_others)
 
     def plan(self, state: WizardState) -> Plan:
         """Raises VipError, PlatformError, MethodError, RunnerError."""
-        from wizard.session import prepare_plan
+        from clb_wizard.session import prepare_plan
 
         return prepare_plan(self.runner(), state.options(), state.platform)
 
     # -- the change ----------------------------------------------------------------------
     def transaction(self, state: WizardState, on_progress: Callable[[Progress], None]) -> Any:
         """Something with Transaction.apply's signature."""
-        from wizard.transaction import Transaction
+        from clb_wizard.transaction import Transaction
 
         return Transaction(self.runner(dry_run=state.dry_run), on_progress=on_progress)
 
     # -- the cloud -------------------------------------------------------------------------
     def cloud(self) -> Any:
         """The wizard.cloud module (fetch_clb, discover_clbs, metadata_defaults, ...)."""
-        from wizard import cloud
+        from clb_wizard import cloud
 
         return cloud

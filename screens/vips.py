@@ -16,7 +16,7 @@ from textual.validation import ValidationResult, Validator
 from textual.widgets import Button, Input, OptionList
 from textual.widgets.option_list import Option
 
-from wizard.vips import VipError, address_kind, parse_vip, parse_vips, split_vip_text
+from clb_wizard.vips import VipError, address_kind, parse_vip, parse_vips, split_vip_text
 
 from .base import StepScreen
 from .widgets import Note
@@ -25,7 +25,7 @@ KIND_TEXT = {"private": "private", "public": "public", "documentation": "documen
 
 
 class VipValidator(Validator):
-    """wizard.vips.parse_vip on each entry of the text; its message as the failure."""
+    """clb_wizard.vips.parse_vip on each entry of the text; its message as the failure."""
 
     def validate(self, value: str) -> ValidationResult:
         try:

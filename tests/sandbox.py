@@ -101,7 +101,7 @@ class Sandbox:
 
     def wizard(self, *args: str, env: Optional[dict] = None, timeout: float = 60):
         """Run the installed clb-wizard CLI inside the sandbox."""
-        return self.run([sys.executable, "-m", "wizard", *args], env=env, timeout=timeout)
+        return self.run([sys.executable, "-m", "clb_wizard", *args], env=env, timeout=timeout)
 
     # -- files inside (through the namespace, so the overlay is what we see) ----------------
     def read(self, path: str) -> Optional[bytes]:

@@ -1,7 +1,7 @@
-"""`python -m wizard` runs the CLI (what the `clb-wizard` script runs)."""
+"""`python -m clb_wizard` runs the CLI (what the `clb-wizard` script runs)."""
 
 import sys
 
-from wizard.cli import main
+from clb_wizard.cli import main
 
 sys.exit(main())

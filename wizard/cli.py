@@ -31,7 +31,7 @@ def run_wizard_with(args: argparse.Namespace) -> int:
         print("clb-wizard: the wizard needs a terminal; use a COMMAND for scripts "
               "(clb-wizard --help).", file=sys.stderr)
         return EXIT_INVALID
-    from screens.app import run_wizard
+    from clb_wizard.screens.app import run_wizard
 
     return run_wizard(root=args.tui_root, os_override=args.tui_os, method=args.tui_method,
                       dry_run=args.tui_dry_run or args.tui_root != "/" or bool(args.tui_os))

@@ -269,7 +269,7 @@ def cmd_confirm(args: argparse.Namespace) -> int:
 
 @contextlib.contextmanager
 def _cloud_errors_are_usage_errors():
-    """wizard.cloud is imported only when used (it costs ~40 ms at start-up)."""
+    """clb_wizard.cloud is imported only when used (it costs ~40 ms at start-up)."""
     from .cloud import CloudError
 
     try:

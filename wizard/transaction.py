@@ -357,7 +357,7 @@ class Transaction:
 
     def _arm_watchdog(self, journal: Journal, timeout: float) -> dict:
         """Revert at the deadline even if this process or its terminal dies."""
-        recover = [sys.executable, "-m", "wizard", "recover", "--expired", journal.id]
+        recover = [sys.executable, "-m", "clb_wizard", "recover", "--expired", journal.id]
         env = {"CLB_WIZARD_STATE_DIR": str(self.store.dir)}
         if os.path.isdir("/run/systemd/system") and shutil.which("systemd-run"):
             unit = f"clb-wizard-revert-{journal.id}"

@@ -35,7 +35,7 @@ def wait_for(predicate, timeout=20.0):
 
 
 def start_apply(sb, timeout_s):
-    argv = [sys.executable, "-m", "wizard", "apply", "--vip", VIP, "--method", "ifupdown",
+    argv = [sys.executable, "-m", "clb_wizard", "apply", "--vip", VIP, "--method", "ifupdown",
             "--yes", "--confirm-timeout", str(timeout_s)]
     return sb.popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                     stderr=subprocess.PIPE, text=True)
@@ -70,7 +70,7 @@ def test_confirm_from_another_session_keeps_the_change(sandbox):
 
 def test_confirm_at_the_terminal_prompt(sandbox):
     prepare(sandbox, "ifupdown")
-    argv = sandbox.argv([sys.executable, "-m", "wizard", "apply", "--vip", VIP,
+    argv = sandbox.argv([sys.executable, "-m", "clb_wizard", "apply", "--vip", VIP,
                          "--method", "ifupdown", "--yes", "--confirm-timeout", "30"])
     child = pexpect.spawn(argv[0], argv[1:], env=sandbox.env(), encoding="utf-8", timeout=30)
     try:

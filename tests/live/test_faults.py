@@ -109,7 +109,7 @@ def test_without_root_apply_refuses_but_plan_and_dry_run_work(sandbox):
     prepare(sandbox, "ifupdown")
     before = snapshot(sandbox)
     nobody = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]
-    wizard = [*nobody, os.sys.executable, "-m", "wizard"]
+    wizard = [*nobody, os.sys.executable, "-m", "clb_wizard"]
     result = sandbox.run([*wizard, "apply", "--vip", VIP, "--yes"])
     assert result.returncode == 2 and "needs root" in result.stderr
     assert sandbox.run([*wizard, "plan", "--vip", VIP]).returncode == 0

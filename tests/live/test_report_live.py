@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import json
 
+from clb_wizard.report import KEYS
 from tests.live.hosts import PRE_EXISTING, prepare
-from wizard.report import KEYS
 
 VIP = "203.0.113.10"
 SECRETS = {

@@ -29,6 +29,12 @@ from pathlib import Path
 
 import pytest
 
+from clb_wizard.methods import get_method
+from clb_wizard.methods.networkmanager import CONNECTION_UUID
+from clb_wizard.platform import detect
+from clb_wizard.runner import Runner
+from clb_wizard.session import Options, prepare_plan
+from clb_wizard.userdata import render_userdata
 from tests.conftest import require
 from tests.fixtures.roots import (
     NETPLAN_KEYS,
@@ -44,12 +50,6 @@ from tests.fixtures.roots import (
     write,
 )
 from tests.sandbox import NM_LIBS, NMROOT
-from wizard.methods import get_method
-from wizard.methods.networkmanager import CONNECTION_UUID
-from wizard.platform import detect
-from wizard.runner import Runner
-from wizard.session import Options, prepare_plan
-from wizard.userdata import render_userdata
 
 pytestmark = pytest.mark.live
 

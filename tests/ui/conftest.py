@@ -9,7 +9,7 @@ from typing import Callable, Optional
 
 import pytest
 
-from screens.app import WizardApp
+from clb_wizard.screens.app import WizardApp
 from tests.fixtures.roots import make_root
 
 # Characters the Linux console font (CP437-based, as the kernel's default and console-setup's

@@ -15,11 +15,11 @@ import time
 from pathlib import Path
 from typing import Any, Callable, Optional
 
-from screens.state import Engine
-from wizard.journal import Journal
-from wizard.transaction import Outcome, Progress, TransactionError
-from wizard.verify import Fact, Verification
-from wizard.vips import VipReport
+from clb_wizard.journal import Journal
+from clb_wizard.screens.state import Engine
+from clb_wizard.transaction import Outcome, Progress, TransactionError
+from clb_wizard.verify import Fact, Verification
+from clb_wizard.vips import VipReport
 
 VIP = "203.0.113.10"
 

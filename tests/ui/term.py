@@ -15,7 +15,7 @@ import pexpect
 import pyte
 
 REPO = Path(__file__).resolve().parents[2]
-WIZARD = [sys.executable, "-m", "wizard.cli"]  # what the `clb-wizard` script runs
+WIZARD = [sys.executable, "-m", "clb_wizard"]  # what the `clb-wizard` script runs
 
 KEYS = {"enter": "\r", "escape": "\x1b", "down": "\x1b[B", "up": "\x1b[A", "tab": "\t",
         "space": " ", "ctrl+f": "\x06", "ctrl+q": "\x11"}

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from screens.app import CONSOLE_THEME, WizardApp, console_wanted
-from screens.dialogs import CountdownDialog, QuestionDialog, RecoveryDialog
-from screens.fetch import FetchScreen
+from clb_wizard.screens.app import CONSOLE_THEME, WizardApp, console_wanted
+from clb_wizard.screens.dialogs import CountdownDialog, QuestionDialog, RecoveryDialog
+from clb_wizard.screens.fetch import FetchScreen
 from tests.ui.conftest import CONSOLE_GLYPHS, screen_text, settle, until
 from tests.ui.fakes import FakeEngine, interrupted_journal
 from tests.ui.test_pilot import SIZE, add_vip_and_go, to_vips

@@ -9,13 +9,14 @@ from pathlib import Path
 import pytest
 from textual.widgets import Input
 
-from screens.fetch import FetchScreen, VipPicker
-from screens.vips import VipsScreen
+import clb_wizard.screens.verify
+from clb_wizard import cloud
+from clb_wizard.screens.fetch import FetchScreen, VipPicker
+from clb_wizard.screens.vips import VipsScreen
 from tests.fakes import ucloud_api as fakes
 from tests.ui.conftest import flat, screen_text, settle, until
 from tests.ui.fakes import FakeEngine
 from tests.ui.test_pilot import SIZE, to_vips
-from wizard import cloud
 
 PUBLIC = "fake-public-key-Aa1"
 PRIVATE = "PRIVATE-KEY-zz-3f9c1e-do-not-leak"
@@ -132,9 +133,8 @@ async def test_discovery_ticks_the_clbs_this_host_is_a_backend_of(make_app, ubun
 
 async def test_verify_adds_the_clbs_view_of_this_backend(make_app, debian_root, api,
                                                           monkeypatch):
-    import screens.verify
 
-    monkeypatch.setattr(screens.verify, "HEALTH_INTERVAL", 0.01)
+    monkeypatch.setattr(clb_wizard.screens.verify, "HEALTH_INTERVAL", 0.01)
     api.set_health("ulb-outer01", fakes.HOST_IP, 3)  # failing until the 3rd DescribeULB
     env = {"UCLOUD_PUBLIC_KEY": PUBLIC, "UCLOUD_PRIVATE_KEY": PRIVATE}
     app = make_app(Path("/"), engine=FakeEngine(debian_root), env=env)

@@ -12,22 +12,22 @@ import pytest
 from rich.syntax import Syntax
 from textual.widgets import Input
 
-from screens.apply import ApplyScreen
-from screens.clb_type import ClbTypeScreen
-from screens.dialogs import CountdownDialog, QuestionDialog, RecoveryDialog
-from screens.done import DoneScreen
-from screens.options import OptionsScreen
-from screens.preview import PreviewScreen
-from screens.start import StartScreen
-from screens.verify import VerifyScreen
-from screens.vips import VipsScreen
+from clb_wizard.runner import Runner
+from clb_wizard.screens.apply import ApplyScreen
+from clb_wizard.screens.clb_type import ClbTypeScreen
+from clb_wizard.screens.dialogs import CountdownDialog, QuestionDialog, RecoveryDialog
+from clb_wizard.screens.done import DoneScreen
+from clb_wizard.screens.options import OptionsScreen
+from clb_wizard.screens.preview import PreviewScreen
+from clb_wizard.screens.start import StartScreen
+from clb_wizard.screens.verify import VerifyScreen
+from clb_wizard.screens.vips import VipsScreen
+from clb_wizard.session import Options, prepare_plan
+from clb_wizard.transaction import Outcome
+from clb_wizard.vips import VipError, VipReport, parse_vip
 from tests.fixtures.roots import VIP1, VIP2, apply_files
 from tests.ui.conftest import flat, screen_text, settle, until
 from tests.ui.fakes import FakeEngine, interrupted_journal, restored_facts
-from wizard.runner import Runner
-from wizard.session import Options, prepare_plan
-from wizard.transaction import Outcome
-from wizard.vips import VipError, VipReport, parse_vip
 
 SIZE = (80, 24)
 

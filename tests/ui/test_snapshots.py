@@ -13,13 +13,13 @@ from pathlib import Path
 import pytest
 from textual.widgets import Input
 
-from screens.app import WizardApp
-from screens.dialogs import CountdownDialog
+from clb_wizard import cloud
+from clb_wizard.screens.app import WizardApp
+from clb_wizard.screens.dialogs import CountdownDialog
 from tests.fakes.ucloud_api import free_closed_port
 from tests.fixtures.roots import VIP1, VIP2, make_root
 from tests.ui.conftest import settle, until
 from tests.ui.fakes import FakeEngine, interrupted_journal
-from wizard import cloud
 
 SSH = {"SSH_CONNECTION": "192.0.2.1 5 192.0.2.2 22"}
 

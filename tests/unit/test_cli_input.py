@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+import clb_wizard.cli
 from tests.fixtures.roots import (
     VIP1,
     VIP2,
@@ -26,9 +27,7 @@ ENTRY_POINT = REPO / ".venv" / "bin" / "clb-wizard"
 
 
 def cli(*argv: str) -> int:
-    import wizard.cli
-
-    return wizard.cli.main(list(argv))
+    return clb_wizard.cli.main(list(argv))
 
 
 def broken_yaml(root):
@@ -202,12 +201,10 @@ def test_no_change_plan_json(tmp_path, capsys):
 
 
 def test_plan_text_goes_to_the_current_stdout(tmp_path):
-    import wizard.cli
-
     buffer = io.StringIO()
     with contextlib.redirect_stdout(buffer):
-        wizard.cli.main(["plan", "--os", "ubuntu-22.04", "--root", str(tmp_path),
-                         "--vip", VIP1])
+        clb_wizard.cli.main(["plan", "--os", "ubuntu-22.04", "--root", str(tmp_path),
+                             "--vip", VIP1])
     assert "90-clb-wizard-lo.yaml" in buffer.getvalue()
 
 

@@ -1,4 +1,4 @@
-"""wizard.cloud against a local fake of the UCloud API, through the real vendor SDK."""
+"""clb_wizard.cloud against a local fake of the UCloud API, through the real vendor SDK."""
 
 from __future__ import annotations
 
@@ -16,8 +16,8 @@ except ImportError:  # tests/ is not a package on sys.path when pytest runs from
     sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
     from tests.fakes import ucloud_api as fakes
 
-from wizard import cloud
-from wizard.cloud import ClbVip, CloudError, Credentials
+from clb_wizard import cloud
+from clb_wizard.cloud import ClbVip, CloudError, Credentials
 
 FakeUCloudAPI = fakes.FakeUCloudAPI
 HOST_IP = fakes.HOST_IP

@@ -12,9 +12,10 @@ REPO = Path(__file__).resolve().parents[2]
 
 PROBE = r"""
 import importlib, json, pkgutil, sys
-import wizard
-names = sorted(m.name for m in pkgutil.walk_packages(wizard.__path__, "wizard.")
-               if m.name != "wizard.__main__")  # running it is not importing it
+import clb_wizard
+names = sorted(m.name for m in pkgutil.walk_packages(clb_wizard.__path__, "clb_wizard.")
+               if m.name != "clb_wizard.__main__"  # running it is not importing it
+               and not m.name.startswith(("clb_wizard.screens", "clb_wizard.assets")))
 failed = {}
 for name in names:
     try:
@@ -25,7 +26,7 @@ print(json.dumps({
     "modules": names,
     "failed": failed,
     "textual": sorted(m for m in sys.modules if m == "textual" or m.startswith("textual.")),
-    "screens": sorted(m for m in sys.modules if m == "screens" or m.startswith("screens.")),
+    "screens": sorted(m for m in sys.modules if m.startswith("clb_wizard.screens")),
 }))
 """
 
@@ -35,8 +36,9 @@ def test_importing_every_engine_module_leaves_textual_out():
                             text=True, timeout=120, check=True)
     data = json.loads(result.stdout.strip().splitlines()[-1])
     # the walk really covered the engine (methods included), or the check proves nothing
-    for name in ("wizard.cli", "wizard.plan", "wizard.platform", "wizard.vips",
-                 "wizard.userdata", "wizard.methods.netplan", "wizard.methods.ifupdown"):
+    for name in ("clb_wizard.cli", "clb_wizard.plan", "clb_wizard.platform", "clb_wizard.vips",
+                 "clb_wizard.userdata", "clb_wizard.methods.netplan",
+                 "clb_wizard.methods.ifupdown"):
         assert name in data["modules"], name
     assert data["failed"] == {}
     assert data["textual"] == []
@@ -45,7 +47,7 @@ def test_importing_every_engine_module_leaves_textual_out():
 
 def test_the_probe_would_see_textual_if_it_were_imported():
     """Guard against a vacuous pass: the same probe notices a Textual import."""
-    probe = PROBE.replace("import wizard\n", "import wizard\nimport textual\n", 1)
+    probe = PROBE.replace("import clb_wizard\n", "import clb_wizard\nimport textual\n", 1)
     result = subprocess.run([sys.executable, "-c", probe], cwd=REPO, capture_output=True,
                             text=True, timeout=120, check=True)
     assert "textual" in json.loads(result.stdout.strip().splitlines()[-1])["textual"]

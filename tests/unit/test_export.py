@@ -18,9 +18,8 @@ import jinja2
 import pytest
 import yaml
 
-from tests.fixtures.roots import LINUX_KEYS, VIP1, VIP2, VIP3, make_root, write
-from wizard.cli import main
-from wizard.export_ansible import (
+from clb_wizard.cli import main
+from clb_wizard.export_ansible import (
     CHOOSE_METHOD,
     DIFFERENCES,
     STACK_PROBES,
@@ -29,15 +28,15 @@ from wizard.export_ansible import (
     profiles_for,
     render_playbook,
 )
-from wizard.export_script import (
+from clb_wizard.export_script import (
     PAIRS_AWK,
     ExportError,
     build_profile,
     pairs_of,
     render_script_text,
 )
-from wizard.methods import get_method
-from wizard.platform import (
+from clb_wizard.methods import get_method
+from clb_wizard.platform import (
     KNOWN_RELEASES,
     NetworkStack,
     PlatformError,
@@ -45,9 +44,10 @@ from wizard.platform import (
     detect,
     detect_stack,
 )
-from wizard.runner import Runner
-from wizard.session import Options, prepare_plan
-from wizard.sysctls import PATH as SYSCTL_PATH
+from clb_wizard.runner import Runner
+from clb_wizard.session import Options, prepare_plan
+from clb_wizard.sysctls import PATH as SYSCTL_PATH
+from tests.fixtures.roots import LINUX_KEYS, VIP1, VIP2, VIP3, make_root, write
 
 VIPS = (VIP1, VIP2, VIP3)
 NOWHERE = Path("/nonexistent")

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from wizard.facts import read_addresses, route_types
-from wizard.runner import Runner
+from clb_wizard.facts import read_addresses, route_types
+from clb_wizard.runner import Runner
 
 OLD_IP = """#!/bin/sh
 for a in "$@"; do

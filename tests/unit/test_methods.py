@@ -11,6 +11,13 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from clb_wizard.methods import MethodError, get_method
+from clb_wizard.methods.base import MARKER, LoAddress, is_ours
+from clb_wizard.methods.ifupdown import sources_file
+from clb_wizard.methods.networkmanager import CONNECTION_UUID
+from clb_wizard.platform import detect
+from clb_wizard.runner import Runner
+from clb_wizard.vips import VipError, parse_vip
 from tests.fixtures.roots import (
     VIP1,
     VIP2,
@@ -23,13 +30,6 @@ from tests.fixtures.roots import (
     unit_values,
     windows_vip_array,
 )
-from wizard.methods import MethodError, get_method
-from wizard.methods.base import MARKER, LoAddress, is_ours
-from wizard.methods.ifupdown import sources_file
-from wizard.methods.networkmanager import CONNECTION_UUID
-from wizard.platform import detect
-from wizard.runner import Runner
-from wizard.vips import VipError, parse_vip
 
 NS = "/etc/sysconfig/network-scripts"
 ENI = "/etc/network/interfaces"

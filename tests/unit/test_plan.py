@@ -10,6 +10,12 @@ import subprocess
 import pytest
 import yaml
 
+import clb_wizard.cli
+from clb_wizard.methods import MethodError
+from clb_wizard.methods.networkmanager import CONNECTION_UUID
+from clb_wizard.plan import FileChange
+from clb_wizard.runner import Runner
+from clb_wizard.session import Options, prepare_plan
 from tests.fixtures.roots import (
     LINUX_KEYS,
     RELEASE_KEYS,
@@ -30,11 +36,6 @@ from tests.fixtures.roots import (
     windows_vip_array,
     write,
 )
-from wizard.methods import MethodError
-from wizard.methods.networkmanager import CONNECTION_UUID
-from wizard.plan import FileChange
-from wizard.runner import Runner
-from wizard.session import Options, prepare_plan
 
 NS = "/etc/sysconfig/network-scripts"
 ENI = "/etc/network/interfaces"
@@ -51,9 +52,7 @@ FORBIDDEN = (("netplan", "apply"), ("netplan", "try"), ("systemctl", "restart"),
 
 
 def run_cli(*argv: str) -> int:
-    import wizard.cli
-
-    return wizard.cli.main(list(argv))
+    return clb_wizard.cli.main(list(argv))
 
 
 def plan_for(root, vips=VIPS, os_override=None, **options):

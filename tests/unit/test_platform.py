@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.fixtures.roots import LINUX_KEYS, RELEASE_KEYS, SPECS, make_root, os_release_text, write
-from wizard.platform import (
+from clb_wizard.platform import (
     KNOWN_RELEASES,
     PlatformError,
     detect,
@@ -13,7 +12,8 @@ from wizard.platform import (
     release_key,
     with_method,
 )
-from wizard.runner import Runner
+from clb_wizard.runner import Runner
+from tests.fixtures.roots import LINUX_KEYS, RELEASE_KEYS, SPECS, make_root, os_release_text, write
 
 
 def detect_root(root, os_override=None):

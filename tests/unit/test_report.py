@@ -10,11 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.fixtures.roots import VIP1, make_root, write
-from wizard.cli import main
-from wizard.journal import FileRecord, Journal
-from wizard.methods.base import LoAddress
-from wizard.report import (
+from clb_wizard.cli import main
+from clb_wizard.journal import FileRecord, Journal
+from clb_wizard.methods.base import LoAddress
+from clb_wizard.report import (
     KEYS,
     REDACTED,
     build_report,
@@ -23,7 +22,8 @@ from wizard.report import (
     report_text,
     save_report,
 )
-from wizard.runner import Runner
+from clb_wizard.runner import Runner
+from tests.fixtures.roots import VIP1, make_root, write
 
 GOLDEN_KEYS = ["format", "generated", "tool", "host", "platform", "lo", "interfaces", "files",
                "sysctls", "journal", "exports", "verification", "errors"]

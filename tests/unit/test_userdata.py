@@ -14,6 +14,11 @@ from pathlib import Path
 import pytest
 import yaml
 
+import clb_wizard.userdata
+from clb_wizard.platform import detect
+from clb_wizard.runner import Runner
+from clb_wizard.session import Options, prepare_plan
+from clb_wizard.userdata import render_userdata
 from tests.fixtures.roots import (
     LINUX_KEYS,
     SPECS,
@@ -27,10 +32,6 @@ from tests.fixtures.roots import (
     unit_values,
     windows_vip_array,
 )
-from wizard.platform import detect
-from wizard.runner import Runner
-from wizard.session import Options, prepare_plan
-from wizard.userdata import render_userdata
 
 VIPS = (VIP1, VIP3)
 _WRITE = re.compile(
@@ -180,9 +181,7 @@ fi
 
 
 def _run_check(tmp_path, vips, seconds, monkeypatch, show_after=3):
-    import wizard.userdata
-
-    monkeypatch.setattr(wizard.userdata, "CHECK_SECONDS", seconds)
+    monkeypatch.setattr(clb_wizard.userdata, "CHECK_SECONDS", seconds)
     script = userdata("debian-12", vips)
     check = "set -euo pipefail\nvips=(" + script.split("\nvips=(", 1)[1]
     bin_dir = tmp_path / "bin"

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
-from wizard.vips import (
+from clb_wizard.vips import (
     VipError,
     address_kind,
     check_vips,

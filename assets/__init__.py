@@ -1,0 +1,1 @@
+"""Stylesheets (TCSS) of the wizard, loaded with importlib.resources."""
