@@ -78,8 +78,8 @@ class ApplyScreen(StepScreen):
 
     @work(thread=True, exclusive=True, group="apply", exit_on_error=False)
     def run_apply(self) -> None:
-        from clb_wizard.journal import LockBusy
         from clb_wizard.transaction import TransactionError
+        from clb_wizard.transaction.journal import LockBusy
 
         state = self.state
         bridge = ConfirmBridge(self)

@@ -169,8 +169,8 @@ class RecoveryDialog(ModalScreen[bool]):
 
     @work(thread=True, exclusive=True, group="recover", exit_on_error=False)
     def recover(self) -> None:
-        from clb_wizard.journal import LockBusy
         from clb_wizard.transaction import TransactionError
+        from clb_wizard.transaction.journal import LockBusy
 
         def progress(p: Any) -> None:
             self.app.call_from_thread(self.add_line, p.message)

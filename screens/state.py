@@ -16,12 +16,12 @@ from typing import TYPE_CHECKING, Any, Callable, Optional
 
 if TYPE_CHECKING:
     from clb_wizard.facts import HostAddresses
-    from clb_wizard.journal import Journal
     from clb_wizard.plan import Plan
     from clb_wizard.platform import Platform
     from clb_wizard.runner import Runner
     from clb_wizard.session import Options
     from clb_wizard.transaction import Outcome, Progress
+    from clb_wizard.transaction.journal import Journal
     from clb_wizard.vips import VipReport
 
 CONFIRM_SECONDS = 120.0
@@ -123,7 +123,7 @@ class Engine:
 
     def pending(self) -> Optional[Journal]:
         """The unfinished transaction the journal holds, if a run was interrupted."""
-        from clb_wizard.journal import Store
+        from clb_wizard.transaction.journal import Store
 
         return Store(self.runner()).active()
 

@@ -7,8 +7,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Optional
 
-from .methods.base import LoAddress
-from .runner import Runner, RunnerError
+from clb_wizard.methods.base import LoAddress
+from clb_wizard.runner import Runner, RunnerError
 
 
 @dataclass(frozen=True)

@@ -12,14 +12,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Optional
 
-from . import sysctls
-from .facts import HostAddresses
-from .methods import get_method
-from .methods.base import Command, Files, LoAddress, MethodError, cmd
-from .platform import Platform
-from .runner import FileState, Runner
-from .sysctls import SysctlChange
-from .vips import VipReport
+from clb_wizard import sysctls
+from clb_wizard.facts import HostAddresses
+from clb_wizard.methods import get_method
+from clb_wizard.methods.base import Command, Files, LoAddress, MethodError, cmd
+from clb_wizard.platform import Platform
+from clb_wizard.runner import FileState, Runner
+from clb_wizard.sysctls import SysctlChange
+from clb_wizard.vips import VipReport
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ from typing import Optional
 
 import distro
 
-from .runner import Runner
+from clb_wizard.runner import Runner
 
 METHODS = ("ifcfg", "networkmanager", "ifupdown", "netplan", "systemd-unit", "windows")
 

@@ -26,15 +26,15 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Optional
 
-from . import sysctls as _sysctls
-from .facts import read_addresses, read_sysctl
-from .journal import FileRecord, Journal, Store
-from .methods import get_method
-from .methods.base import is_ours
-from .plan import watched_paths
-from .platform import Platform, detect, with_method
-from .runner import Runner
-from .verify import verify
+from clb_wizard import sysctls as _sysctls
+from clb_wizard.facts import read_addresses, read_sysctl
+from clb_wizard.methods import get_method
+from clb_wizard.methods.base import is_ours
+from clb_wizard.plan import watched_paths
+from clb_wizard.platform import Platform, detect, with_method
+from clb_wizard.runner import Runner
+from clb_wizard.transaction.journal import FileRecord, Journal, Store
+from clb_wizard.verify import verify
 
 FORMAT = 1
 REDACTED = "<redacted>"
@@ -135,7 +135,7 @@ def _platform(runner: Runner, os_override: Optional[str], method: Optional[str],
     except Exception as exc:  # PlatformError and anything a broken root throws
         errors.append(f"platform: {exc}")
     if last is not None and not os_override:
-        from .transaction import platform_from_json
+        from clb_wizard.transaction import platform_from_json
 
         return platform_from_json(last.platform)
     return None
@@ -255,7 +255,7 @@ def _verification(runner: Runner, platform: Optional[Platform], vips: Sequence[s
     foreign: list[str] = []
     if vips:
         source = "given"
-        from .vips import check_vips
+        from clb_wizard.vips import check_vips
 
         try:
             vips = list(check_vips(vips).vips)

@@ -10,13 +10,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Optional
 
-from . import sysctls
-from .facts import HostAddresses, read_addresses, read_sysctl
-from .methods.ifupdown import MAIN as IFUPDOWN_MAIN
-from .plan import Plan, build_plan, gather
-from .platform import Platform, detect, with_method
-from .runner import FileState, Runner
-from .vips import VipError, VipReport, check_vips
+from clb_wizard import sysctls
+from clb_wizard.facts import HostAddresses, read_addresses, read_sysctl
+from clb_wizard.methods.ifupdown import MAIN as IFUPDOWN_MAIN
+from clb_wizard.plan import Plan, build_plan, gather
+from clb_wizard.platform import Platform, detect, with_method
+from clb_wizard.runner import FileState, Runner
+from clb_wizard.vips import VipError, VipReport, check_vips
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Optional
 
-from .methods.base import Command, cmd, header
+from clb_wizard.methods.base import Command, cmd, header
 
 PATH = "/etc/sysctl.d/90-clb-wizard-arp.conf"
 WANTED = {"net.ipv4.conf.all.arp_ignore": "1", "net.ipv4.conf.all.arp_announce": "2"}

@@ -12,14 +12,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Optional
 
-from .facts import HostAddresses, read_addresses, read_sysctl, route_types
-from .methods import get_method
-from .methods.base import Files, LoAddress
-from .methods.ifupdown import IfupdownMethod
-from .methods.networkmanager import CONNECTION_UUID
-from .plan import gather
-from .platform import Platform
-from .runner import Runner
+from clb_wizard.facts import HostAddresses, read_addresses, read_sysctl, route_types
+from clb_wizard.methods import get_method
+from clb_wizard.methods.base import Files, LoAddress
+from clb_wizard.methods.ifupdown import IfupdownMethod
+from clb_wizard.methods.networkmanager import CONNECTION_UUID
+from clb_wizard.plan import gather
+from clb_wizard.platform import Platform
+from clb_wizard.runner import Runner
 
 
 @dataclass(frozen=True)

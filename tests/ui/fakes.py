@@ -15,9 +15,9 @@ import time
 from pathlib import Path
 from typing import Any, Callable, Optional
 
-from clb_wizard.journal import Journal
 from clb_wizard.screens.state import Engine
 from clb_wizard.transaction import Outcome, Progress, TransactionError
+from clb_wizard.transaction.journal import Journal
 from clb_wizard.verify import Fact, Verification
 from clb_wizard.vips import VipReport
 

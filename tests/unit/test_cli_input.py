@@ -1,4 +1,4 @@
-"""The CLI (wizard/cli.py) on bad input: exit 2, the reason and what to do on stderr,
+"""The CLI (wizard/cli/) on bad input: exit 2, the reason and what to do on stderr,
 nothing written (the fixture root is byte-for-byte the same); and the JSON shapes of
 `detect --json` and `plan --json`."""
 

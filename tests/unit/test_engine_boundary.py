@@ -37,7 +37,7 @@ def test_importing_every_engine_module_leaves_textual_out():
     data = json.loads(result.stdout.strip().splitlines()[-1])
     # the walk really covered the engine (methods included), or the check proves nothing
     for name in ("clb_wizard.cli", "clb_wizard.plan", "clb_wizard.platform", "clb_wizard.vips",
-                 "clb_wizard.userdata", "clb_wizard.methods.netplan",
+                 "clb_wizard.export.userdata", "clb_wizard.methods.netplan",
                  "clb_wizard.methods.ifupdown"):
         assert name in data["modules"], name
     assert data["failed"] == {}

@@ -1,4 +1,4 @@
-"""The exports (wizard/export_script.py, wizard/export_ansible.py), without a host:
+"""The exports (wizard/export/script.py, wizard/export/ansible.py), without a host:
 shellcheck on the script for every Linux OS id, the files byte-identical to the engine's
 plan, the run-time conditions equal to what method.transition decides, the playbook's
 Jinja choice of method equal to platform.choose_method on every combination, its stack
@@ -19,7 +19,7 @@ import pytest
 import yaml
 
 from clb_wizard.cli import main
-from clb_wizard.export_ansible import (
+from clb_wizard.export.ansible import (
     CHOOSE_METHOD,
     DIFFERENCES,
     STACK_PROBES,
@@ -28,7 +28,7 @@ from clb_wizard.export_ansible import (
     profiles_for,
     render_playbook,
 )
-from clb_wizard.export_script import (
+from clb_wizard.export.script import (
     PAIRS_AWK,
     ExportError,
     build_profile,

@@ -11,7 +11,6 @@ from pathlib import Path
 import pytest
 
 from clb_wizard.cli import main
-from clb_wizard.journal import FileRecord, Journal
 from clb_wizard.methods.base import LoAddress
 from clb_wizard.report import (
     KEYS,
@@ -23,6 +22,7 @@ from clb_wizard.report import (
     save_report,
 )
 from clb_wizard.runner import Runner
+from clb_wizard.transaction.journal import FileRecord, Journal
 from tests.fixtures.roots import VIP1, make_root, write
 
 GOLDEN_KEYS = ["format", "generated", "tool", "host", "platform", "lo", "interfaces", "files",

@@ -1,4 +1,4 @@
-"""cloud-init UserData (wizard/userdata.py): a correct shell script per OS that writes the
+"""cloud-init UserData (wizard/export/userdata.py): a correct shell script per OS that writes the
 same files as the plan (real indentation, quoted here-documents, no `sudo echo > file`),
 activates them the least disruptive way and checks the result. shellcheck and bash -n
 are the real validators here; tests/live/test_validators.py runs some scripts for real."""
@@ -14,11 +14,11 @@ from pathlib import Path
 import pytest
 import yaml
 
-import clb_wizard.userdata
+import clb_wizard.export.userdata
+from clb_wizard.export.userdata import render_userdata
 from clb_wizard.platform import detect
 from clb_wizard.runner import Runner
 from clb_wizard.session import Options, prepare_plan
-from clb_wizard.userdata import render_userdata
 from tests.fixtures.roots import (
     LINUX_KEYS,
     SPECS,
@@ -181,7 +181,7 @@ fi
 
 
 def _run_check(tmp_path, vips, seconds, monkeypatch, show_after=3):
-    monkeypatch.setattr(clb_wizard.userdata, "CHECK_SECONDS", seconds)
+    monkeypatch.setattr(clb_wizard.export.userdata, "CHECK_SECONDS", seconds)
     script = userdata("debian-12", vips)
     check = "set -euo pipefail\nvips=(" + script.split("\nvips=(", 1)[1]
     bin_dir = tmp_path / "bin"

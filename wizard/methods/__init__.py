@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from .base import Method, MethodError
-from .ifcfg import IfcfgMethod
-from .ifupdown import IfupdownMethod
-from .netplan import NetplanMethod
-from .networkmanager import NetworkManagerMethod
-from .systemd_unit import SystemdUnitMethod
-from .windows import WindowsMethod
+from clb_wizard.methods.base import Method, MethodError
+from clb_wizard.methods.ifcfg import IfcfgMethod
+from clb_wizard.methods.ifupdown import IfupdownMethod
+from clb_wizard.methods.netplan import NetplanMethod
+from clb_wizard.methods.networkmanager import NetworkManagerMethod
+from clb_wizard.methods.systemd_unit import SystemdUnitMethod
+from clb_wizard.methods.windows import WindowsMethod
 
 _METHODS: dict[str, Method] = {
     m.name: m

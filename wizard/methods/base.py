@@ -14,7 +14,7 @@ from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Optional
 
-from ..platform import Platform
+from clb_wizard.platform import Platform
 
 # The first line of every file we write: how we tell our files from the admin's.
 MARKER = "clb-wizard: CLB VIPs on the loopback (message forwarding mode)."

@@ -11,8 +11,7 @@ import shlex
 from collections.abc import Collection, Sequence
 from typing import Optional
 
-from ..platform import Platform
-from .base import (
+from clb_wizard.methods.base import (
     Files,
     LoAddress,
     Method,
@@ -26,6 +25,7 @@ from .base import (
     is_ours,
     live_label_numbers,
 )
+from clb_wizard.platform import Platform
 
 DIR = "/etc/sysconfig/network-scripts"
 _NAME = re.compile(r"^ifcfg-lo:(\d+)$")

@@ -13,8 +13,7 @@ from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from typing import Optional
 
-from ..platform import Platform
-from .base import (
+from clb_wizard.methods.base import (
     Files,
     LoAddress,
     Method,
@@ -28,6 +27,7 @@ from .base import (
     is_ours,
     live_label_numbers,
 )
+from clb_wizard.platform import Platform
 
 MAIN = "/etc/network/interfaces"
 DROPIN_DIR = "/etc/network/interfaces.d"

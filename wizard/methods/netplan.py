@@ -19,8 +19,7 @@ from typing import Optional
 
 import yaml
 
-from ..platform import NETWORKD_RECONFIGURE_MIN, Platform
-from .base import (
+from clb_wizard.methods.base import (
     Command,
     Files,
     LoAddress,
@@ -33,6 +32,7 @@ from .base import (
     header,
     is_ours,
 )
+from clb_wizard.platform import NETWORKD_RECONFIGURE_MIN, Platform
 
 DIR = "/etc/netplan"
 LOOPBACK_OWN = ("127.0.0.1/8", "::1/128")

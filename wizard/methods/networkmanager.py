@@ -14,8 +14,7 @@ import uuid
 from collections.abc import Collection, Sequence
 from typing import Optional
 
-from ..platform import Platform
-from .base import (
+from clb_wizard.methods.base import (
     Files,
     LoAddress,
     Method,
@@ -26,6 +25,7 @@ from .base import (
     header,
     is_ours,
 )
+from clb_wizard.platform import Platform
 
 DIR = "/etc/NetworkManager/system-connections"
 PATH = f"{DIR}/clb-wizard-lo.nmconnection"

@@ -11,8 +11,7 @@ from __future__ import annotations
 from collections.abc import Collection, Sequence
 from typing import Optional
 
-from ..platform import Platform
-from .base import (
+from clb_wizard.methods.base import (
     Command,
     Files,
     LoAddress,
@@ -26,6 +25,7 @@ from .base import (
     is_ours,
     live_label_numbers,
 )
+from clb_wizard.platform import Platform
 
 UNIT = "clb-wizard-lo.service"
 PATH = f"/etc/systemd/system/{UNIT}"

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from collections.abc import Collection, Sequence
 
-from ..platform import Platform
-from .base import MARKER, Files, LoAddress, Method, Rendered, Transition, cmd
+from clb_wizard.methods.base import MARKER, Files, LoAddress, Method, Rendered, Transition, cmd
+from clb_wizard.platform import Platform
 
 DIR = "C:\\ProgramData\\clb-wizard"
 SCRIPT = DIR + "\\clb-wizard-lo.ps1"

@@ -1,4 +1,4 @@
-"""The scriptable face: `clb-wizard detect|plan|apply|...` (wizard/cli.py sends the
+"""The scriptable face: `clb-wizard detect|plan|apply|...` (clb_wizard/cli/__init__.py sends the
 no-COMMAND case to the TUI before this module, and the engine it imports, loads).
 
 Exit codes: 0 success (or nothing to change), 1 `verify` found a failing fact, 2 invalid
@@ -18,15 +18,15 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Callable, Optional
 
-from .cli_fleet import register as register_fleet
-from .facts import read_addresses
-from .journal import LockBusy, Store
-from .methods.base import MethodError
-from .plan import Plan
-from .platform import METHODS, PlatformError, detect, with_method
-from .runner import Runner, RunnerError
-from .session import Options, checked_vips, detect_platform, prepare_plan
-from .transaction import (
+from clb_wizard.cli.fleet import register as register_fleet
+from clb_wizard.export.userdata import render_userdata
+from clb_wizard.facts import read_addresses
+from clb_wizard.methods.base import MethodError
+from clb_wizard.plan import Plan
+from clb_wizard.platform import METHODS, PlatformError, detect, with_method
+from clb_wizard.runner import Runner, RunnerError
+from clb_wizard.session import Options, checked_vips, detect_platform, prepare_plan
+from clb_wizard.transaction import (
     EXIT_INVALID,
     EXIT_OK,
     Outcome,
@@ -35,9 +35,9 @@ from .transaction import (
     TransactionError,
     platform_from_json,
 )
-from .userdata import render_userdata
-from .verify import Fact, Verification, verify
-from .vips import CLB_TYPES, VipError, check_vips
+from clb_wizard.transaction.journal import LockBusy, Store
+from clb_wizard.verify import Fact, Verification, verify
+from clb_wizard.vips import CLB_TYPES, VipError, check_vips
 
 EXIT_FAILED = 1  # `verify` only
 INPUT_ERRORS = (VipError, PlatformError, MethodError, RunnerError)
@@ -270,7 +270,7 @@ def cmd_confirm(args: argparse.Namespace) -> int:
 @contextlib.contextmanager
 def _cloud_errors_are_usage_errors():
     """clb_wizard.cloud is imported only when used (it costs ~40 ms at start-up)."""
-    from .cloud import CloudError
+    from clb_wizard.cloud import CloudError
 
     try:
         yield
@@ -280,7 +280,7 @@ def _cloud_errors_are_usage_errors():
 
 def _cloud_credentials(args: argparse.Namespace):
     """Keys from the environment; region/project from flags, env, or the metadata service."""
-    from . import cloud
+    from clb_wizard import cloud
 
     defaults = cloud.metadata_defaults()
     creds = cloud.Credentials.from_env(
@@ -304,7 +304,7 @@ def _host_private_ips(runner: Runner) -> list[str]:
 
 def _vips_from_clb(args: argparse.Namespace, runner: Runner) -> None:
     """--ulb-id: fetch the CLB's VIPs (all its EIPs when external) into args.vip."""
-    from . import cloud
+    from clb_wizard import cloud
 
     with _cloud_errors_are_usage_errors():
         clb = cloud.fetch_clb(_cloud_credentials(args), args.ulb_id, clb_type=args.type,
@@ -322,7 +322,7 @@ def _vips_from_clb(args: argparse.Namespace, runner: Runner) -> None:
 
 def _health_fact(args: argparse.Namespace, runner: Runner) -> Optional[Fact]:
     """The load balancer's own view: is this host's backend healthy? (needs keys)"""
-    from . import cloud
+    from clb_wizard import cloud
 
     try:
         creds = _cloud_credentials(args)
@@ -339,7 +339,7 @@ def _health_fact(args: argparse.Namespace, runner: Runner) -> Optional[Fact]:
 
 
 def cmd_fetch(args: argparse.Namespace) -> int:
-    from . import cloud
+    from clb_wizard import cloud
 
     runner = Runner()
     with _cloud_errors_are_usage_errors():
@@ -482,8 +482,8 @@ def main(argv: Optional[list[str]] = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     func: Optional[Callable[[argparse.Namespace], int]] = getattr(args, "func", None)
-    if func is None:  # wizard options the quick path in cli.py did not take
-        from .cli import run_wizard_with
+    if func is None:  # wizard options the quick path in cli/__init__.py did not take
+        from clb_wizard.cli import run_wizard_with
 
         return run_wizard_with(args)
     if (getattr(args, "vip", "unset") is None and not getattr(args, "ulb_id", None)

@@ -24,11 +24,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Optional
 
-from .methods import get_method
-from .methods.base import MARKER, Command, Method
-from .methods.ifupdown import DROPIN_DIR, MAIN
-from .methods.networkmanager import CONNECTION_UUID
-from .platform import Platform, PlatformError
+from clb_wizard.methods import get_method
+from clb_wizard.methods.base import MARKER, Command, Method
+from clb_wizard.methods.ifupdown import DROPIN_DIR, MAIN
+from clb_wizard.methods.networkmanager import CONNECTION_UUID
+from clb_wizard.platform import Platform, PlatformError
 
 # Documentation addresses used as a stand-in old VIP to learn from the engine how a
 # method retires a VIP it no longer configures.
@@ -213,7 +213,7 @@ def _in(command: Command, commands: Sequence[Command]) -> bool:
 
 
 def _variant_key(platform: Platform) -> str:
-    from .platform import NETWORKD_RECONFIGURE_MIN
+    from clb_wizard.platform import NETWORKD_RECONFIGURE_MIN
 
     if platform.method == "ifcfg" and platform.packages:
         return "ifcfg-install"

@@ -1,5 +1,5 @@
 """`clb-wizard`: with no COMMAND the wizard (screens/), with one the scriptable face
-(wizard.commands). Neither the engine nor Textual is imported here up front, so the
+(clb_wizard.cli.commands). Neither the engine nor Textual is imported here up front, so the
 wizard's first frame waits for neither (the TUI loads the engine as it needs it)."""
 
 from __future__ import annotations
@@ -42,7 +42,7 @@ def main(argv: Optional[list[str]] = None) -> int:
     wizard = _wizard_options(args)
     if wizard is not None:
         return run_wizard_with(wizard)
-    from .commands import main as run_command
+    from clb_wizard.cli.commands import main as run_command
 
     return run_command(args)
 

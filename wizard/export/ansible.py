@@ -6,7 +6,7 @@ and version from Ansible's facts; which stack is installed from the same paths
 `platform.detect_stack` probes; `nmcli --version`, `networkctl --version`) and picks the
 method with the same rules as `platform.choose_method` (a Jinja copy of it; a unit test
 compares the two on every combination). Everything else comes from the engine at export
-time (wizard/export_script.build_profile): the file contents from the methods' renderers,
+time (clb_wizard.export.script.build_profile): the file contents from the methods' renderers,
 the commands from `method.transition(...)`, each with the condition under which the
 engine would run it. The play:
 
@@ -26,7 +26,7 @@ from typing import Optional
 
 import yaml
 
-from .export_script import (
+from clb_wizard.export.script import (
     INSPECT_SH,
     LO_AWK,
     NETWORKD_LO,
@@ -34,10 +34,16 @@ from .export_script import (
     build_profile,
     inspect_env,
 )
-from .methods.base import MARKER
-from .methods.networkmanager import CONNECTION_UUID
-from .platform import KNOWN_RELEASES, NETWORKD_RECONFIGURE_MIN, Platform, detect, with_method
-from .runner import Runner
+from clb_wizard.methods.base import MARKER
+from clb_wizard.methods.networkmanager import CONNECTION_UUID
+from clb_wizard.platform import (
+    KNOWN_RELEASES,
+    NETWORKD_RECONFIGURE_MIN,
+    Platform,
+    detect,
+    with_method,
+)
+from clb_wizard.runner import Runner
 
 PLAYBOOK_NAME = "clb-wizard-lo.yml"
 

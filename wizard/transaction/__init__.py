@@ -17,16 +17,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Optional
 
-from . import journal as J
-from .facts import HostAddresses, read_addresses
-from .journal import FileRecord, Journal, LockBusy, Store
-from .methods import get_method
-from .methods.base import Command, LoAddress
-from .plan import Plan, gather
-from .platform import NetworkStack, Platform
-from .runner import CommandResult, Runner, RunnerError
-from .sysctls import revert_commands
-from .verify import Fact, Verification, verify
+from clb_wizard.facts import HostAddresses, read_addresses
+from clb_wizard.methods import get_method
+from clb_wizard.methods.base import Command, LoAddress
+from clb_wizard.plan import Plan, gather
+from clb_wizard.platform import NetworkStack, Platform
+from clb_wizard.runner import CommandResult, Runner, RunnerError
+from clb_wizard.sysctls import revert_commands
+from clb_wizard.transaction import journal as J
+from clb_wizard.transaction.journal import FileRecord, Journal, LockBusy, Store
+from clb_wizard.verify import Fact, Verification, verify
 
 EXIT_OK, EXIT_INVALID, EXIT_ROLLED_BACK, EXIT_ROLLBACK_FAILED = 0, 2, 3, 4
 

@@ -18,9 +18,9 @@ import os
 import sys
 from pathlib import Path
 
-from .platform import METHODS, PlatformError
-from .runner import Runner, RunnerError
-from .vips import CLB_TYPES, VipError, check_vips
+from clb_wizard.platform import METHODS, PlatformError
+from clb_wizard.runner import Runner, RunnerError
+from clb_wizard.vips import CLB_TYPES, VipError, check_vips
 
 EXPORT_FORMATS = ("ansible", "script")
 EXIT_OK = 0
@@ -55,7 +55,7 @@ def _write_output(text: str, output: str | None, default_name: str, mode: int) -
 
 
 def _export_platform(args: argparse.Namespace):
-    from .platform import detect, with_method
+    from clb_wizard.platform import detect, with_method
 
     platform = detect(Runner(root=Path("/nonexistent")), args.os)
     if args.method:
@@ -68,7 +68,7 @@ def cmd_export(args: argparse.Namespace) -> int:
     if report.warnings and not args.force:
         raise VipError(" ".join(report.warnings) + " Acknowledge with --force.")
     if args.format == "script":
-        from .export_script import build_profile, render_script_text, script_filename
+        from clb_wizard.export.script import build_profile, render_script_text, script_filename
 
         if not args.os:
             raise PlatformError("export --format script needs --os ID (the host's OS, e.g. "
@@ -77,7 +77,7 @@ def cmd_export(args: argparse.Namespace) -> int:
         _write_output(render_script_text(profile, _version()), args.output,
                       script_filename(profile), 0o755)
         return EXIT_OK
-    from .export_ansible import PLAYBOOK_NAME, render_playbook
+    from clb_wizard.export.ansible import PLAYBOOK_NAME, render_playbook
 
     platform = _export_platform(args) if args.os else None
     text = render_playbook(report.vips, platform=platform, method=args.method,
@@ -87,7 +87,7 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    from .report import build_report, report_json, report_text
+    from clb_wizard.report import build_report, report_json, report_text
 
     root = Path(args.root)
     if not root.is_dir():

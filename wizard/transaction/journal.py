@@ -23,9 +23,9 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Optional
 
-from .methods.base import LoAddress
-from .runner import Runner
-from .sysctls import SysctlChange
+from clb_wizard.methods.base import LoAddress
+from clb_wizard.runner import Runner
+from clb_wizard.sysctls import SysctlChange
 
 # Journal states, in the order a transaction moves through them.
 STARTED = "started"  # journal + backups written, nothing else changed yet

@@ -12,11 +12,11 @@ import posixpath
 import shlex
 from collections.abc import Sequence
 
-from .methods import get_method
-from .methods.base import MARKER
-from .methods.ifupdown import DROPIN_DIR, MAIN
-from .methods.windows import render_script
-from .platform import Platform
+from clb_wizard.methods import get_method
+from clb_wizard.methods.base import MARKER
+from clb_wizard.methods.ifupdown import DROPIN_DIR, MAIN
+from clb_wizard.methods.windows import render_script
+from clb_wizard.platform import Platform
 
 _EOF = "CLB_WIZARD_EOF"
 
