@@ -4,7 +4,7 @@ the load balancer's own view (its backend health) is one more check."""
 
 from __future__ import annotations
 
-from typing import Any, Optional
+from typing import Any
 
 from textual import work
 from textual.app import ComposeResult
@@ -66,24 +66,17 @@ class VerifyScreen(StepScreen):
 
     @work(thread=True, exclusive=True, group="health", exit_on_error=False)
     def poll_health(self, creds: Any, ulb_id: str, host_ips: tuple[str, ...]) -> None:
-        module = self.engine.cloud()
-        try:
-            result = module.poll_backend_health(creds, ulb_id, list(host_ips),
-                                                timeout=HEALTH_TIMEOUT, interval=HEALTH_INTERVAL)
-        except module.CloudError as exc:
-            self.app.call_from_thread(self.show_health, None, str(exc))
-            return
-        self.app.call_from_thread(self.show_health, result.healthy, result.message)
+        fact = self.engine.cloud().health_fact(creds, ulb_id, list(host_ips),
+                                               timeout=HEALTH_TIMEOUT, interval=HEALTH_INTERVAL)
+        self.app.call_from_thread(self.show_health, fact)
 
-    def show_health(self, healthy: Optional[bool], message: str) -> None:
+    def show_health(self, fact: Any) -> None:
         if not self.is_attached:
             return
-        kind = "ok" if healthy else "warn"
-        line = FactLine(kind, f"CLB {self.state.cloud.ulb_id} health", message)
         spinner = self.query("#health")
         if spinner:
             spinner.first().remove()
-        self.query_one("#facts", VerticalScroll).mount(line)
+        self.query_one("#facts", VerticalScroll).mount(*fact_lines([fact]))
 
     def go_next(self) -> None:
         from .done import DoneScreen

@@ -153,9 +153,10 @@ async def test_verify_adds_the_clbs_view_of_this_backend(make_app, debian_root, 
         await pilot.press("enter", "y")  # apply (scripted: see fakes.py)
         await settle(pilot, app)
         await pilot.press("enter")
-        await until(pilot, lambda: "health:" in screen_text(app), "the health check")
+        await until(pilot, lambda: "health check:" in screen_text(app), "the health check")
         text = flat(screen_text(app))
-        assert "[ OK ] CLB ulb-outer01 health: All 2 backend(s) of this host on ulb-outer01 " \
+        # the same fact, by the same name, as `clb-wizard verify --ulb-id` prints
+        assert "[ OK ] CLB health check: All 2 backend(s) of this host on ulb-outer01 " \
                "are healthy." in text
         assert api.calls("ulb-outer01") == 3
 

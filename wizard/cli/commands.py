@@ -328,14 +328,8 @@ def _health_fact(args: argparse.Namespace, runner: Runner) -> Optional[Fact]:
         creds = _cloud_credentials(args)
     except UsageError:
         return None
-    try:
-        result = cloud.poll_backend_health(
-            creds, args.ulb_id, _host_private_ips(runner), timeout=args.health_timeout,
-            api_url=getattr(args, "api_url", None),
-        )
-    except cloud.CloudError as exc:
-        return Fact("CLB health check", False, str(exc), fatal=False)
-    return Fact("CLB health check", result.healthy, result.message, fatal=False)
+    return cloud.health_fact(creds, args.ulb_id, _host_private_ips(runner),
+                             timeout=args.health_timeout, api_url=getattr(args, "api_url", None))
 
 
 def cmd_fetch(args: argparse.Namespace) -> int:
