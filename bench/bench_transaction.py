@@ -27,7 +27,7 @@ from tests.sandbox import Sandbox  # noqa: E402
 ENGINE = r"""
 import json, sys, time
 from clb_wizard.runner import Runner
-from clb_wizard.session import Options, prepare_plan
+from clb_wizard.service import Options, prepare_plan
 from clb_wizard.transaction import Transaction
 vips = tuple(sys.argv[1:])
 t0 = time.perf_counter()

@@ -89,7 +89,7 @@ class ApplyScreen(StepScreen):
 
         timeout = state.confirm_seconds if state.confirm_timer and not state.dry_run else None
         try:
-            transaction = self.engine.transaction(state, progress)
+            transaction = self.engine.transaction(state.dry_run, progress)
             outcome = transaction.apply(state.plan, confirm_timeout=timeout, confirm=bridge)
         except (TransactionError, LockBusy) as exc:
             self.app.call_from_thread(self.show_refused, str(exc))

@@ -51,7 +51,7 @@ class PreviewScreen(StepScreen):
         from clb_wizard.vips import VipError
 
         try:
-            plan = self.engine.plan(self.state)
+            plan = self.engine.plan(self.state.options(), self.state.platform)
         except (VipError, PlatformError, MethodError, RunnerError) as exc:
             self.app.call_from_thread(self.show_plan, None, str(exc))
             return

@@ -54,12 +54,12 @@ class StartScreen(StepScreen):
 
         platform = error = addresses = addresses_error = pending = None
         try:
-            platform = engine.detect(state)
+            platform = engine.detect(state.options())
         except PlatformError as exc:
             error = str(exc)
         if platform is not None:
             try:
-                addresses = engine.addresses(state, platform)
+                addresses = engine.addresses(state.options(), platform)
             except RunnerError as exc:
                 addresses_error = str(exc)
         if not state.preview:

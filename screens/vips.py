@@ -107,7 +107,8 @@ class VipsScreen(StepScreen):
             return False
         try:
             vips = [str(ip) for ip in parse_vips([*self.state.vips, *entries])]
-            self.engine.check_vips(self.state, vips)  # e.g. this host's own address
+            # e.g. this host's own address
+            self.engine.check_vips(self.state.options(vips), self.state.addresses)
         except VipError as exc:
             self.say(str(exc), "error")
             self.app.bell()
@@ -149,7 +150,7 @@ class VipsScreen(StepScreen):
         if not self.state.vips:
             return "", ""
         try:
-            checked = self.engine.check_vips(self.state, self.state.vips)
+            checked = self.engine.check_vips(self.state.options(), self.state.addresses)
         except VipError as exc:
             return str(exc), "-error"
         lines = [f"Warning: {w}" for w in checked.warnings] + list(checked.notes)
@@ -202,7 +203,7 @@ class VipsScreen(StepScreen):
         super().action_next()
 
     def go_next(self) -> None:
-        report = self.engine.check_vips(self.state, self.state.vips)
+        report = self.engine.check_vips(self.state.options(), self.state.addresses)
         if report.warnings and not self.state.force:
             from .dialogs import QuestionDialog
 

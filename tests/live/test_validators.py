@@ -34,7 +34,7 @@ from clb_wizard.methods import get_method
 from clb_wizard.methods.networkmanager import CONNECTION_UUID
 from clb_wizard.platform import detect
 from clb_wizard.runner import Runner
-from clb_wizard.session import Options, prepare_plan
+from clb_wizard.service import Options, prepare_plan
 from tests.conftest import require
 from tests.fixtures.roots import (
     NETPLAN_KEYS,

@@ -129,7 +129,7 @@ class FakeEngine(Engine):
         self.vip_report = vip_report
         self.transactions: list[ScriptedTransaction] = []
 
-    def transaction(self, state, on_progress):  # noqa: ANN001, ANN201
+    def transaction(self, dry_run, on_progress=None):  # noqa: ANN001, ANN201
         tx = ScriptedTransaction(on_progress, self.ending, self.release)
         self.transactions.append(tx)
         return tx
@@ -143,10 +143,10 @@ class FakeEngine(Engine):
         self._pending = None
         return self.recover_outcome
 
-    def check_vips(self, state, entries):  # noqa: ANN001, ANN201
+    def check_vips(self, options, addresses=None):  # noqa: ANN001, ANN201
         if self.vip_report is not None:
-            return self.vip_report(entries)
-        return super().check_vips(state, entries)
+            return self.vip_report(list(options.vips))
+        return super().check_vips(options, addresses)
 
 
 def interrupted_journal() -> Journal:

@@ -22,7 +22,7 @@ from clb_wizard.screens.preview import PreviewScreen
 from clb_wizard.screens.start import StartScreen
 from clb_wizard.screens.verify import VerifyScreen
 from clb_wizard.screens.vips import VipsScreen
-from clb_wizard.session import Options, prepare_plan
+from clb_wizard.service import Options, prepare_plan
 from clb_wizard.transaction import Outcome
 from clb_wizard.vips import VipError, VipReport, parse_vip
 from tests.fixtures.roots import VIP1, VIP2, apply_files
@@ -299,7 +299,7 @@ async def test_preview_says_no_change_needed(make_app, debian_root):
 
 async def test_preview_shows_a_planning_error_in_place(make_app, debian_root):
     class Broken(FakeEngine):
-        def plan(self, state):  # noqa: ANN001, ANN201
+        def plan(self, options, platform=None):  # noqa: ANN001, ANN201
             raise VipError(f"{VIP1} is already this host's own address on eth0: putting it on "
                            "the loopback would cut the host off. Use the CLB's VIP, not the "
                            "backend's IP.")

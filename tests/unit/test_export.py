@@ -45,7 +45,7 @@ from clb_wizard.platform import (
     detect_stack,
 )
 from clb_wizard.runner import Runner
-from clb_wizard.session import Options, prepare_plan
+from clb_wizard.service import Options, prepare_plan
 from clb_wizard.sysctls import PATH as SYSCTL_PATH
 from tests.fixtures.roots import LINUX_KEYS, VIP1, VIP2, VIP3, make_root, write
 

@@ -1,4 +1,4 @@
-"""Plans (wizard/plan.py through wizard/session.py) for every OS id on a fixture root:
+"""Plans (wizard/plan.py through wizard/service.py) for every OS id on a fixture root:
 the method, the content read back semantically, the commands, idempotency, never
 clobbering, and removing VIPs."""
 
@@ -15,7 +15,7 @@ from clb_wizard.methods import MethodError
 from clb_wizard.methods.networkmanager import CONNECTION_UUID
 from clb_wizard.plan import FileChange
 from clb_wizard.runner import Runner
-from clb_wizard.session import Options, prepare_plan
+from clb_wizard.service import Options, prepare_plan
 from tests.fixtures.roots import (
     LINUX_KEYS,
     RELEASE_KEYS,

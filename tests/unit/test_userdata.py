@@ -18,7 +18,7 @@ import clb_wizard.export.userdata
 from clb_wizard.export.userdata import render_userdata
 from clb_wizard.platform import detect
 from clb_wizard.runner import Runner
-from clb_wizard.session import Options, prepare_plan
+from clb_wizard.service import Options, prepare_plan
 from tests.fixtures.roots import (
     LINUX_KEYS,
     SPECS,

@@ -6,18 +6,27 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import Optional
+from collections.abc import Sequence
+from typing import Any, Optional
 
 EXIT_INVALID = 2
+
+
+def add_wizard_flags(parser: Any, methods: Optional[Sequence[str]] = None) -> None:
+    """The wizard's flags (no COMMAND), on the quick parser here and on the full one."""
+    parser.add_argument("--root", dest="tui_root", default="/", metavar="DIR",
+                        help="walk through the system under DIR (a preview: implies --dry-run)")
+    parser.add_argument("--os", dest="tui_os", metavar="ID", help="assume this OS (a preview)")
+    parser.add_argument("--method", dest="tui_method", choices=methods,
+                        help="override the persistence method")
+    parser.add_argument("--dry-run", dest="tui_dry_run", action="store_true",
+                        help="show every step without changing anything")
 
 
 def _wizard_options(argv: list[str]) -> Optional[argparse.Namespace]:
     """The wizard's options when argv holds nothing else (no COMMAND, no --help)."""
     parser = argparse.ArgumentParser(prog="clb-wizard", add_help=False, exit_on_error=False)
-    parser.add_argument("--root", dest="tui_root", default="/")
-    parser.add_argument("--os", dest="tui_os")
-    parser.add_argument("--method", dest="tui_method")
-    parser.add_argument("--dry-run", dest="tui_dry_run", action="store_true")
+    add_wizard_flags(parser)  # --method is checked by the wizard's detection
     try:
         known, rest = parser.parse_known_args(argv)
     except argparse.ArgumentError:
@@ -26,7 +35,7 @@ def _wizard_options(argv: list[str]) -> Optional[argparse.Namespace]:
 
 
 def run_wizard_with(args: argparse.Namespace) -> int:
-    """The TUI; --root or --os make it a preview (a dry run)."""
+    """The TUI (clb_wizard.service.Launch decides what the flags imply)."""
     if not sys.stdin.isatty() or not sys.stdout.isatty():
         print("clb-wizard: the wizard needs a terminal; use a COMMAND for scripts "
               "(clb-wizard --help).", file=sys.stderr)
@@ -34,7 +43,7 @@ def run_wizard_with(args: argparse.Namespace) -> int:
     from clb_wizard.screens.app import run_wizard
 
     return run_wizard(root=args.tui_root, os_override=args.tui_os, method=args.tui_method,
-                      dry_run=args.tui_dry_run or args.tui_root != "/" or bool(args.tui_os))
+                      dry_run=args.tui_dry_run)
 
 
 def main(argv: Optional[list[str]] = None) -> int:

@@ -15,17 +15,24 @@ import os
 import select
 import sys
 from dataclasses import replace
-from pathlib import Path
 from typing import Callable, Optional
 
+from clb_wizard.cli import add_wizard_flags
 from clb_wizard.cli.fleet import register as register_fleet
 from clb_wizard.export.userdata import render_userdata
-from clb_wizard.facts import read_addresses
 from clb_wizard.methods.base import MethodError
 from clb_wizard.plan import Plan
-from clb_wizard.platform import METHODS, PlatformError, detect, with_method
+from clb_wizard.platform import METHODS, PlatformError
 from clb_wizard.runner import Runner, RunnerError
-from clb_wizard.session import Options, checked_vips, detect_platform, prepare_plan
+from clb_wizard.service import (
+    Options,
+    Service,
+    checked_vips,
+    default_confirm_seconds,
+    detect_platform,
+    is_preview,
+    prepare_plan,
+)
 from clb_wizard.transaction import (
     EXIT_INVALID,
     EXIT_OK,
@@ -53,10 +60,9 @@ def _emit_json(data: dict) -> None:
 
 
 def _runner(args: argparse.Namespace, dry_run: bool = False) -> Runner:
-    root = Path(args.root)
-    if not root.is_dir():
-        raise UsageError(f"--root {args.root}: no such directory.")
-    return Runner(root=root, dry_run=dry_run)
+    service = Service(args.root)
+    service.check_root()
+    return service.runner(dry_run)
 
 
 def _options(args: argparse.Namespace) -> Options:
@@ -169,12 +175,11 @@ def _terminal_confirm(seconds_left: float) -> Optional[bool]:
 
 
 def _confirm_timeout(args: argparse.Namespace) -> Optional[float]:
-    """--confirm-timeout S; by default 120 s in an interactive SSH session."""
+    """--confirm-timeout S; by default the service's (an interactive SSH session)."""
     if args.confirm_timeout is not None:
         return args.confirm_timeout or None
-    if os.environ.get("SSH_CONNECTION") and sys.stdin.isatty() and not args.dry_run:
-        return 120.0
-    return None
+    return default_confirm_seconds(os.environ, interactive=sys.stdin.isatty(),
+                                   dry_run=args.dry_run)
 
 
 def _report(outcome: Outcome, args: argparse.Namespace, plan: Optional[Plan] = None) -> int:
@@ -201,6 +206,9 @@ def _report(outcome: Outcome, args: argparse.Namespace, plan: Optional[Plan] = N
 
 
 def cmd_apply(args: argparse.Namespace) -> int:
+    if is_preview(args.root, args.os) and not args.dry_run:
+        raise UsageError("--root and --os describe another system, so this is a preview: "
+                         "add --dry-run (or use `clb-wizard plan`). Nothing was changed.")
     runner = _runner(args, dry_run=args.dry_run)
     if args.ulb_id:
         _vips_from_clb(args, runner)
@@ -296,10 +304,7 @@ def _cloud_credentials(args: argparse.Namespace):
 
 
 def _host_private_ips(runner: Runner) -> list[str]:
-    if not runner.is_live_root:
-        return []
-    addresses = read_addresses(runner)
-    return [a for addrs in addresses.others.values() for a in addrs if ":" not in a]
+    return list(Service(runner.root).host_ipv4s())
 
 
 def _vips_from_clb(args: argparse.Namespace, runner: Runner) -> None:
@@ -363,9 +368,7 @@ def cmd_fetch(args: argparse.Namespace) -> int:
 
 
 def cmd_userdata(args: argparse.Namespace) -> int:
-    platform = detect(Runner(), args.os)
-    if args.method:
-        platform = with_method(platform, args.method)
+    platform = detect_platform(Runner(), _options(args))
     report = checked_vips(_options(args))
     sys.stdout.write(render_userdata(platform, report.vips))
     return EXIT_OK
@@ -407,14 +410,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Put a Classic Load Balancer's VIPs on this backend's loopback "
         "(message forwarding mode). Without a command, opens the wizard.",
     )
-    wizard = parser.add_argument_group("the wizard (no COMMAND)")
-    wizard.add_argument("--root", dest="tui_root", default="/", metavar="DIR",
-                        help="walk through the system under DIR (a preview: implies --dry-run)")
-    wizard.add_argument("--os", dest="tui_os", metavar="ID", help="assume this OS (a preview)")
-    wizard.add_argument("--method", dest="tui_method", choices=METHODS,
-                        help="override the persistence method")
-    wizard.add_argument("--dry-run", dest="tui_dry_run", action="store_true",
-                        help="show every step without changing anything")
+    add_wizard_flags(parser.add_argument_group("the wizard (no COMMAND)"), METHODS)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     p = sub.add_parser("detect", help="show the OS, network stack and method")
     _common(p, vips=False)

@@ -19,8 +19,9 @@ import sys
 from pathlib import Path
 
 from clb_wizard.platform import METHODS, PlatformError
-from clb_wizard.runner import Runner, RunnerError
-from clb_wizard.vips import CLB_TYPES, VipError, check_vips
+from clb_wizard.runner import Runner
+from clb_wizard.service import Options, Service, checked_vips, detect_platform
+from clb_wizard.vips import CLB_TYPES
 
 EXPORT_FORMATS = ("ansible", "script")
 EXIT_OK = 0
@@ -55,18 +56,14 @@ def _write_output(text: str, output: str | None, default_name: str, mode: int) -
 
 
 def _export_platform(args: argparse.Namespace):
-    from clb_wizard.platform import detect, with_method
-
-    platform = detect(Runner(root=Path("/nonexistent")), args.os)
-    if args.method:
-        platform = with_method(platform, args.method)
-    return platform
+    # No root: the target's OS comes from --os alone, never from this machine.
+    return detect_platform(Runner(root=Path("/nonexistent")),
+                           Options(os_override=args.os, method=args.method))
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    report = check_vips(args.vip or (), args.type)
-    if report.warnings and not args.force:
-        raise VipError(" ".join(report.warnings) + " Acknowledge with --force.")
+    report = checked_vips(Options(vips=tuple(args.vip or ()), clb_type=args.type,
+                                  force=args.force))
     if args.format == "script":
         from clb_wizard.export.script import build_profile, render_script_text, script_filename
 
@@ -89,10 +86,9 @@ def cmd_export(args: argparse.Namespace) -> int:
 def cmd_report(args: argparse.Namespace) -> int:
     from clb_wizard.report import build_report, report_json, report_text
 
-    root = Path(args.root)
-    if not root.is_dir():
-        raise RunnerError(f"--root {args.root}: no such directory.")
-    runner = Runner(root=root)
+    service = Service(args.root)
+    service.check_root()
+    runner = service.runner(dry_run=False)
     report = build_report(runner, vips=tuple(args.vip or ()), os_override=args.os,
                           method=args.method)
     text = report_json(report) if args.json else report_text(report)
