@@ -1,0 +1,146 @@
+"""What every part of a transaction shares: its result types and errors, and `Steps`, the
+context one run acts through (the runner, the state store, the step log and progress
+events, fault-injection checkpoints).
+
+Every side effect of apply, confirm and rollback goes through `Steps.runner`.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Optional
+
+from clb_wizard.methods.base import Command, LoAddress
+from clb_wizard.platform import NetworkStack, Platform
+from clb_wizard.runner import CommandResult, Runner
+from clb_wizard.transaction.journal import Store
+from clb_wizard.verify import Verification
+
+EXIT_OK, EXIT_INVALID, EXIT_ROLLED_BACK, EXIT_ROLLBACK_FAILED = 0, 2, 3, 4
+
+# Test-only fault injection: SIGKILL this process right after the named checkpoint, to
+# prove that `recover` copes with a crash at that point (tests/live/test_faults.py).
+_FAILPOINT_ENV = "CLB_WIZARD_FAILPOINT"
+
+
+class TransactionError(Exception):
+    """The transaction refused to start (exit 2): nothing was changed."""
+
+
+class StepFailed(Exception):
+    """A step of an apply failed; the transaction rolls back."""
+
+
+@dataclass(frozen=True)
+class Progress:
+    """One step of a transaction, for progress bars and logs."""
+
+    step: int
+    total: int
+    message: str
+    ok: Optional[bool] = None  # None: starting
+
+
+@dataclass
+class Outcome:
+    exit_code: int
+    status: str  # applied, no-change, dry-run, rolled-back, rollback-failed, nothing-to-do, ...
+    message: str
+    tx_id: Optional[str] = None
+    verification: Optional[Verification] = None
+    rollback_verification: Optional[Verification] = None
+    manual_steps: list[str] = field(default_factory=list)
+    log_path: Optional[str] = None
+    log: list[str] = field(default_factory=list)
+
+    def to_json(self) -> dict:
+        return {
+            "ok": self.exit_code == EXIT_OK,
+            "exit_code": self.exit_code,
+            "status": self.status,
+            "message": self.message,
+            "transaction": self.tx_id,
+            "verification": self.verification.to_json() if self.verification else None,
+            "rollback_verification": (
+                self.rollback_verification.to_json() if self.rollback_verification else None
+            ),
+            "manual_steps": self.manual_steps,
+            "log_path": self.log_path,
+            "log": self.log,
+        }
+
+
+def platform_from_json(data: dict) -> Platform:
+    return Platform(
+        os_id=data["os_id"], version=data["version"], name=data["name"], family=data["family"],
+        release=data["release"], stack=NetworkStack(**data["stack"]), method=data["method"],
+        reasons=tuple(data.get("reasons", ())), packages=tuple(data.get("packages", ())),
+        detected=data.get("detected", True),
+    )
+
+
+class Steps:
+    """One run's context: what it acts through and what it has said so far."""
+
+    def __init__(self, runner: Runner, store: Store,
+                 on_progress: Optional[Callable[[Progress], None]] = None) -> None:
+        self.runner = runner
+        self.store = store
+        self.on_progress = on_progress
+        self.log: list[str] = []
+        self.step = 0
+        self.total = 0
+
+    def say(self, message: str, ok: Optional[bool] = None) -> None:
+        stamp = time.strftime("%H:%M:%S")
+        mark = {None: "..", True: "ok", False: "FAILED"}[ok]
+        self.log.append(f"{stamp} [{mark}] {message}")
+        if self.on_progress is not None:
+            self.on_progress(Progress(self.step, self.total, message, ok))
+
+    def advance(self, message: str) -> None:
+        self.step += 1
+        self.say(message)
+
+    @staticmethod
+    def checkpoint(name: str) -> None:
+        if os.environ.get(_FAILPOINT_ENV) == name:
+            os.kill(os.getpid(), 9)
+
+    def run(self, command: Command) -> CommandResult:
+        self.advance(f"{command.shell()}  ({command.why})")
+        result = self.runner.run(command.argv)
+        self.say(command.shell() if result.ok else result.describe(), result.ok)
+        return result
+
+    def put_file(self, path: str, content: Optional[bytes], mode: int,
+                 uid: int = 0, gid: int = 0) -> None:
+        if content is None:
+            self.runner.remove_file(path)
+        else:
+            self.runner.make_dir(str(Path(path).parent))
+            self.runner.write_file(path, content, mode, uid, gid)
+
+    @staticmethod
+    def require_root() -> None:
+        if os.geteuid() != 0:
+            raise TransactionError("This needs root: run it again with sudo.")
+
+
+def addr_key(a: LoAddress) -> tuple:
+    return (a.address, a.prefixlen, a.family)
+
+
+def add_command(addr: LoAddress, why: str) -> Command:
+    argv = ["ip"] + (["-6"] if addr.family == "inet6" else [])
+    argv += ["addr", "add", addr.cidr, "dev", "lo"]
+    if addr.family == "inet" and addr.label not in ("", "lo"):
+        argv += ["label", addr.label]
+    return Command(tuple(argv), why)
+
+
+def as_text(data: Optional[bytes]) -> Optional[str]:
+    return None if data is None else data.decode("utf-8", "replace")
