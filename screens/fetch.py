@@ -2,8 +2,11 @@
 VIPs, by its id or by finding the CLBs this host is a backend of.
 
 The keys come from the environment (UCLOUD_PUBLIC_KEY, ...) or are typed here; the private
-key's field is masked. They stay in memory: nothing here writes or logs them. Any
-CloudError is shown in place; Back returns to typing the VIPs by hand.
+key's field is masked. They stay in memory: nothing here writes or logs them. Region and
+project: what is typed, else UCLOUD_REGION/UCLOUD_PROJECT_ID, else this instance's
+metadata (a line says which). "VPC-internal API" uses UCloud's internal endpoint, for
+hosts without internet access. Any CloudError is shown in place; Back returns to typing
+the VIPs by hand.
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ from __future__ import annotations
 from typing import Any, ClassVar, Optional
 
 from rich.segment import Segment
+from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -21,7 +25,7 @@ from textual.widgets.option_list import OptionDoesNotExist
 from textual.widgets.selection_list import Selection
 
 from .base import StepScreen
-from .controls import SecretInput
+from .controls import SecretInput, Tick
 from .widgets import Note, Spinner
 
 
@@ -65,6 +69,8 @@ class FetchScreen(StepScreen):
         self.clbs: list[Any] = []
         self.fetching = False
         self.creds: Any = None
+        self.host: Any = None  # wizard.cloud.ThisHost of the last fetch
+        self.internal = False
 
     def compose_body(self) -> ComposeResult:
         env = self.wizard.env
@@ -86,6 +92,11 @@ class FetchScreen(StepScreen):
                 yield Note("CLB id", classes="label")
                 yield Input(placeholder="ulb-... (empty: find the CLBs of this host)",
                             id="ulb", compact=True)
+            with Horizontal(classes="field"):
+                yield Note("Endpoint", classes="label")
+                yield Tick("VPC-internal API (HTTP, for hosts without internet; Space)",
+                           env.get("CLB_WIZARD_API_URL", "").lower() == "internal",
+                           id="internal")
         with Vertical(id="status"):
             yield Note("Fill in the keys, then press Enter to fetch.", classes="hint")
         yield VipPicker(id="picked", compact=True)
@@ -113,10 +124,17 @@ class FetchScreen(StepScreen):
     def fill_defaults(self, defaults: dict) -> None:
         if not self.is_attached:
             return
+        filled = []
         for key, field_id in (("region", "#region"), ("project_id", "#project")):
             field = self.query_one(field_id, Input)
             if defaults.get(key) and not field.value:
                 field.value = defaults[key]
+                filled.append(key.replace("_id", ""))
+        if filled:
+            self.status(Note(f"{' and '.join(filled).capitalize()} from this instance's "
+                             "metadata (typed values and UCLOUD_REGION/UCLOUD_PROJECT_ID "
+                             "come first). Fill in the keys, then press Enter to fetch.",
+                             classes="hint"))
 
     # -- fetching ----------------------------------------------------------------------------
     def status(self, *widgets: Any) -> None:
@@ -145,7 +163,8 @@ class FetchScreen(StepScreen):
 
         try:
             creds = cloud.Credentials(value("#public"), value("#private"), value("#region"),
-                                      value("#project") or None)
+                                      value("#project") or None, "the Region field",
+                                      "the Project field")
         except cloud.CloudError as exc:
             self.status(Note(str(exc), classes="-error"))
             return
@@ -156,29 +175,37 @@ class FetchScreen(StepScreen):
         what = f"Asking the API for {ulb_id}..." if ulb_id else "Listing the region's CLBs..."
         self.status(Spinner(what, id="spinner"))
         self.update_buttons()
-        self.fetch(creds, ulb_id, self.state.clb_type, self.state.host_private_ips)
+        self.internal = self.query_one("#internal", Tick).value
+        self.fetch(creds, ulb_id, self.state.clb_type, self.state.host_private_ips,
+                   self.internal)
 
     @work(thread=True, exclusive=True, group="fetch", exit_on_error=False)
     def fetch(self, creds: Any, ulb_id: str, clb_type: Optional[str],
-              host_ips: tuple[str, ...]) -> None:
+              host_ips: tuple[str, ...], internal: bool) -> None:
         cloud = self.engine.cloud()
+        # this host by its instance id and VPC (metadata), else by its addresses
+        host = cloud.this_host(host_ips) if self.state.addresses is not None else None
         try:
             if ulb_id:
-                clbs = [cloud.fetch_clb(creds, ulb_id, clb_type=clb_type,
-                                        host_private_ips=list(host_ips) or None)]
+                clbs = [cloud.fetch_clb(creds, ulb_id, clb_type=clb_type, host=host,
+                                        internal=internal)]
             else:
-                clbs = cloud.discover_clbs(creds, list(host_ips), clb_type=clb_type)
+                clbs = cloud.discover_clbs(creds, (), clb_type=clb_type, host=host,
+                                           internal=internal)
         except cloud.CloudError as exc:
-            self.app.call_from_thread(self.show_error, str(exc))
+            self.app.call_from_thread(self.show_error, str(exc), exc.suggest_internal)
             return
+        self.host = host
         self.app.call_from_thread(self.show_results, clbs, bool(ulb_id))
 
-    def show_error(self, message: str) -> None:
+    def show_error(self, message: str, suggest_internal: bool = False) -> None:
         if not self.is_attached:  # gone back while the API was asked
             return
         self.fetching = False
         self.status(Note(message, classes="-error"))
         self.update_buttons()
+        if suggest_internal:  # offer the VPC-internal endpoint: one Space away
+            self.query_one("#internal", Tick).focus()
 
     def show_results(self, clbs: list[Any], by_id: bool) -> None:
         if not self.is_attached:
@@ -196,12 +223,15 @@ class FetchScreen(StepScreen):
             for vip in clb.vips:
                 kind = f"EIP {vip.operator}" if vip.operator else vip.kind
                 label = f"{vip.address:<16} {kind:<18} {clb.ulb_id} {clb.name}"
-                picker.add_option(Selection(label, (vip.address, clb.ulb_id), chosen))
+                # Text, not a markup string: a CLB name such as "[b]x" stays as it is.
+                picker.add_option(Selection(Text(label), (vip.address, clb.ulb_id), chosen))
             for warning in clb.warnings if chosen else ():
                 notes.append(Note(f"{clb.ulb_id}: {warning}", classes="-warn"))
         if clbs and not by_id:
             mine = sum(1 for c in clbs if c.matches_host)
-            notes.insert(0, Note(f"{len(clbs)} CLB(s) in the region; {mine} with this host as "
+            vpc = self.host.vpc_ids if self.host is not None else ()
+            where = f"this host's VPC ({', '.join(vpc)})" if vpc else "the region"
+            notes.insert(0, Note(f"{len(clbs)} CLB(s) in {where}; {mine} with this host as "
                                  "a backend (ticked).", classes="hint"))
         notes.append(Note("Space ticks or unticks a VIP; Enter takes the ticked ones.",
                           classes="hint"))
@@ -233,6 +263,7 @@ class FetchScreen(StepScreen):
         if len(ulb_ids) == 1:
             from .state import CloudChoice
 
-            self.state.cloud = CloudChoice(self.creds, ulb_ids[0], self.state.host_private_ips)
+            self.state.cloud = CloudChoice(self.creds, ulb_ids[0], self.state.host_private_ips,
+                                           self.host, self.internal)
         where = "CLB " + ", ".join(ulb_ids)
         self.dismiss((addresses, where))

@@ -29,6 +29,8 @@ class CloudChoice:
     creds: Any  # wizard.cloud.Credentials (its repr hides the private key)
     ulb_id: str
     host_ips: tuple[str, ...] = ()
+    host: Any = None  # wizard.cloud.ThisHost: this host by instance id, VPC and addresses
+    internal: bool = False  # the VPC-internal API endpoint
 
 
 @dataclass

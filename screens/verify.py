@@ -50,7 +50,7 @@ class VerifyScreen(StepScreen):
             out += fact_lines(outcome.rollback_verification.facts)
         if self.wants_health():
             out.append(Spinner(f"CLB {state.cloud.ulb_id}: waiting for its health check to "
-                               "report this backend healthy...", id="health"))
+                               "reach this backend...", id="health"))
         return out
 
     def wants_health(self) -> bool:
@@ -61,13 +61,13 @@ class VerifyScreen(StepScreen):
     def on_mount(self) -> None:
         self.query_one("#facts").focus()
         if self.wants_health():
-            cloud = self.state.cloud
-            self.poll_health(cloud.creds, cloud.ulb_id, cloud.host_ips)
+            self.poll_health(self.state.cloud)
 
     @work(thread=True, exclusive=True, group="health", exit_on_error=False)
-    def poll_health(self, creds: Any, ulb_id: str, host_ips: tuple[str, ...]) -> None:
-        fact = self.engine.cloud().health_fact(creds, ulb_id, list(host_ips),
-                                               timeout=HEALTH_TIMEOUT, interval=HEALTH_INTERVAL)
+    def poll_health(self, choice: Any) -> None:
+        fact = self.engine.cloud().health_fact(
+            choice.creds, choice.ulb_id, list(choice.host_ips), host=choice.host,
+            internal=choice.internal, timeout=HEALTH_TIMEOUT, interval=HEALTH_INTERVAL)
         self.app.call_from_thread(self.show_health, fact)
 
     def show_health(self, fact: Any) -> None:

@@ -13,11 +13,32 @@ Error"): the codes and messages UCloud documents for these cases.
 Answers follow the DescribeULB response schema: ``DataSet`` (ULBSet: ULBId, Name,
 ULBType InnerMode/OuterMode, ListenType, PrivateIP, IPSet[{EIP, EIPId, OperatorName}],
 VServerSet[{VServerId, ListenType, BackendSet[{PrivateIP, Port, Status, ...}]}]) and
-``TotalCount``, paged with ``Limit`` (default 20) and ``Offset``. An unknown ``ULBId`` gets
-RetCode 4086 (the code terraform-provider-ucloud treats as "ULB not found").
+``TotalCount``, paged with ``Limit`` (default 20) and ``Offset``.
 
 Addresses: documentation ranges (192.0.2.0/24, 198.51.100.0/24, 203.0.113.0/24) for
 EIPs, 10.x for private addresses.
+
+What else it models, because the program's fixes depend on it:
+
+- ProjectId scoping: without ProjectId the default project; a ProjectId it does not know
+  gets RetCode 292 (the quick start's "项目不存在", no such project);
+- the region: one region holds the CLBs, other known region names are empty, an unknown
+  name is an error;
+- VPCs: every CLB and backend has a VPCId, and DescribeULB's ``VPCId`` filters the list;
+- backends carry ResourceId (the uhost-id), and this host's backends carry SELF_UHOST;
+- the metadata paths the program reads: region, project-id, uhost-id and
+  network-interfaces/N/vpc-id, network-interfaces/N/ips/N/ip-address;
+- gateway errors that fail the next N requests, then succeed (``fail_next``), with the
+  real wording of 4086 ("获取Vserver信息失败，请稍后重试。", ULB error table);
+- an answer whose body is empty (``empty_body``), and, in ``tricky_clbs``, a CLB with a
+  malformed integer field, one in another VPC whose backend reuses this host's address,
+  and names with terminal escape sequences.
+
+Where it still differs from the real API (not documented in what we read, so chosen
+here): an unknown ULBId gets an empty DataSet; an unknown region gets RetCode 230 with
+the message "Params [Region] not available"; the message of 292 is the quick start's
+description; the metadata service's directory listings (``network-interfaces/``) are not
+served, only the leaf items; health flips happen per DescribeULB call, not in time.
 """
 
 from __future__ import annotations
@@ -34,7 +55,14 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Optional
 
 REGION = "cn-bj2"
+OTHER_REGIONS = ("cn-sh2", "cn-gd", "hk")  # real names, empty in the fake
 PROJECT_ID = "org-fake01"
+VPC_ID = "uvnet-fake01"  # this host's VPC
+OTHER_VPC_ID = "uvnet-fake02"
+SELF_UHOST = "uhost-self01"  # this host's instance id
+RETCODE_NO_PROJECT = 292
+RETCODE_BAD_REGION = 230
+FETCH_FAILED = (4086, "获取Vserver信息失败，请稍后重试。")
 
 # This host's private address in the sample data, and another backend's.
 HOST_IP = "198.51.100.11"  # this backend (documentation range: it goes on a test interface)
@@ -60,11 +88,15 @@ def free_closed_port() -> int:
         return s.getsockname()[1]
 
 
-def backend(ip: str, port: int = 80, status: int = 0, enabled: int = 1, n: int = 1) -> dict:
+def backend(ip: str, port: int = 80, status: int = 0, enabled: int = 1, n: int = 1, *,
+            resource_id: Optional[str] = None, vpc_id: str = VPC_ID) -> dict:
+    if resource_id is None:
+        resource_id = SELF_UHOST if ip == HOST_IP else f"uhost-{ip.replace('.', '')}"
     return {
         "BackendId": f"backend-{ip.replace('.', '-')}-{port}",
         "ResourceType": "UHost",
-        "ResourceId": f"uhost-{ip.replace('.', '')}",
+        "ResourceId": resource_id,
+        "SubResourceId": "",
         "ResourceName": f"web-{n}",
         "PrivateIP": ip,
         "Port": port,
@@ -72,7 +104,7 @@ def backend(ip: str, port: int = 80, status: int = 0, enabled: int = 1, n: int =
         "Status": status,
         "Weight": 1,
         "SubnetId": "subnet-fake01",
-        "VPCId": "uvnet-fake01",
+        "VPCId": vpc_id,
     }
 
 
@@ -110,6 +142,7 @@ def clb(
     private_ip: str = "",
     eips: Sequence[tuple[str, str]] = (),
     vservers: Sequence[dict] = (),
+    vpc_id: str = VPC_ID,
 ) -> dict:
     return {
         "ULBId": ulb_id,
@@ -132,7 +165,7 @@ def clb(
         ],
         "VServerSet": list(vservers),
         "FirewallSet": [],
-        "VPCId": "uvnet-fake01",
+        "VPCId": vpc_id,
         "SubnetId": "subnet-fake01" if ulb_type == "InnerMode" else "",
         "BusinessId": "",
         "CreateTime": 1700000000,
@@ -216,6 +249,38 @@ def filler_clbs(count: int) -> list[dict]:
     ]
 
 
+def tricky_clbs() -> list[dict]:
+    """CLBs that trip a careless reader: one with a malformed integer field ("Port": "",
+    as an odd value elsewhere in the region would be), one in another VPC whose backend
+    reuses this host's address (another instance: VPCs reuse ranges) and is failing, and
+    one whose name and EIP operator hold terminal escape sequences."""
+    odd = clb("ulb-odd01", "odd-port", "InnerMode", private_ip="10.9.0.150",
+              vservers=[vserver("vserver-odd", "TCP", 80, [backend("10.9.0.151")])])
+    odd["VServerSet"][0]["BackendSet"][0]["Port"] = ""
+    odd["VServerSet"][0]["FrontendPort"] = "eighty"
+    twin = clb("ulb-twin01", "other-vpc-same-ip", "InnerMode", private_ip="10.9.0.160",
+               vpc_id=OTHER_VPC_ID,
+               vservers=[vserver("vserver-twin", "TCP", 80,
+                                 [backend(HOST_IP, status=1, resource_id="uhost-twin01",
+                                          vpc_id=OTHER_VPC_ID)])])
+    hostile = clb("ulb-esc01", "evil\x1b]0;owned\x07\x1b[2J[bold]name", "OuterMode",
+                  eips=[("203.0.113.70", "Bgp\x1b[31m")],
+                  vservers=[vserver("vserver-esc", "TCP", 80, [backend(OTHER_IP)])])
+    return [odd, twin, hostile]
+
+
+def instance_metadata(region: str = REGION, project: str = PROJECT_ID) -> dict[str, str]:
+    """The metadata items of this host (paths relative to .../meta-data/latest/uhost)."""
+    return {
+        "region": region,
+        "project-id": project,
+        "uhost-id": SELF_UHOST,
+        "network-interfaces/0/vpc-id": VPC_ID,
+        "network-interfaces/0/subnet-id": "subnet-fake01",
+        "network-interfaces/0/ips/0/ip-address": HOST_IP,
+    }
+
+
 class FakeUCloudAPI:
     """The fake server. Use as a context manager; ``url`` is the API base URL and
     ``metadata_url`` the metadata base (``.../meta-data/latest/uhost``).
@@ -226,9 +291,11 @@ class FakeUCloudAPI:
     - ``forced_error``: (RetCode, Message) answered to every signed request;
     - ``fail_at_offset``: a RetCode error for the list page starting at that offset;
     - ``total_count_extra``: added to TotalCount (a list that claims more than it has);
-    - ``empty_for_unknown_id``: answer an unknown ULBId with an empty DataSet, not 4086;
     - ``http_status``: answer with this HTTP status and an empty body;
     - ``garbage``: answer 200 with an HTML page instead of JSON;
+    - ``empty_body``: answer 200 with an empty body;
+    - ``fail_next(code, message, times)``: the next ``times`` signed requests get that
+      RetCode (a gateway or "retry later" error), later ones are answered;
     - ``set_health(ulb_id, ip, healthy_after)``: that backend reports Status 1 until
       the ``healthy_after``-th DescribeULB of that CLB, Status 0 from then on
       (``None``: never healthy).
@@ -253,9 +320,11 @@ class FakeUCloudAPI:
         self.forced_error: Optional[tuple[int, str]] = None
         self.fail_at_offset: Optional[int] = None
         self.total_count_extra = 0
-        self.empty_for_unknown_id = False
         self.http_status: Optional[int] = None
         self.garbage = False
+        self.empty_body = False
+        self.projects = {PROJECT_ID}
+        self._failures: list[tuple[int, str]] = []
         self.requests: list[dict[str, str]] = []
         self.accepted: list[dict[str, str]] = []
         self.rejected: list[dict[str, str]] = []
@@ -304,6 +373,8 @@ class FakeUCloudAPI:
                     fake._release.wait(fake.delay)
                 if fake.http_status is not None:
                     self._send(fake.http_status, b"", "text/plain")
+                elif fake.empty_body:
+                    self._send(200, b"", "application/json")
                 elif fake.garbage:
                     self._send(200, b"<html><body>Welcome</body></html>", "text/html")
                 else:
@@ -361,6 +432,9 @@ class FakeUCloudAPI:
 
     # ---------------------------------------------------------------- behaviour
 
+    def fail_next(self, code: int, message: str, times: int = 1) -> None:
+        self._failures.extend([(code, message)] * times)
+
     def set_health(self, ulb_id: str, ip: str, healthy_after: Optional[int]) -> None:
         self._health[(ulb_id, ip)] = healthy_after
 
@@ -391,15 +465,23 @@ class FakeUCloudAPI:
                 return error(_RETCODE_UNKNOWN_ACTION, f"Action [{action}] not exist")
             if self.forced_error is not None:
                 return error(*self.forced_error)
+            if self._failures:
+                return error(*self._failures.pop(0))
+            project = params.get("ProjectId")
+            if project and project not in self.projects:
+                return error(RETCODE_NO_PROJECT, "项目不存在")
+            region = params.get("Region")
+            if region != self.region and region not in OTHER_REGIONS:
+                return error(RETCODE_BAD_REGION, "Params [Region] not available")
             return self._describe_ulb(params, response_action)
 
     def _describe_ulb(self, params: dict[str, str], response_action: str) -> dict:
         clbs = self.clbs if params.get("Region") == self.region else []
+        if params.get("VPCId"):
+            clbs = [c for c in clbs if c.get("VPCId") == params["VPCId"]]
         ulb_id = params.get("ULBId")
         if ulb_id:
             found = [self._view(c) for c in clbs if c["ULBId"] == ulb_id]
-            if not found and not self.empty_for_unknown_id:
-                return {"Action": response_action, "RetCode": 4086, "Message": "ULB not exist"}
             return {
                 "Action": response_action,
                 "RetCode": 0,
@@ -441,10 +523,16 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
 
     parser = argparse.ArgumentParser()
     parser.add_argument("--key", required=True, help="PUBLIC=PRIVATE")
+    parser.add_argument("--tricky", action="store_true", help="also serve tricky_clbs()")
+    parser.add_argument("--fail", metavar="CODE:N", help="fail the first N requests")
     args = parser.parse_args(argv)
     public, _, private = args.key.partition("=")
-    metadata = {"region": REGION, "project-id": PROJECT_ID}
-    with FakeUCloudAPI(keys={public: private}, clbs=sample_clbs(), metadata=metadata) as fake:
+    clbs = sample_clbs() + (tricky_clbs() if args.tricky else [])
+    with FakeUCloudAPI(keys={public: private}, clbs=clbs, metadata=instance_metadata()) as fake:
+        if args.fail:
+            code, _, times = args.fail.partition(":")
+            fake.fail_next(int(code), FETCH_FAILED[1] if int(code) == FETCH_FAILED[0]
+                           else "Service Unavailable", int(times or 1))
         print(fake.url, flush=True)
         while True:
             time.sleep(3600)

@@ -156,8 +156,8 @@ async def test_verify_adds_the_clbs_view_of_this_backend(make_app, debian_root, 
         await until(pilot, lambda: "health check:" in screen_text(app), "the health check")
         text = flat(screen_text(app))
         # the same fact, by the same name, as `clb-wizard verify --ulb-id` prints
-        assert "[ OK ] CLB health check: All 2 backend(s) of this host on ulb-outer01 " \
-               "are healthy." in text
+        assert "[ OK ] CLB health check: The health check of ulb-outer01 reaches this host " \
+               "(198.51.100.11:80, 198.51.100.11:53) on 2 message-forwarding listener(s)" in text
         assert api.calls("ulb-outer01") == 3
 
 
@@ -177,3 +177,98 @@ async def test_going_back_while_the_api_is_asked_is_harmless(make_app, ubuntu_ro
         api._release.set()  # the late answer lands on a screen that is gone
         await settle(pilot, app)
         assert app.is_running and app.state.vips == []
+
+
+# -- issue 12 in the fetch form ----------------------------------------------------------
+
+
+@pytest.fixture
+def uhost(api, monkeypatch):
+    """This host is a UCloud instance (the fake answers the metadata paths); transient
+    errors are retried without the real waits."""
+    api.metadata = fakes.instance_metadata()
+    monkeypatch.setattr(cloud.client, "RETRY_DELAYS", (0.01,) * 4)
+    return api
+
+
+async def open_discovery(pilot, app) -> FetchScreen:
+    await to_vips(pilot, app)
+    app.state.addresses = type("Addresses", (), {"others": {"eth0": (fakes.HOST_IP,)}})()
+    await pilot.press("ctrl+f")
+    await settle(pilot, app)
+    return app.screen
+
+
+async def fetch_now(pilot, app, screen: FetchScreen) -> str:
+    screen.query_one("#ulb", Input).focus()
+    await pilot.press("enter")
+    await until(pilot, lambda: not screen.fetching, "the answer")
+    await settle(pilot, app)
+    return flat(screen_text(app))
+
+
+async def test_form_says_where_region_and_project_came_from(make_app, ubuntu_root, uhost):
+    env = {"UCLOUD_REGION": fakes.REGION}
+    app = make_app(ubuntu_root, os_override="ubuntu-22.04", env=env)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_fetch(pilot, app)
+        assert screen.query_one("#region", Input).value == fakes.REGION  # the environment's
+        assert screen.query_one("#project", Input).value == fakes.PROJECT_ID
+        assert "Project from this instance's metadata" in flat(screen_text(app))
+
+
+async def test_public_endpoint_unreachable_offers_the_internal_one(make_app, ubuntu_root,
+                                                                   uhost, monkeypatch):
+    monkeypatch.setenv(cloud.ENV_API_URL, f"http://127.0.0.1:{fakes.free_closed_port()}")
+    monkeypatch.setenv(cloud.ENV_INTERNAL_API_URL, uhost.url)  # the fake stands in for it
+    env = {"UCLOUD_PUBLIC_KEY": PUBLIC, "UCLOUD_PRIVATE_KEY": PRIVATE}
+    app = make_app(ubuntu_root, os_override="ubuntu-22.04", env=env)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_fetch(pilot, app)
+        fill(screen, ulb="ulb-outer01")
+        text = await fetch_now(pilot, app, screen)
+        assert "Cannot reach the UCloud API" in text and "VPC-internal API" in text
+        assert uhost.requests == []
+        assert app.focused is screen.query_one("#internal")  # one Space away
+        await pilot.press("space")
+        assert "[X] VPC-internal API" in flat(screen_text(app))
+        text = await fetch_now(pilot, app, screen)
+        assert "[X] 203.0.113.10" in text and len(uhost.accepted) == 1
+        await pilot.press("enter")
+        assert app.state.cloud.internal  # the health check will use it too
+
+
+async def test_refused_access_ip_is_named_in_the_form(make_app, ubuntu_root, uhost):
+    uhost.forced_error = (294, "IP not allowed")
+    env = {"UCLOUD_PUBLIC_KEY": PUBLIC, "UCLOUD_PRIVATE_KEY": PRIVATE}
+    app = make_app(ubuntu_root, os_override="ubuntu-22.04", env=env)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_fetch(pilot, app)
+        text = await fetch_now(pilot, app, screen)
+        assert "RetCode 294" in text and "whitelist" in text
+
+
+async def test_discovery_in_this_hosts_vpc_with_hostile_names_and_a_retry(make_app,
+                                                                         ubuntu_root, uhost):
+    uhost.clbs += fakes.tricky_clbs()
+    uhost.fail_next(*fakes.FETCH_FAILED, times=2)
+    env = {"UCLOUD_PUBLIC_KEY": PUBLIC, "UCLOUD_PRIVATE_KEY": PRIVATE}
+    app = make_app(ubuntu_root, os_override="ubuntu-22.04", env=env)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_discovery(pilot, app)
+        text = await fetch_now(pilot, app, screen)
+        raw = screen_text(app)
+        assert f"7 CLB(s) in this host's VPC ({fakes.VPC_ID}); 3 with this host" in text
+        assert "ulb-twin01" not in text  # another VPC, though its backend has our address
+        assert "ulb-odd01" in [c.ulb_id for c in screen.clbs]  # a malformed port: no matter
+        picker = screen.query_one(VipPicker)
+        hostile = next(i for i in range(picker.option_count)
+                       if "ulb-esc01" in str(picker.get_option_at_index(i).prompt))
+        picker.highlighted = hostile  # scrolled into view
+        await settle(pilot, app)
+        raw = screen_text(app)
+        assert not set("\x1b\x07") & set(raw)  # the CLB's name printed as text
+        assert "EIP Bgp\\x1b[31m    ulb-esc01 evil\\x1b]0;owned\\x07" in raw
+        # drawn as Text, not markup: "[bold]" stays in the label as it is
+        assert str(picker.get_option_at_index(hostile).prompt).endswith("[2J[bold]name")
+        assert all(r.get("VPCId") == fakes.VPC_ID for r in uhost.accepted[2:])

@@ -27,14 +27,26 @@ PUBLIC = "fake-public-key-Aa1"
 PRIVATE = "PRIVATE-KEY-zz-3f9c1e-do-not-leak"
 WRONG_PRIVATE = "WRONG-PRIVATE-KEY-qq-77ad0b-do-not-leak"
 
+CLOUD_VARS = ("UCLOUD_PUBLIC_KEY", "UCLOUD_PRIVATE_KEY", "UCLOUD_REGION", "UCLOUD_PROJECT_ID")
 PROXY_VARS = ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy")
 
 
 @pytest.fixture(autouse=True)
+def _no_retry_waits(monkeypatch):
+    """Transient failures are retried at once here; test_retry_* check the real delays."""
+    monkeypatch.setattr(cloud.client, "RETRY_DELAYS", (0.0, 0.0, 0.0, 0.0))
+
+
+REAL_RETRY_DELAYS = cloud.client.RETRY_DELAYS
+
+
+@pytest.fixture(autouse=True)
 def _clean_env(monkeypatch):
-    for var in (*PROXY_VARS, cloud.ENV_API_URL, cloud.ENV_METADATA_URL):
+    for var in (*PROXY_VARS, cloud.ENV_API_URL, cloud.ENV_INTERNAL_API_URL, *CLOUD_VARS):
         monkeypatch.delenv(var, raising=False)
     monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
+    # Not a UCloud instance unless a test says so: the real 100.80.80.80 is never asked.
+    monkeypatch.setenv(cloud.ENV_METADATA_URL, f"http://127.0.0.1:{fakes.free_closed_port()}")
 
 
 @pytest.fixture
@@ -275,18 +287,10 @@ def test_api_message_echoing_the_private_key_is_scrubbed(api, creds):
 
 
 def test_unknown_clb_is_not_found(api, creds):
-    with pytest.raises(CloudError) as err:
+    with pytest.raises(CloudError) as err:  # the fake answers an empty DataSet
         cloud.fetch_clb(creds, "ulb-nosuch", api_url=api.url)
     assert err.value.kind == cloud.KIND_NOT_FOUND
-    assert err.value.code == 4086
     assert "ulb-nosuch" in str(err.value)
-
-
-def test_unknown_clb_answered_with_an_empty_list_is_not_found(api, creds):
-    api.empty_for_unknown_id = True
-    with pytest.raises(CloudError) as err:
-        cloud.fetch_clb(creds, "ulb-nosuch", api_url=api.url)
-    assert err.value.kind == cloud.KIND_NOT_FOUND
 
 
 def test_clb_of_another_region_is_not_found(api):
@@ -313,11 +317,12 @@ def test_no_network_is_a_network_error(creds, closed_url):
 
 
 def test_http_error_status(api, creds):
-    api.http_status = 502
+    api.http_status = 404
     with pytest.raises(CloudError) as err:
         cloud.fetch_clb(creds, "ulb-inner01", api_url=api.url)
     assert err.value.kind == cloud.KIND_API
-    assert "502" in str(err.value)
+    assert "404" in str(err.value)
+    assert len(api.requests) == 1  # not a transient status: no retry
 
 
 def test_answer_that_is_not_json(api, creds):
@@ -339,7 +344,7 @@ def test_empty_inputs_are_config_errors():
 
 
 def test_missing_sdk_is_a_cloud_error(creds, monkeypatch):
-    monkeypatch.setitem(sys.modules, "ucloud.client", None)  # import fails
+    monkeypatch.setitem(sys.modules, "ucloud.core.client", None)  # import fails
     with pytest.raises(CloudError) as err:
         cloud.fetch_clb(creds, "ulb-inner01", api_url="http://127.0.0.1:9")
     assert err.value.kind == cloud.KIND_SDK_MISSING
@@ -391,7 +396,9 @@ def test_health_poll_waits_until_this_hosts_backends_are_healthy(api, creds):
         ("vserver-out80", 80),
     ]
     assert all(b.private_ip == HOST_IP and b.status == 0 for b in result.backends)
-    assert "healthy" in result.message
+    assert "reaches this host (198.51.100.11:80, 198.51.100.11:53)" in result.message
+    assert "2 message-forwarding listener(s)" in result.message
+    assert "not the VIPs" in result.message  # worded for what it proves
     assert json.loads(json.dumps(result.to_json()))["healthy"] is True
 
 
@@ -649,3 +656,329 @@ def test_private_key_and_signatures_appear_nowhere(api, creds, caplog, capfd, cl
     for text in texts:
         for secret in secrets:
             assert secret not in text
+
+
+# --------------------------------------------------------------------------- issue 12
+# 1. the VPC-internal endpoint
+
+
+@pytest.fixture
+def on_ucloud(api, monkeypatch):
+    """This host is a UCloud instance: the fake answers the metadata paths."""
+    api.metadata = fakes.instance_metadata()
+    monkeypatch.setenv(cloud.ENV_METADATA_URL, api.metadata_url)
+    return api
+
+
+def test_internal_endpoint_is_the_documented_http_one():
+    # docs.ucloud.cn/api/summary/gateway: VPC 内网访问 http://api.service.ucloud.cn
+    endpoint = cloud.resolve_endpoint(internal=True, env={})
+    assert endpoint == cloud.Endpoint("http://api.service.ucloud.cn", True)
+    assert cloud.resolve_endpoint("internal", env={}).internal
+    assert cloud.resolve_endpoint(env={cloud.ENV_API_URL: "internal"}).internal
+    assert not cloud.resolve_endpoint(env={}).internal
+
+
+def test_internal_flag_sends_the_request_to_the_internal_endpoint(api, creds, monkeypatch):
+    monkeypatch.setenv(cloud.ENV_INTERNAL_API_URL, api.url)  # the fake stands in for it
+    clb = cloud.fetch_clb(creds, "ulb-inner01", api_url="http://127.0.0.1:9", internal=True)
+    assert clb.ulb_id == "ulb-inner01" and len(api.accepted) == 1
+
+
+def test_public_endpoint_unreachable_from_a_uhost_offers_the_internal_one(on_ucloud, creds,
+                                                                          closed_url):
+    with pytest.raises(CloudError) as err:
+        cloud.fetch_clb(creds, "ulb-inner01", api_url=closed_url)
+    assert err.value.kind == cloud.KIND_NETWORK
+    assert err.value.suggest_internal
+    assert "--internal-api" in str(err.value) and "plain HTTP" in str(err.value)
+
+
+def test_unreachable_elsewhere_does_not_offer_the_internal_endpoint(creds, closed_url):
+    with pytest.raises(CloudError) as err:  # metadata does not answer: not a UHost
+        cloud.fetch_clb(creds, "ulb-inner01", api_url=closed_url)
+    assert err.value.kind == cloud.KIND_NETWORK
+    assert not err.value.suggest_internal
+    assert "internal" not in str(err.value)
+
+
+@pytest.mark.parametrize(("internal", "names"), [(False, "public (egress) address"),
+                                                  (True, "10.10.10.10")])
+def test_refused_access_ip_has_its_own_message(api, creds, monkeypatch, internal, names):
+    monkeypatch.setenv(cloud.ENV_INTERNAL_API_URL, api.url)
+    api.forced_error = (294, "IP not allowed")
+    with pytest.raises(CloudError) as err:
+        cloud.fetch_clb(creds, "ulb-inner01", api_url=api.url, internal=internal)
+    assert err.value.code == 294 and err.value.kind == cloud.KIND_PERMISSION
+    assert "whitelist" in str(err.value) and names in str(err.value)
+    assert len(api.requests) == 1  # not retried
+
+
+# 2. where region and project come from
+
+
+def test_flag_beats_environment_beats_metadata():
+    env = {"UCLOUD_PUBLIC_KEY": PUBLIC, "UCLOUD_PRIVATE_KEY": PRIVATE,
+           "UCLOUD_REGION": "cn-sh2", "UCLOUD_PROJECT_ID": "org-env"}
+    asked = []
+
+    def metadata():
+        asked.append(1)
+        return {"region": "hk", "project_id": "org-meta"}
+
+    creds = cloud.resolve_credentials(region="cn-bj2", env=env, metadata=metadata)
+    assert (creds.region, creds.region_source) == ("cn-bj2", "--region")
+    assert (creds.project_id, creds.project_source) == ("org-env", "UCLOUD_PROJECT_ID")
+    assert asked == []  # both known: the metadata service is not asked
+    assert creds.where() == ("region cn-bj2 (from --region), project org-env (from "
+                             "UCLOUD_PROJECT_ID)")
+    del env["UCLOUD_REGION"], env["UCLOUD_PROJECT_ID"]
+    creds = cloud.resolve_credentials(project_id="org-flag", env=env, metadata=metadata)
+    assert (creds.region, creds.region_source) == ("hk", "instance metadata")
+    assert (creds.project_id, creds.project_source) == ("org-flag", "--project-id")
+
+
+def test_unknown_project_is_292_with_its_own_hint(api):
+    creds = Credentials(PUBLIC, PRIVATE, fakes.REGION, "org-nosuch", project_source="--project-id")
+    with pytest.raises(CloudError) as err:
+        cloud.fetch_clb(creds, "ulb-inner01", api_url=api.url)
+    assert err.value.code == 292 and err.value.kind == cloud.KIND_PERMISSION
+    assert "org-nosuch (from --project-id)" in str(err.value)
+    assert "sub-account" in str(err.value)
+
+
+def test_invalid_region_is_an_error_not_an_empty_list(api):
+    creds = Credentials(PUBLIC, PRIVATE, "cn-nowhere9", region_source="UCLOUD_REGION")
+    with pytest.raises(CloudError) as err:
+        cloud.discover_clbs(creds, [HOST_IP], api_url=api.url)
+    assert "cn-nowhere9 (from UCLOUD_REGION)" in str(err.value)
+    assert "Check the region" in str(err.value)
+
+
+def test_iam_refusal_has_its_own_hint(api, creds):
+    api.forced_error = (299, "IAM permission denied")
+    with pytest.raises(CloudError) as err:
+        cloud.fetch_clb(creds, "ulb-inner01", api_url=api.url)
+    assert err.value.code == 299 and "IAM policy" in str(err.value)
+
+
+# 3. this host by instance id and VPC
+
+
+def test_metadata_gives_this_hosts_instance_id_vpc_and_addresses(on_ucloud):
+    instance = cloud.read_instance()
+    assert instance.answered and instance.uhost_id == fakes.SELF_UHOST
+    assert instance.vpc_ids == (fakes.VPC_ID,) and instance.private_ips == (HOST_IP,)
+    host = cloud.this_host(["172.17.0.1"], instance)  # docker0's address too
+    assert host == cloud.ThisHost((HOST_IP, "172.17.0.1"), fakes.SELF_UHOST, (fakes.VPC_ID,))
+
+
+def test_discovery_asks_for_this_hosts_vpc_and_skips_the_twin_in_another(on_ucloud, creds):
+    on_ucloud.clbs += fakes.tricky_clbs()
+    host = cloud.this_host([HOST_IP])
+    clbs = cloud.discover_clbs(creds, [], host=host, api_url=on_ucloud.url)
+    assert {r.get("VPCId") for r in on_ucloud.accepted} == {fakes.VPC_ID}
+    assert "ulb-twin01" not in [c.ulb_id for c in clbs]  # other VPC, same address
+    assert {c.ulb_id for c in clbs if c.matches_host} == {"ulb-inner01", "ulb-outer01",
+                                                          "ulb-mixed01"}
+
+
+def test_backend_with_this_hosts_ip_in_another_vpc_is_not_this_host(on_ucloud, creds):
+    on_ucloud.clbs += fakes.tricky_clbs()
+    host = cloud.this_host([HOST_IP])
+    twin = cloud.fetch_clb(creds, "ulb-twin01", host=host, api_url=on_ucloud.url)
+    assert not twin.matches_host  # by ResourceId: uhost-twin01 is another instance
+    assert "not a backend" in twin.warnings[-1]
+    t = FakeTime()
+    result = cloud.poll_backend_health(creds, "ulb-twin01", [], host=host, timeout=30,
+                                       sleep=t.sleep, clock=t.clock, api_url=on_ucloud.url)
+    assert not result.healthy and result.attempts == 1 and "not a backend" in result.message
+
+
+def test_backend_matching_rules():
+    from clb_wizard.cloud.parsing import is_this_host
+
+    me = cloud.ThisHost((HOST_IP,), "uhost-me", ("uvnet-a",))
+    same_ip = dict(private_ip=HOST_IP, port=80, status=0, enabled=True)
+    assert is_this_host(cloud.Backend(**same_ip, resource_id="uhost-me"), "uvnet-a", me)
+    assert not is_this_host(cloud.Backend(**same_ip, resource_id="uhost-x"), "uvnet-a", me)
+    # no ResourceId: by address, within this host's VPC only
+    assert is_this_host(cloud.Backend(**same_ip, vpc_id="uvnet-a"), None, me)
+    assert not is_this_host(cloud.Backend(**same_ip, vpc_id="uvnet-b"), None, me)
+    assert not is_this_host(cloud.Backend(**same_ip), "uvnet-b", me)  # the CLB's VPC
+    # no metadata at all (not a UHost): the address is all there is
+    assert is_this_host(cloud.Backend(**same_ip, resource_id="uhost-x"), "uvnet-b",
+                        cloud.ThisHost((HOST_IP,)))
+
+
+# 4. what the health fact counts and says
+
+
+def test_health_counts_only_message_forwarding_listeners(creds):
+    mixed = fakes.clb("ulb-mix02", "mix", "OuterMode", listen_type="Comprehensive",
+                      eips=[("198.51.100.61", "Bgp")], vservers=[
+                          fakes.vserver("vs-dsr", "TCP", 443, [fakes.backend(HOST_IP, 443)]),
+                          fakes.vserver("vs-proxy", "HTTP", 80, [fakes.backend(HOST_IP, 80,
+                                        status=1)], "RequestProxy")])
+    proxy_only = fakes.clb("ulb-prx02", "prx", "OuterMode", listen_type="RequestProxy",
+                           eips=[("198.51.100.62", "Bgp")], vservers=[fakes.vserver(
+                               "vs-p", "HTTP", 80, [fakes.backend(HOST_IP)], "RequestProxy")])
+    with FakeUCloudAPI(keys={PUBLIC: PRIVATE}, clbs=[mixed, proxy_only]) as fake:
+        t = FakeTime()
+        result = cloud.poll_backend_health(creds, "ulb-mix02", [HOST_IP], timeout=30,
+                                           sleep=t.sleep, clock=t.clock, api_url=fake.url)
+        assert result.healthy  # the failing request-proxy backend does not count
+        assert [b.vserver_id for b in result.backends] == ["vs-dsr"]
+        result = cloud.poll_backend_health(creds, "ulb-prx02", [HOST_IP], timeout=30,
+                                           sleep=t.sleep, clock=t.clock, api_url=fake.url)
+        assert not result.healthy and "only on request-proxy listeners" in result.message
+
+
+def test_failing_health_advice_is_about_this_hosts_own_address(api, creds):
+    api.set_health("ulb-inner01", HOST_IP, healthy_after=None)
+    t = FakeTime()
+    result = cloud.poll_backend_health(creds, "ulb-inner01", [HOST_IP], timeout=4, interval=2,
+                                       sleep=t.sleep, clock=t.clock, api_url=api.url)
+    assert result.timed_out
+    assert "not the VIPs" in result.message and "0.0.0.0" in result.message
+    assert "listens on the VIPs" not in result.message  # the old, wrong advice
+
+
+def test_health_fact_is_a_warning_unless_required(api, creds):
+    fact = cloud.health_fact(creds, "ulb-other01", [HOST_IP], timeout=0, api_url=api.url)
+    assert fact.name == cloud.HEALTH_FACT and not fact.ok and not fact.fatal
+    fact = cloud.health_fact(creds, "ulb-other01", [HOST_IP], timeout=0, api_url=api.url,
+                             fatal=True)
+    assert fact.fatal
+
+
+# 5. transient and permission errors
+
+
+def test_transient_4086_is_retried_then_answered(api, creds):
+    api.fail_next(*fakes.FETCH_FAILED, times=2)
+    clb = cloud.fetch_clb(creds, "ulb-inner01", api_url=api.url)
+    assert clb.ulb_id == "ulb-inner01"
+    assert len(api.accepted) == 3
+
+
+@pytest.mark.parametrize("code", [110, 130, 150, 153, 4086, 4103])
+def test_transient_codes_give_up_after_a_bound_with_real_backoff(api, creds, code):
+    api.fail_next(code, "busy", times=99)
+    waits: list[float] = []
+    client = cloud.client.Api(creds, api.url, 5, sleep=waits.append)
+    cloud.client.RETRY_DELAYS = REAL_RETRY_DELAYS  # undone by the autouse fixture
+    with pytest.raises(CloudError) as err:
+        client.describe({"ULBId": "ulb-inner01"}, ulb_id="ulb-inner01")
+    assert waits == [0.5, 1.0, 2.0, 4.0]  # doubling, then it stops
+    assert len(api.requests) == 5
+    assert err.value.kind == cloud.KIND_UNAVAILABLE and err.value.code == code
+    assert "try again later" in str(err.value) and "No CLB" not in str(err.value)
+
+
+def test_health_poll_waits_out_a_gateway_error(api, creds):
+    api.fail_next(150, "Service Unavailable", times=7)  # more than one call's retries
+    t = FakeTime()
+    result = cloud.poll_backend_health(creds, "ulb-inner01", [HOST_IP], timeout=60,
+                                       interval=5, sleep=t.sleep, clock=t.clock, api_url=api.url)
+    assert result.healthy and result.attempts == 2
+
+
+# 6. one odd value does not fail discovery
+
+
+def test_malformed_field_on_another_clb_does_not_fail_discovery(api, creds):
+    from ucloud.core.exc import ValidationException
+    from ucloud.services.ulb.schemas import apis
+
+    api.clbs += fakes.tricky_clbs()
+    odd = next(c for c in api.clbs if c["ULBId"] == "ulb-odd01")
+    with pytest.raises(ValidationException):  # what the SDK's schema made of it
+        apis.DescribeULBResponseSchema().loads({"RetCode": 0, "DataSet": [odd]})
+    clbs = cloud.discover_clbs(creds, [HOST_IP], api_url=api.url)
+    assert len(clbs) == len(api.clbs)
+    odd_clb = next(c for c in clbs if c.ulb_id == "ulb-odd01")
+    assert odd_clb.listeners[0].frontend_port is None
+    assert odd_clb.listeners[0].backends[0].port is None
+
+
+# 7. the smaller ones
+
+
+def test_default_timeout_is_the_sdks():
+    from ucloud.core.client._cfg import Config
+
+    assert cloud.DEFAULT_TIMEOUT == Config().timeout == 30
+
+
+def test_tls_failure_is_not_no_network(api, creds):
+    with pytest.raises(CloudError) as err:  # TLS to a plain-HTTP port
+        cloud.fetch_clb(creds, "ulb-inner01", api_url=f"https://127.0.0.1:{api.port}")
+    assert err.value.kind == cloud.KIND_TLS and "TLS" in str(err.value)
+    assert "no network" not in str(err.value)
+
+
+def test_proxy_failure_is_not_no_network(creds, monkeypatch):
+    proxy = f"http://127.0.0.1:{fakes.free_closed_port()}"
+    monkeypatch.delenv("NO_PROXY")
+    monkeypatch.setenv("HTTP_PROXY", proxy)
+    with pytest.raises(CloudError) as err:
+        cloud.fetch_clb(creds, "ulb-inner01", api_url="http://127.0.0.1:9")
+    assert err.value.kind == cloud.KIND_PROXY and "HTTP_PROXY" in str(err.value)
+
+
+def test_empty_body_is_a_clear_error(api, creds):
+    api.empty_body = True
+    with pytest.raises(CloudError) as err:
+        cloud.fetch_clb(creds, "ulb-inner01", api_url=api.url)
+    assert err.value.kind == cloud.KIND_RESPONSE and "empty answer" in str(err.value)
+    assert "AttributeError" not in str(err.value)
+
+
+def test_discovery_sorts_in_natural_order(creds):
+    names = ["other-10", "other-2", "other-1"]
+    clbs = [fakes.clb(f"ulb-n{i}", name, "InnerMode", private_ip=f"10.40.0.{i}")
+            for i, name in enumerate(names)]
+    with FakeUCloudAPI(keys={PUBLIC: PRIVATE}, clbs=clbs) as fake:
+        found = cloud.discover_clbs(creds, [], api_url=fake.url)
+    assert [c.name for c in found] == ["other-1", "other-2", "other-10"]
+
+
+def test_missing_sdk_hint_names_no_extra_that_does_not_exist(creds, monkeypatch):
+    monkeypatch.setitem(sys.modules, "ucloud.core.client", None)
+    with pytest.raises(CloudError) as err:
+        cloud.fetch_clb(creds, "ulb-inner01", api_url="http://127.0.0.1:9")
+    assert "[cloud]" not in str(err.value)
+
+
+# issue 10: API strings reach a terminal only as text
+
+
+def test_escape_sequences_from_the_api_are_made_visible(api, creds):
+    api.clbs += fakes.tricky_clbs()
+    clb = cloud.fetch_clb(creds, "ulb-esc01", api_url=api.url)
+    assert "\x1b" not in clb.name and "\x07" not in clb.name
+    assert clb.name == "evil\\x1b]0;owned\\x07\\x1b[2J[bold]name"
+    assert clb.vips[0].operator == "Bgp\\x1b[31m"
+    api.forced_error = (230, "bad \x1b[2J\x9b6n region \u202e")
+    with pytest.raises(CloudError) as err:
+        cloud.fetch_clb(creds, "ulb-inner01", api_url=api.url)
+    assert not set("\x1b\x9b\u202e") & set(str(err.value))
+    assert "\\x1b[2J" in str(err.value)
+
+
+def test_cli_fetch_without_root_still_marks_this_hosts_clbs(on_ucloud, monkeypatch, capsys):
+    """Reading this host's addresses and its metadata needs no root (the real machine's
+    addresses do not include the fake's HOST_IP: the uhost-id is what matches here)."""
+    import clb_wizard.cli
+
+    monkeypatch.setattr("os.geteuid", lambda: 1000)
+    for name, value in (("UCLOUD_PUBLIC_KEY", PUBLIC), ("UCLOUD_PRIVATE_KEY", PRIVATE),
+                        (cloud.ENV_API_URL, on_ucloud.url)):
+        monkeypatch.setenv(name, value)
+    assert clb_wizard.cli.main(["fetch", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert (out["region"], out["region_source"]) == (fakes.REGION, "instance metadata")
+    assert out["host"]["uhost_id"] == fakes.SELF_UHOST
+    assert {c["ulb_id"] for c in out["clbs"] if c["matches_host"]} == {
+        "ulb-inner01", "ulb-outer01", "ulb-mixed01"}

@@ -14,7 +14,6 @@ import json
 import os
 import select
 import sys
-from dataclasses import replace
 from typing import Callable, Optional
 
 from clb_wizard.cli import add_wizard_flags
@@ -252,7 +251,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
         fact = _health_fact(args, runner)
         if fact is None:
             raise UsageError("--ulb-id needs the cloud API keys to ask the CLB for its view.")
-        result = Verification(result.facts + (replace(fact, fatal=True),))
+        result = Verification(result.facts + (fact,))
     outcome = Outcome(EXIT_OK if result.ok else EXIT_FAILED,
                       "verified" if result.ok else "failed",
                       "All checks passed." if result.ok else "Verification failed: "
@@ -286,15 +285,27 @@ def _cloud_errors_are_usage_errors():
         raise UsageError(str(exc)) from None
 
 
-def _cloud_credentials(args: argparse.Namespace):
-    """Keys from the environment; region/project from flags, env, or the metadata service."""
+def _cloud_instance(args: argparse.Namespace):
+    """This instance's metadata, read once per command (quietly empty off UCloud)."""
     from clb_wizard import cloud
 
-    defaults = cloud.metadata_defaults()
-    creds = cloud.Credentials.from_env(
-        default_region=getattr(args, "region", None) or defaults.get("region"),
-        default_project_id=getattr(args, "project_id", None) or defaults.get("project_id"),
-    )
+    if getattr(args, "cloud_instance", None) is None:
+        args.cloud_instance = cloud.read_instance()
+    return args.cloud_instance
+
+
+def _cloud_credentials(args: argparse.Namespace):
+    """Keys from the environment; region and project from the flag, else the environment,
+    else this instance's metadata (each message says which was used)."""
+    from clb_wizard import cloud
+
+    def from_metadata() -> dict:
+        instance = _cloud_instance(args)
+        return {"region": instance.region, "project_id": instance.project_id}
+
+    creds = cloud.resolve_credentials(region=getattr(args, "region", None),
+                                      project_id=getattr(args, "project_id", None),
+                                      metadata=from_metadata)
     if creds is None:
         raise UsageError(
             f"no cloud API keys: set {cloud.ENV_PUBLIC_KEY} and {cloud.ENV_PRIVATE_KEY} (and "
@@ -304,7 +315,24 @@ def _cloud_credentials(args: argparse.Namespace):
 
 
 def _host_private_ips(runner: Runner) -> list[str]:
+    """This host's IPv4 addresses (not lo). Reading them needs no root."""
     return list(Service(runner.root).host_ipv4s())
+
+
+def _this_host(args: argparse.Namespace, runner: Runner):
+    """How the CLB's backends recognise this host: its uhost-id and VPCs from the instance
+    metadata, and its addresses."""
+    from clb_wizard import cloud
+
+    if not runner.is_live_root:
+        return None
+    return cloud.this_host(_host_private_ips(runner), _cloud_instance(args))
+
+
+def _api(args: argparse.Namespace) -> dict:
+    """The endpoint and timeout options every cloud call takes."""
+    return {"api_url": getattr(args, "api_url", None), "timeout": args.api_timeout,
+            "internal": args.internal_api}
 
 
 def _vips_from_clb(args: argparse.Namespace, runner: Runner) -> None:
@@ -312,15 +340,16 @@ def _vips_from_clb(args: argparse.Namespace, runner: Runner) -> None:
     from clb_wizard import cloud
 
     with _cloud_errors_are_usage_errors():
-        clb = cloud.fetch_clb(_cloud_credentials(args), args.ulb_id, clb_type=args.type,
-                              host_private_ips=_host_private_ips(runner),
-                              api_url=getattr(args, "api_url", None))
+        creds = _cloud_credentials(args)
+        clb = cloud.fetch_clb(creds, args.ulb_id, clb_type=args.type,
+                              host=_this_host(args, runner), **_api(args))
     if not clb.addresses:
         raise UsageError(f"CLB {clb.ulb_id} has no VIP yet: bind an EIP or give --vip.")
     if clb.warnings and not args.force:
         raise UsageError(" ".join(clb.warnings) + " Acknowledge with --force.")
     if not args.json:
-        print(f"CLB {clb.ulb_id} ({clb.name}, {clb.ulb_type}): {', '.join(clb.addresses)}")
+        print(f"CLB {clb.ulb_id} ({clb.name}, {clb.ulb_type}) in {creds.where()}: "
+              f"{', '.join(clb.addresses)}")
     args.vip = list(clb.addresses)
     args.type = args.type or (clb.ulb_type if clb.ulb_type in CLB_TYPES else None)
 
@@ -333,8 +362,11 @@ def _health_fact(args: argparse.Namespace, runner: Runner) -> Optional[Fact]:
         creds = _cloud_credentials(args)
     except UsageError:
         return None
-    return cloud.health_fact(creds, args.ulb_id, _host_private_ips(runner),
-                             timeout=args.health_timeout, api_url=getattr(args, "api_url", None))
+    host = _this_host(args, runner)
+    return cloud.health_fact(creds, args.ulb_id, host.private_ips if host else (), host=host,
+                             timeout=args.health_timeout, api_url=getattr(args, "api_url", None),
+                             internal=args.internal_api,
+                             fatal=getattr(args, "require_healthy", False))
 
 
 def cmd_fetch(args: argparse.Namespace) -> int:
@@ -343,17 +375,20 @@ def cmd_fetch(args: argparse.Namespace) -> int:
     runner = Runner()
     with _cloud_errors_are_usage_errors():
         creds = _cloud_credentials(args)
-        host_ips = _host_private_ips(runner)
+        host = _this_host(args, runner)
         if args.ulb_id:
-            clbs = [cloud.fetch_clb(creds, args.ulb_id, clb_type=args.type,
-                                    host_private_ips=host_ips, api_url=args.api_url)]
+            clbs = [cloud.fetch_clb(creds, args.ulb_id, clb_type=args.type, host=host,
+                                    **_api(args))]
         else:
-            clbs = cloud.discover_clbs(creds, host_ips, clb_type=args.type, api_url=args.api_url)
+            clbs = cloud.discover_clbs(creds, (), clb_type=args.type, host=host, **_api(args))
     if args.json:
-        _emit_json({"ok": True, "clbs": [c.to_json() for c in clbs]})
+        _emit_json({"ok": True, "region": creds.region, "region_source": creds.region_source,
+                    "project_id": creds.project_id, "project_source": creds.project_source,
+                    "host": host.to_json() if host else None,
+                    "clbs": [c.to_json() for c in clbs]})
         return EXIT_OK
-    if not clbs:
-        print(f"No CLB in region {creds.region}.")
+    vpcs = f", VPC {', '.join(host.vpc_ids)}" if host and host.vpc_ids else ""
+    print(f"CLBs in {creds.where()}{vpcs}:" if clbs else f"No CLB in {creds.where()}{vpcs}.")
     for clb in clbs:
         mark = "*" if clb.matches_host else " "
         print(f"{mark} {clb.ulb_id}  {clb.name}  ({clb.ulb_type}, {clb.listen_type})")
@@ -396,10 +431,17 @@ def _common(p: argparse.ArgumentParser, *, vips: bool, root: bool = True) -> Non
 
 def _cloud_args(p: argparse.ArgumentParser, ulb_help: str) -> None:
     p.add_argument("--ulb-id", metavar="ID", help=ulb_help)
-    p.add_argument("--region", help="cloud region (default: $UCLOUD_REGION, or this instance's)")
-    p.add_argument("--project-id", help="cloud project (default: $UCLOUD_PROJECT_ID)")
+    p.add_argument("--region", help="cloud region; wins over $UCLOUD_REGION, which wins over "
+                   "this instance's metadata (the output says which was used)")
+    p.add_argument("--project-id", help="cloud project (org-...); wins over $UCLOUD_PROJECT_ID, "
+                   "which wins over this instance's metadata")
     p.add_argument("--api-url",
-                   help="API base URL (default: $CLB_WIZARD_API_URL or the public API)")
+                   help="API base URL (default: $CLB_WIZARD_API_URL or https://api.ucloud.cn)")
+    p.add_argument("--internal-api", action="store_true",
+                   help="use UCloud's VPC-internal API endpoint (http://api.service.ucloud.cn), "
+                   "for hosts without internet access: plain HTTP inside UCloud's network")
+    p.add_argument("--api-timeout", type=float, default=30.0, metavar="S",
+                   help="how long one API request may take (default 30)")
     p.add_argument("--health-timeout", type=float, default=120.0, metavar="S",
                    help="how long to wait for the CLB to see this backend healthy")
 
@@ -436,7 +478,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--vip", action="append", metavar="V", help="the VIPs to check")
     p.add_argument("--port", type=int, action="append", metavar="P",
                    help="warn when the service on port P listens on 127.0.0.1 only")
-    _cloud_args(p, "also ask this CLB whether it sees this backend healthy")
+    _cloud_args(p, "also ask this CLB whether its health check reaches this backend")
+    p.add_argument("--require-healthy", action="store_true",
+                   help="with --ulb-id: fail (exit 1) when the CLB does not see this backend "
+                   "healthy (by default a warning)")
     p.set_defaults(func=cmd_verify)
     p = sub.add_parser("fetch", help="list the CLBs (or one) and their VIPs from the cloud API")
     p.add_argument("--type", choices=CLB_TYPES, help="the CLB type you expect")

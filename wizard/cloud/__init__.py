@@ -4,14 +4,16 @@ host's backends are healthy.
 Everything goes through the vendor SDK (``ucloud-sdk-python3``); nothing here signs
 requests by hand. Modules by role:
 
-- ``errors``: :class:`CloudError`, its kinds and the RetCodes the program knows;
-- ``credentials``: API keys, region and project (:class:`Credentials`);
+- ``errors``: :class:`CloudError`, its kinds, the RetCodes the program knows and hints;
+- ``credentials``: API keys, region and project, and which source each came from;
 - ``metadata``: what the UHost metadata service says about this host;
-- ``client``: the one place the SDK is called, and its failures translated;
+- ``client``: the one place the SDK is called (endpoint, retries, failures translated);
+- ``transport_errors``: network, TLS and proxy failures, named for what they are;
 - ``parsing``: the program's own tolerant reading of DescribeULB answers;
+- ``text``: API strings made safe for a terminal;
 - ``models``: the result types (:class:`Clb`, :class:`HealthResult`, ...);
-- ``discovery``: one CLB by id, or every CLB of the region;
-- ``health``: the CLB's view of this host's backends.
+- ``discovery``: one CLB by id, or every CLB of this host's VPC;
+- ``health``: the CLB's view of this host's backends, and its verification fact.
 
 Secrets: the API keys live in memory only. They are never written to disk, never logged,
 never part of an exception message or traceback, and never in a ``repr``.
@@ -20,35 +22,36 @@ Callers always have a fallback: when anything here raises :class:`CloudError`, t
 types the VIPs by hand.
 """
 
-from clb_wizard.cloud.client import DEFAULT_API_URL, DEFAULT_TIMEOUT, ENV_API_URL, resolve_api_url
+from clb_wizard.cloud.client import (
+    DEFAULT_API_URL,
+    DEFAULT_TIMEOUT,
+    ENV_API_URL,
+    ENV_INTERNAL_API_URL,
+    INTERNAL_API_URL,
+    Endpoint,
+    resolve_api_url,
+    resolve_endpoint,
+)
 from clb_wizard.cloud.credentials import (
     ENV_PRIVATE_KEY,
     ENV_PROJECT_ID,
     ENV_PUBLIC_KEY,
     ENV_REGION,
     Credentials,
+    resolve_credentials,
 )
 from clb_wizard.cloud.discovery import DEFAULT_PAGE_SIZE, discover_clbs, fetch_clb
-from clb_wizard.cloud.errors import (
-    KIND_API,
-    KIND_AUTH,
-    KIND_CONFIG,
-    KIND_NETWORK,
-    KIND_NOT_FOUND,
-    KIND_RESPONSE,
-    KIND_SDK_MISSING,
-    KIND_TIMEOUT,
-    RETCODE_NO_USER,
-    RETCODE_SIGNATURE,
-    RETCODES_NOT_FOUND,
-    CloudError,
-)
+from clb_wizard.cloud.errors import *  # noqa: F403 - CloudError, KIND_*, RETCODE_*
+from clb_wizard.cloud.errors import CloudError
 from clb_wizard.cloud.health import HEALTH_FACT, health_fact, poll_backend_health
 from clb_wizard.cloud.metadata import (
     DEFAULT_METADATA_URL,
     ENV_METADATA_URL,
     METADATA_TIMEOUT,
+    Instance,
     metadata_defaults,
+    read_instance,
+    this_host,
 )
 from clb_wizard.cloud.models import (
     CLB_TYPES,
@@ -64,17 +67,18 @@ from clb_wizard.cloud.models import (
     ClbVip,
     HealthResult,
     Listener,
+    ThisHost,
 )
+from clb_wizard.cloud.text import terminal_safe
 
-__all__ = [
+__all__ = [  # noqa: F405 - the errors module's names are star-imported above
     "CLB_TYPES", "DEFAULT_API_URL", "DEFAULT_METADATA_URL", "DEFAULT_PAGE_SIZE",
-    "DEFAULT_TIMEOUT", "ENV_API_URL", "ENV_METADATA_URL", "ENV_PRIVATE_KEY", "ENV_PROJECT_ID",
-    "ENV_PUBLIC_KEY", "ENV_REGION", "EXTERNAL", "INTERNAL", "KIND_API", "KIND_AUTH",
-    "KIND_CONFIG", "KIND_NETWORK", "KIND_NOT_FOUND", "KIND_RESPONSE", "KIND_SDK_MISSING",
-    "KIND_TIMEOUT", "METADATA_TIMEOUT", "PACKETS_TRANSMIT", "REQUEST_PROXY",
-    "RETCODES_NOT_FOUND", "RETCODE_NO_USER", "RETCODE_SIGNATURE", "STATUS_HEALTHY", "UNKNOWN",
-    "Backend", "BackendHealth", "Clb", "ClbVip", "CloudError", "Credentials", "HealthResult",
-    "HEALTH_FACT", "health_fact",
-    "Listener", "discover_clbs", "fetch_clb", "metadata_defaults", "poll_backend_health",
-    "resolve_api_url",
+    "DEFAULT_TIMEOUT", "ENV_API_URL", "ENV_INTERNAL_API_URL", "ENV_METADATA_URL",
+    "ENV_PRIVATE_KEY", "ENV_PROJECT_ID", "ENV_PUBLIC_KEY", "ENV_REGION", "EXTERNAL",
+    "HEALTH_FACT", "INTERNAL", "INTERNAL_API_URL", "METADATA_TIMEOUT", "PACKETS_TRANSMIT",
+    "REQUEST_PROXY", "STATUS_HEALTHY", "UNKNOWN", "Backend", "BackendHealth", "Clb",
+    "ClbVip", "CloudError", "Credentials", "Endpoint", "HealthResult", "Instance",
+    "Listener", "ThisHost", "discover_clbs", "fetch_clb", "health_fact", "metadata_defaults",
+    "poll_backend_health", "read_instance", "resolve_api_url", "resolve_credentials",
+    "resolve_endpoint", "terminal_safe", "this_host",
 ]

@@ -1,5 +1,13 @@
-"""The one place the vendor SDK is called: a configured ULB client whose DescribeULB calls
-come back as plain dicts, every failure translated into a :class:`CloudError`.
+"""The one place the vendor SDK is called: a configured SDK client that signs DescribeULB
+requests and checks their RetCode, answers come back as plain dicts (the program's own
+parser reads them, see ``parsing``), transient failures are retried with backoff, and
+every failure becomes a :class:`CloudError`.
+
+Why ``Client.invoke`` and not ``ULBClient.describe_ulb``: the latter also loads the answer
+through the SDK's strict response schema (ucloud/services/ulb/client.py,
+``DescribeULBResponseSchema().loads``), which rejects the whole answer when one integer
+field of any CLB in the region is malformed. ``invoke`` (ucloud/core/client/_client.py)
+still signs the request and raises ``RetCodeException`` for a RetCode other than 0.
 
 Secrets: the SDK's own request/response logging is switched off (see
 ``_silence_sdk_logging``); every SDK or transport exception is replaced by a CloudError
@@ -11,48 +19,62 @@ from __future__ import annotations
 import logging
 import math
 import os
+import time
 import urllib.parse
 from collections.abc import Mapping
-from typing import Any, Optional
+from dataclasses import dataclass
+from typing import Any, Callable, Optional
 
+from clb_wizard.cloud import errors as err
 from clb_wizard.cloud.credentials import Credentials
-from clb_wizard.cloud.errors import (
-    FALLBACK,
-    KIND_API,
-    KIND_AUTH,
-    KIND_CONFIG,
-    KIND_NETWORK,
-    KIND_NOT_FOUND,
-    KIND_RESPONSE,
-    KIND_SDK_MISSING,
-    KIND_TIMEOUT,
-    RETCODE_NO_USER,
-    RETCODE_SIGNATURE,
-    RETCODES_NOT_FOUND,
-    CloudError,
-)
+from clb_wizard.cloud.errors import FALLBACK, CloudError
 
-# Ours: a private API endpoint (or a fake one in tests).
+# Ours: the API endpoint (a private one, or a fake one in tests).
 ENV_API_URL = "CLB_WIZARD_API_URL"
 DEFAULT_API_URL = "https://api.ucloud.cn"
-DEFAULT_TIMEOUT = 10.0
+# UCloud's VPC-internal endpoint (docs.ucloud.cn/api/summary/gateway, "VPC 内网访问"):
+# reachable from UHosts without internet access; HTTP only ("目前不支持 HTTPS 协议").
+INTERNAL_API_URL = "http://api.service.ucloud.cn"
+ENV_INTERNAL_API_URL = "CLB_WIZARD_INTERNAL_API_URL"  # tests point it at the fake
+INTERNAL = "internal"  # --api-url internal, CLB_WIZARD_API_URL=internal
+# The SDK's own default (ucloud/core/client/_cfg.py: timeout 30): a page of 100 CLBs
+# with their listeners and backends can take a while to build on the API's side.
+DEFAULT_TIMEOUT = 30.0
+# Waits between tries of a transient failure: 5 tries, at most 7.5 s of waiting.
+RETRY_DELAYS: tuple[float, ...] = (0.5, 1.0, 2.0, 4.0)
 
 _SDK_LOGGER = "ucloud"
 _NULL_LOGGER_NAME = "clb_wizard.cloud.sdk"
 
 
-def resolve_api_url(api_url: Optional[str] = None, env: Optional[Mapping[str, str]] = None) -> str:
-    """The API base URL: the argument, else ``CLB_WIZARD_API_URL``, else api.ucloud.cn."""
+@dataclass(frozen=True)
+class Endpoint:
+    url: str
+    internal: bool  # the VPC-internal endpoint (plain HTTP)
+
+
+def resolve_endpoint(api_url: Optional[str] = None, env: Optional[Mapping[str, str]] = None,
+                     *, internal: bool = False) -> Endpoint:
+    """The API endpoint: the VPC-internal one when ``internal`` (or the URL is the word
+    "internal"), else ``api_url``, else ``CLB_WIZARD_API_URL``, else api.ucloud.cn."""
     env = os.environ if env is None else env
     url = (api_url or env.get(ENV_API_URL) or DEFAULT_API_URL).strip()
+    if internal or url.lower() == INTERNAL:
+        url = (env.get(ENV_INTERNAL_API_URL) or INTERNAL_API_URL).strip()
+        internal = True
     parts = urllib.parse.urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise CloudError(
             f"The API URL {safe_url(url)!r} is not an http(s) URL: fix it or leave it "
             f"empty for {DEFAULT_API_URL}.",
-            kind=KIND_CONFIG,
+            kind=err.KIND_CONFIG,
         )
-    return url
+    return Endpoint(url, internal or url.rstrip("/") == INTERNAL_API_URL)
+
+
+def resolve_api_url(api_url: Optional[str] = None, env: Optional[Mapping[str, str]] = None) -> str:
+    """The API base URL (see :func:`resolve_endpoint`)."""
+    return resolve_endpoint(api_url, env).url
 
 
 def safe_url(url: str) -> str:
@@ -92,36 +114,56 @@ def _null_logger() -> logging.Logger:
     return logger
 
 
-class Api:
-    """One configured SDK ULB client, and DescribeULB calls with errors translated."""
+def _sdk_missing() -> CloudError:
+    return CloudError(
+        "The UCloud SDK (package ucloud-sdk-python3, a dependency of clb-wizard) cannot be "
+        "imported: reinstall clb-wizard, or `pip install ucloud-sdk-python3` into its "
+        "environment. " + FALLBACK,
+        kind=err.KIND_SDK_MISSING,
+    )
 
-    def __init__(self, creds: Credentials, api_url: Optional[str], timeout: float):
+
+def _reject_empty_answers(resp: Any) -> Any:
+    """Transport response hook: the SDK turns an empty body into None and then fails with
+    AttributeError (``data.get``); make it the SDK's own "invalid response" instead."""
+    from ucloud.core import exc as sdk_exc
+
+    if not resp.content or not isinstance(resp.json(), dict):
+        raise sdk_exc.InvalidResponseException(resp.content[:0], "not a JSON object")
+    return resp
+
+
+class Api:
+    """One configured SDK client, and DescribeULB calls with errors translated."""
+
+    def __init__(self, creds: Credentials, api_url: Optional[str], timeout: float, *,
+                 internal: bool = False, sleep: Callable[[float], None] = time.sleep):
         if not isinstance(creds, Credentials):
             raise TypeError("creds must be a Credentials")
         self.creds = creds
-        self.url = resolve_api_url(api_url)
+        self.endpoint = resolve_endpoint(api_url, internal=internal)
+        self.url = self.endpoint.url
         self.timeout = float(timeout)
         if not self.timeout > 0:
             raise ValueError("timeout must be positive")
-        self._ulb = self._client()
+        self.sleep = sleep
+        self._client = self._make_client()
 
-    def _client(self) -> Any:
+    def _make_client(self) -> Any:
         try:
-            from ucloud.client import Client
+            from ucloud.core.client import Client
             from ucloud.core.transport import RequestsTransport
             from ucloud.core.utils.middleware import Middleware
         except ImportError:
-            error = CloudError(
-                "The UCloud SDK is not installed: install it with "
-                "`pip install 'clb-wizard[cloud]'` (package ucloud-sdk-python3). " + FALLBACK,
-                kind=KIND_SDK_MISSING,
-            )
+            error: Optional[CloudError] = _sdk_missing()
         else:
             error = None
         if error is not None:
             raise error
         _silence_sdk_logging()
-        client = Client(
+        transport = RequestsTransport(max_retries=0)
+        transport.middleware.response(_reject_empty_answers)
+        return Client(
             {
                 "region": self.creds.region,
                 "project_id": self.creds.project_id,
@@ -131,122 +173,107 @@ class Api:
                 # The SDK config keeps whole seconds; the real per-call timeout (float)
                 # is passed on every call.
                 "timeout": max(1, math.ceil(self.timeout)),
-                # Retries would log to the root logger with the request arguments
-                # (ucloud/core/client/_client.py) and make timeouts unpredictable.
+                # Our own retries (describe): the SDK's would log the request arguments to
+                # the root logger (ucloud/core/client/_client.py). No "log_level": the SDK
+                # reads Config.log_level nowhere; the null logger below keeps it quiet.
                 "max_retries": 0,
-                "log_level": logging.CRITICAL,
             },
-            transport=RequestsTransport(max_retries=0),
+            transport=transport,
             # An empty middleware: the default one logs every request and response.
             middleware=Middleware(),
             logger=_null_logger(),
         )
-        return client.ulb()
 
     def describe(self, req: dict, *, ulb_id: Optional[str] = None) -> dict:
-        error: Optional[CloudError] = None
+        """One DescribeULB answer (a dict); transient failures retried RETRY_DELAYS."""
+        delays = list(RETRY_DELAYS)
+        tries = 0
+        while True:
+            tries += 1
+            resp, error, transient = self._call(req)
+            if error is None:
+                return resp
+            if not (transient and delays):
+                break
+            self.sleep(delays.pop(0))
+        if transient:
+            error = self._still_failing(error, tries, ulb_id)
+        # Raised here, outside any except block: no __context__ holding the SDK's
+        # exception (and with it the request) in a traceback.
+        error.__cause__ = None
+        error.__suppress_context__ = True
+        raise error
+
+    def _call(self, req: dict) -> tuple[dict, Optional[CloudError], bool]:
+        """(answer, None, False), or ({}, the error, whether it is worth another try)."""
         try:
-            resp = self._ulb.describe_ulb(dict(req), timeout=self.timeout, max_retries=0)
+            resp = self._client.invoke("DescribeULB", dict(req), timeout=self.timeout,
+                                       max_retries=0)
         except Exception as exc:  # noqa: BLE001 - every failure becomes a CloudError
-            error = self._translate(exc, ulb_id)
-        else:
-            if not isinstance(resp, dict):
-                error = self.bad_response()
-        if error is not None:
-            # Raised here, outside the except block: no __context__ holding the SDK's
-            # exception (and with it the request) in a traceback.
-            error.__cause__ = None
-            error.__suppress_context__ = True
-            raise error
-        return resp
+            error, transient = self._translate(exc)
+            return {}, error, transient
+        return resp, None, False
 
     def where(self) -> str:
-        project = f", project {self.creds.project_id}" if self.creds.project_id else ""
-        return f"region {self.creds.region}{project}"
+        return self.creds.where()
 
-    def bad_response(self) -> CloudError:
+    def bad_response(self, what: str = "an answer that is not a UCloud API response") -> CloudError:
         return CloudError(
-            f"The API at {safe_url(self.url)} gave an answer that is not a UCloud API "
-            f"response: check the API URL. {FALLBACK}",
-            kind=KIND_RESPONSE,
+            f"The API at {safe_url(self.url)} gave {what}: check the API URL, or try "
+            f"again later. {FALLBACK}",
+            kind=err.KIND_RESPONSE,
         )
 
-    def _scrub(self, text: Any) -> str:
-        """Server text for a message: short, one line, without the private key."""
+    def scrub(self, text: Any) -> str:
+        """Server text for a message: short, one line, terminal-safe, without the key."""
+        from clb_wizard.cloud.text import terminal_safe
+
         text = " ".join(str(text or "").split())[:200]
         key = self.creds.private_key
         if key and key in text:
             text = text.replace(key, "***")
-        return text
+        return terminal_safe(text)
 
-    def _translate(self, exc: BaseException, ulb_id: Optional[str]) -> CloudError:
-        import requests
+    def _translate(self, exc: BaseException) -> tuple[CloudError, bool]:
         from ucloud.core import exc as sdk_exc
 
-        url = safe_url(self.url)
         if isinstance(exc, sdk_exc.RetCodeException):
             code = int(exc.code)
-            if code == RETCODE_SIGNATURE:
-                return CloudError(
-                    f"The UCloud API refused the request signature (RetCode {code}): the "
-                    "private key does not belong to the public key. Copy both keys again "
-                    "from the console (API keys page), without spaces or line breaks. " + FALLBACK,
-                    kind=KIND_AUTH,
-                    code=code,
-                )
-            if code == RETCODE_NO_USER:
-                return CloudError(
-                    f"The UCloud API does not know this public key (RetCode {code}). Copy "
-                    "the public key again from the console (API keys page). " + FALLBACK,
-                    kind=KIND_AUTH,
-                    code=code,
-                )
-            if code in RETCODES_NOT_FOUND and ulb_id:
-                return self.not_found(ulb_id, code)
-            message = self._scrub(exc.message) or "no message"
-            return CloudError(
-                f"The UCloud API refused DescribeULB in {self.where()} (RetCode {code}: "
-                f"{message}). Check the region, the project and that the keys may read "
-                "load balancers. " + FALLBACK,
-                kind=KIND_API,
-                code=code,
-            )
-        if isinstance(exc, requests.exceptions.Timeout):
-            return CloudError(
-                f"The UCloud API at {url} did not answer within {self.timeout:g} s. Check "
-                "the network (proxy, firewall) and try again. " + FALLBACK,
-                kind=KIND_TIMEOUT,
-            )
-        if isinstance(exc, requests.exceptions.ConnectionError):
-            return CloudError(
-                f"Cannot reach the UCloud API at {url}: no network, DNS failure or "
-                "connection refused. Check the network, the proxy settings and the API URL. "
-                + FALLBACK,
-                kind=KIND_NETWORK,
-            )
+            message = self.scrub(exc.message)
+            if code in err.RETCODES_TRANSIENT:
+                said = f"RetCode {code}: {message}" if message else f"RetCode {code}"
+                return CloudError(said, kind=err.KIND_UNAVAILABLE, code=code), True
+            return err.retcode_error(code, message, self.where(), self.endpoint.internal), False
         if isinstance(exc, sdk_exc.HTTPStatusException):
+            status = exc.status_code
             return CloudError(
-                f"The UCloud API at {url} answered with HTTP status {exc.status_code}. "
+                f"The UCloud API at {safe_url(self.url)} answered with HTTP status {status}. "
                 "Check the API URL, or try again later. " + FALLBACK,
-                kind=KIND_API,
-            )
-        if isinstance(exc, (requests.exceptions.RequestException, OSError)):
-            return CloudError(
-                f"The request to the UCloud API at {url} failed ({type(exc).__name__}). "
-                "Check the API URL and the network. " + FALLBACK,
-                kind=KIND_NETWORK,
-            )
+                kind=err.KIND_UNAVAILABLE if status in err.HTTP_TRANSIENT else err.KIND_API,
+            ), status in err.HTTP_TRANSIENT
         if isinstance(exc, (sdk_exc.InvalidResponseException, sdk_exc.ValidationException)):
-            return self.bad_response()
+            if isinstance(exc, sdk_exc.InvalidResponseException) and not exc.content:
+                return self.bad_response("an empty answer"), False
+            return self.bad_response(), False
+        from clb_wizard.cloud.transport_errors import transport_error
+
+        return transport_error(exc, safe_url(self.url), self.timeout, self.endpoint), False
+
+    def _still_failing(self, last: CloudError, tries: int, ulb_id: Optional[str]) -> CloudError:
+        what = f"CLB {ulb_id}" if ulb_id else "the CLB list"
+        hint = ""
+        if last.code in err.RETCODES_FETCH_FAILED and ulb_id:
+            hint = (f" If it keeps failing, check that {ulb_id} exists in {self.where()}.")
         return CloudError(
-            f"Unexpected error while asking the UCloud API ({type(exc).__name__}). " + FALLBACK,
-            kind=KIND_API,
-        )
+            f"The UCloud API could not read {what} in {self.where()} ({last.message}), "
+            f"still after {tries} tries over {sum(RETRY_DELAYS[:tries - 1]):g} s: the "
+            f"service says to try again later.{hint} {FALLBACK}",
+            kind=err.KIND_UNAVAILABLE, code=last.code)
 
     def not_found(self, ulb_id: str, code: Optional[int] = None) -> CloudError:
         return CloudError(
             f"No CLB {ulb_id!r} in {self.where()}. Check the CLB id (ulb-...) and that "
             "the region and project are the CLB's. " + FALLBACK,
-            kind=KIND_NOT_FOUND,
+            kind=err.KIND_NOT_FOUND,
             code=code,
         )

@@ -27,6 +27,24 @@ def frontend_label(protocol: Optional[str], port: Optional[int]) -> str:
 
 
 @dataclass(frozen=True)
+class ThisHost:
+    """How to recognise this host among a CLB's backends: its instance id and VPCs (from
+    the instance metadata, when this is a UHost) and its private addresses."""
+
+    private_ips: tuple[str, ...] = ()
+    uhost_id: Optional[str] = None
+    vpc_ids: tuple[str, ...] = ()
+
+    def describe(self) -> str:
+        ips = ", ".join(self.private_ips) or "no address"
+        return f"{self.uhost_id}, {ips}" if self.uhost_id else ips
+
+    def to_json(self) -> dict:
+        return {"private_ips": list(self.private_ips), "uhost_id": self.uhost_id,
+                "vpc_ids": list(self.vpc_ids)}
+
+
+@dataclass(frozen=True)
 class ClbVip:
     """One address the CLB receives traffic on: its private IP (internal CLB) or one EIP
     (external CLB) with the EIP's operator line (Bgp, International, ...)."""
@@ -47,7 +65,9 @@ class Backend:
     port: Optional[int]
     status: Optional[int]  # 0 healthy, 1 failing, None not reported
     enabled: Optional[bool]
-    resource_id: Optional[str] = None
+    resource_id: Optional[str] = None  # the instance (uhost-...) behind the backend
+    sub_resource_id: Optional[str] = None  # its virtual NIC (uni-...), if bound to one
+    vpc_id: Optional[str] = None
 
     @property
     def healthy(self) -> bool:
@@ -61,6 +81,8 @@ class Backend:
             "healthy": self.healthy,
             "enabled": self.enabled,
             "resource_id": self.resource_id,
+            "sub_resource_id": self.sub_resource_id,
+            "vpc_id": self.vpc_id,
         }
 
 
@@ -99,6 +121,7 @@ class Clb:
     warnings: tuple[str, ...] = ()
     matches_host: bool = False
     listeners: tuple[Listener, ...] = ()
+    vpc_id: Optional[str] = None
 
     @property
     def addresses(self) -> tuple[str, ...]:
@@ -115,6 +138,7 @@ class Clb:
             "warnings": list(self.warnings),
             "matches_host": self.matches_host,
             "listeners": [lis.to_json() for lis in self.listeners],
+            "vpc_id": self.vpc_id,
         }
 
 

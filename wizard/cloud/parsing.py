@@ -1,10 +1,18 @@
 """The program's own reading of DescribeULB answers: from the response's dicts to
-:class:`~clb_wizard.cloud.models.Clb`, tolerant of odd values (a field that is not a
-number reads as unknown), with the warnings the user should see."""
+:class:`~clb_wizard.cloud.models.Clb`, with the warnings the user should see.
+
+Tolerant by design (the SDK's strict schema is not used, see ``client``): a number that
+is not one reads as unknown, an entry that is not an object is skipped, so one odd value
+on another CLB does not fail the whole answer. Every string is made terminal-safe here,
+once, before any face prints it.
+
+Field names are the SDK's (ucloud/services/ulb/client.py, DescribeULB's ULBSet,
+ULBVServerSet, ULBBackendSet; ResourceId, SubResourceId and VPCId included).
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from typing import Any, Optional
 
 from clb_wizard.cloud.client import Api
@@ -18,16 +26,18 @@ from clb_wizard.cloud.models import (
     Clb,
     ClbVip,
     Listener,
+    ThisHost,
     frontend_label,
 )
+from clb_wizard.cloud.text import terminal_safe
 
 _ULB_TYPES = {"InnerMode": INTERNAL, "OuterMode": EXTERNAL}
 
 
 def opt_int(value: Any) -> Optional[int]:
     try:
-        return None if value is None or value == "" else int(value)
-    except (TypeError, ValueError):
+        return None if value is None or value == "" or isinstance(value, bool) else int(value)
+    except (TypeError, ValueError, OverflowError):
         return None
 
 
@@ -36,60 +46,81 @@ def opt_bool(value: Any) -> Optional[bool]:
     return None if v is None else bool(v)
 
 
+def opt_text(value: Any) -> Optional[str]:
+    """A string field, terminal-safe; None when empty or not a scalar."""
+    if value is None or value == "" or isinstance(value, (dict, list)):
+        return None
+    return terminal_safe(value)
+
+
+def objects(value: Any) -> list[Mapping[str, Any]]:
+    """The objects of a list field; anything else (a malformed entry) is skipped."""
+    if not isinstance(value, list):
+        return []
+    return [v for v in value if isinstance(v, Mapping)]
+
+
+def _backend(b: Mapping[str, Any]) -> Optional[Backend]:
+    ip = opt_text(b.get("PrivateIP"))
+    if ip is None:
+        return None
+    return Backend(
+        private_ip=ip,
+        port=opt_int(b.get("Port")),
+        status=opt_int(b.get("Status")),
+        enabled=opt_bool(b.get("Enabled")),
+        resource_id=opt_text(b.get("ResourceId")),
+        sub_resource_id=opt_text(b.get("SubResourceId")),
+        vpc_id=opt_text(b.get("VPCId")),
+    )
+
+
 def _listeners(ulb: Mapping[str, Any]) -> tuple[Listener, ...]:
     out = []
-    for vs in ulb.get("VServerSet") or ():
-        backends = tuple(
-            Backend(
-                private_ip=str(b.get("PrivateIP")),
-                port=opt_int(b.get("Port")),
-                status=opt_int(b.get("Status")),
-                enabled=opt_bool(b.get("Enabled")),
-                resource_id=b.get("ResourceId") or None,
-            )
-            for b in (vs.get("BackendSet") or ())
-            if b.get("PrivateIP")
-        )
+    for vs in objects(ulb.get("VServerSet")):
+        backends = (_backend(b) for b in objects(vs.get("BackendSet")))
         out.append(
             Listener(
-                vserver_id=str(vs.get("VServerId") or ""),
-                name=str(vs.get("VServerName") or ""),
-                protocol=vs.get("Protocol") or None,
+                vserver_id=opt_text(vs.get("VServerId")) or "",
+                name=opt_text(vs.get("VServerName")) or "",
+                protocol=opt_text(vs.get("Protocol")),
                 frontend_port=opt_int(vs.get("FrontendPort")),
-                listen_type=vs.get("ListenType") or None,
-                backends=backends,
+                listen_type=opt_text(vs.get("ListenType")),
+                backends=tuple(b for b in backends if b is not None),
             )
         )
     return tuple(out)
 
 
-def _listener_label(lis: Listener) -> str:
+def listener_label(lis: Listener) -> str:
     return (lis.name or lis.vserver_id or "?") + frontend_label(lis.protocol, lis.frontend_port)
 
 
+def is_this_host(backend: Backend, clb_vpc: Optional[str], host: ThisHost) -> bool:
+    """Whether ``backend`` is this host. By instance id where both sides have one (a UHost
+    backend's ResourceId is the uhost-id; SubResourceId names its UNI); else by private IP,
+    and then only within one of this host's VPCs: VPCs in one region reuse address
+    ranges, and a CLB's backends are in the CLB's VPC (ULB error 63032)."""
+    ids = {i for i in (backend.resource_id, backend.sub_resource_id) if i}
+    if host.uhost_id and ids:
+        return host.uhost_id in ids
+    if backend.private_ip not in host.private_ips:
+        return False
+    vpc = backend.vpc_id or clb_vpc
+    if host.vpc_ids:
+        return vpc in host.vpc_ids
+    return True  # no instance metadata (not a UHost): the address is all there is
 
-def parse_clb(
-    ulb: Mapping[str, Any],
-    *,
-    clb_type: Optional[str] = None,
-    host_ips: Optional[Iterable[str]] = None,
-) -> Clb:
-    ulb_id = str(ulb.get("ULBId") or "")
-    name = str(ulb.get("Name") or ulb.get("ULBName") or "")
-    raw_type = ulb.get("ULBType") or ""
-    ulb_type = _ULB_TYPES.get(raw_type, UNKNOWN)
-    listen_type = ulb.get("ListenType") or None
-    listeners = _listeners(ulb)
-    warnings: list[str] = []
 
-    private_vip = []
-    if ulb.get("PrivateIP"):
-        private_vip = [ClbVip(str(ulb["PrivateIP"]), "private", None)]
-    eips = [
-        ClbVip(str(ip["EIP"]), "eip", ip.get("OperatorName") or None)
-        for ip in (ulb.get("IPSet") or ())
-        if ip.get("EIP")
-    ]
+def _vips(ulb: Mapping[str, Any], ulb_id: str, ulb_type: str, raw_type: str,
+          warnings: list[str]) -> list[ClbVip]:
+    private_ip = opt_text(ulb.get("PrivateIP"))
+    private_vip = [ClbVip(private_ip, "private", None)] if private_ip else []
+    eips = []
+    for ip in objects(ulb.get("IPSet")):
+        eip = opt_text(ip.get("EIP"))
+        if eip:
+            eips.append(ClbVip(eip, "eip", opt_text(ip.get("OperatorName"))))
     if ulb_type == INTERNAL:
         vips = private_vip
     elif ulb_type == EXTERNAL:
@@ -101,45 +132,60 @@ def parse_clb(
         )
     if not vips:
         warnings.append(f"CLB {ulb_id} has no VIP yet (no private IP and no EIP bound).")
+    return vips
 
+
+def _mode_warnings(ulb_id: str, listen_type: Optional[str],
+                   listeners: tuple[Listener, ...]) -> list[str]:
     if listen_type == REQUEST_PROXY:
-        warnings.append(
+        return [
             f"CLB {ulb_id} is in request proxy mode (RequestProxy): its backends receive "
             "connections from the CLB's proxy addresses, so no VIP is needed on the loopback."
-        )
-    else:
-        for lis in listeners:
-            if lis.listen_type == REQUEST_PROXY:
-                warnings.append(
-                    f"Listener {_listener_label(lis)} of CLB {ulb_id} is in request proxy "
-                    "mode (RequestProxy): its traffic needs no VIP on the loopback."
-                )
+        ]
+    return [
+        f"Listener {listener_label(lis)} of CLB {ulb_id} is in request proxy "
+        "mode (RequestProxy): its traffic needs no VIP on the loopback."
+        for lis in listeners
+        if lis.listen_type == REQUEST_PROXY
+    ]
+
+
+def parse_clb(
+    ulb: Mapping[str, Any],
+    *,
+    clb_type: Optional[str] = None,
+    host: Optional[ThisHost] = None,
+) -> Clb:
+    ulb_id = opt_text(ulb.get("ULBId")) or ""
+    name = opt_text(ulb.get("Name")) or opt_text(ulb.get("ULBName")) or ""
+    raw_type = opt_text(ulb.get("ULBType")) or ""
+    ulb_type = _ULB_TYPES.get(raw_type, UNKNOWN)
+    listen_type = opt_text(ulb.get("ListenType"))
+    vpc_id = opt_text(ulb.get("VPCId"))
+    listeners = _listeners(ulb)
+    warnings: list[str] = []
+    vips = _vips(ulb, ulb_id, ulb_type, raw_type, warnings)
+    warnings += _mode_warnings(ulb_id, listen_type, listeners)
     if clb_type is not None and ulb_type in CLB_TYPES and clb_type != ulb_type:
         what = "its private IP" if ulb_type == INTERNAL else "its EIPs"
         warnings.append(
             f"You chose an {clb_type} CLB, but {ulb_id} is {ulb_type} ({raw_type}): "
             f"its VIPs are {what}."
         )
-
-    backend_ips: list[str] = []
-    for lis in listeners:
-        for b in lis.backends:
-            if b.private_ip not in backend_ips:
-                backend_ips.append(b.private_ip)
-    hosts = set(host_ips or ())
-    matches = bool(hosts) and any(ip in hosts for ip in backend_ips)
+    backends = [b for lis in listeners for b in lis.backends]
+    matches = host is not None and any(is_this_host(b, vpc_id, host) for b in backends)
     return Clb(
         ulb_id=ulb_id,
         name=name,
         ulb_type=ulb_type,
         listen_type=listen_type,
         vips=tuple(vips),
-        backend_private_ips=tuple(backend_ips),
+        backend_private_ips=tuple(dict.fromkeys(b.private_ip for b in backends)),
         warnings=tuple(warnings),
         matches_host=matches,
         listeners=listeners,
+        vpc_id=vpc_id,
     )
-
 
 
 def check_clb_type(clb_type: Optional[str]) -> None:
@@ -147,13 +193,13 @@ def check_clb_type(clb_type: Optional[str]) -> None:
         raise ValueError(f"clb_type must be one of {CLB_TYPES} or None, not {clb_type!r}")
 
 
-def dataset(api: Api, resp: Mapping[str, Any]) -> list:
+def dataset(api: Api, resp: Mapping[str, Any]) -> list[Mapping[str, Any]]:
     data = resp.get("DataSet")
     if data is None:
         return []
     if not isinstance(data, list):
         raise api.bad_response()
-    return data
+    return objects(data)
 
 
 def describe_one(api: Api, ulb_id: str) -> Mapping[str, Any]:
