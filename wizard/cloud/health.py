@@ -34,7 +34,7 @@ from clb_wizard.verify import Fact
 
 HEALTH_FACT = "CLB health check"
 # Failures worth waiting out inside the poll (after the client's own retries).
-_PASSING = (KIND_UNAVAILABLE, KIND_TIMEOUT)
+_WAITED_OUT = (KIND_UNAVAILABLE, KIND_TIMEOUT)
 
 
 def forwards_packets(lis: Listener, clb: Clb) -> bool:
@@ -135,7 +135,7 @@ def poll_backend_health(
         try:
             clb = parse_clb(describe_one(api, ulb_id), host=this)
         except CloudError as exc:
-            if exc.kind not in _PASSING or clock() >= deadline:
+            if exc.kind not in _WAITED_OUT or clock() >= deadline:
                 raise
             sleep(max(0.0, min(interval, deadline - clock())))
             continue
