@@ -982,3 +982,36 @@ def test_cli_fetch_without_root_still_marks_this_hosts_clbs(on_ucloud, monkeypat
     assert out["host"]["uhost_id"] == fakes.SELF_UHOST
     assert {c["ulb_id"] for c in out["clbs"] if c["matches_host"]} == {
         "ulb-inner01", "ulb-outer01", "ulb-mixed01"}
+
+
+def test_the_new_failure_paths_carry_no_secret(on_ucloud, creds, caplog, capfd, closed_url):
+    """Retries, permission hints, TLS, empty bodies and the internal-endpoint offer: no key
+    or signature in any message, traceback, log record or output."""
+    caplog.set_level(logging.DEBUG)
+    api = on_ucloud
+    errors: list[CloudError] = []
+    calls = [
+        (lambda: api.fail_next(150, f"busy {PRIVATE}", times=9),
+         lambda: cloud.fetch_clb(creds, "ulb-inner01", api_url=api.url)),
+        (lambda: setattr(api, "forced_error", (294, "IP not allowed")),
+         lambda: cloud.fetch_clb(creds, "ulb-inner01", api_url=api.url)),
+        (lambda: setattr(api, "forced_error", None),
+         lambda: cloud.fetch_clb(creds, "ulb-inner01", api_url=f"https://127.0.0.1:{api.port}")),
+        (lambda: setattr(api, "empty_body", True),
+         lambda: cloud.fetch_clb(creds, "ulb-inner01", api_url=api.url)),
+        (lambda: None, lambda: cloud.fetch_clb(creds, "ulb-inner01", api_url=closed_url)),
+    ]
+    for prepare, call in calls:
+        prepare()
+        with pytest.raises(CloudError) as err:
+            call()
+        errors.append(err.value)
+    assert errors[-1].suggest_internal
+    texts = [caplog.text, *capfd.readouterr()]
+    for error in errors:
+        assert error.__cause__ is None and error.__context__ is None
+        texts += _texts_of(error)
+    assert len(api.requests) >= 7
+    for text in texts:
+        for secret in _secrets(api):
+            assert secret not in text
