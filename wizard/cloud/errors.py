@@ -39,8 +39,6 @@ RETCODES_TRANSIENT = frozenset(
     {RETCODE_TIMEOUT, RETCODE_GATEWAY, RETCODE_UNAVAILABLE, RETCODE_RATE_LIMIT,
      *RETCODES_FETCH_FAILED})
 HTTP_TRANSIENT = frozenset({429, 502, 503, 504})
-# Kept for callers of the old name; these codes do not mean "not found".
-RETCODES_NOT_FOUND = RETCODES_FETCH_FAILED
 
 # CloudError kinds
 KIND_CONFIG = "config"
