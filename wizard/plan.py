@@ -14,8 +14,9 @@ from typing import Optional
 
 from clb_wizard import sysctls
 from clb_wizard.facts import HostAddresses
+from clb_wizard.files import printable
 from clb_wizard.methods import get_method
-from clb_wizard.methods.base import Command, Files, LoAddress, MethodError, cmd
+from clb_wizard.methods.base import Command, Files, LoAddress, MethodError, cmd, is_ours
 from clb_wizard.platform import Platform
 from clb_wizard.runner import FileState, Runner
 from clb_wizard.sysctls import SysctlChange
@@ -48,7 +49,8 @@ class FileChange:
             fromfile="/dev/null" if self.before is None else "a/" + name,
             tofile="/dev/null" if self.after is None else "b/" + name,
         )
-        return "".join(line if line.endswith("\n") else line + "\n" for line in lines)
+        return printable("".join(line if line.endswith("\n") else line + "\n"
+                                 for line in lines))
 
     def to_json(self) -> dict:
         return {
@@ -168,7 +170,12 @@ def build_plan(
     changes = []
     for path, content in sorted(wanted.items()):
         old = snapshot.get(path, FileState(None))
-        mode = modes.get(path, old.mode if old.exists else 0o644)
+        # An admin's file we edit keeps its mode (owner and ACLs: the transaction keeps
+        # those); our own files get the mode their method wants.
+        if old.exists and not is_ours(old.text):
+            mode = old.mode
+        else:
+            mode = modes.get(path, old.mode if old.exists else 0o644)
         if content == old.text and (content is None or old.mode == mode):
             continue
         changes.append(FileChange(path, old.text, content, mode))

@@ -8,19 +8,16 @@ directory, and the verification results. It never raises: a section that cannot 
 is null and its reason goes to "errors". The TUI's Done and error screens call it and
 save it with `save_report`.
 
-No secrets: nothing from the environment goes in (cloud keys live there), and values
-under secret-looking keys in the files (Wi-Fi PSKs, 802.1x and VPN passwords, tokens)
-are replaced by "<redacted>"; whole files that only hold secrets (ifcfg keys-*) too.
+No secrets: nothing from the environment goes in (cloud keys live there), and of the
+files only our own are shown whole; the others by allow-list (clb_wizard.redact: lo
+stanzas, addresses, sysctls keep their values, everything else is "<redacted>").
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import os
 import platform as _pyplatform
-import posixpath
-import re
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -28,53 +25,20 @@ from typing import Optional
 
 from clb_wizard import sysctls as _sysctls
 from clb_wizard.facts import read_addresses, read_sysctl
+from clb_wizard.files import atomic_write, printable
 from clb_wizard.methods import get_method
 from clb_wizard.methods.base import is_ours
 from clb_wizard.plan import watched_paths
 from clb_wizard.platform import Platform, detect, with_method
+from clb_wizard.redact import REDACTED, redact
 from clb_wizard.runner import Runner
 from clb_wizard.transaction.journal import FileRecord, Journal, Store
 from clb_wizard.verify import verify
 
 FORMAT = 1
-REDACTED = "<redacted>"
 # Top-level keys of the report, in order (tests/unit/test_report.py holds them golden).
 KEYS = ("format", "generated", "tool", "host", "platform", "lo", "interfaces", "files",
         "sysctls", "journal", "exports", "verification", "errors")
-
-_SECRET_KEY = re.compile(
-    r"(psk|passw(or)?d|passphrase|secret|private[-_]?key|token|wep-key\d*|"
-    r"(^|[-_.])pin($|[-_.])|auth[-_]?key|pre-?shared|credential|cert-pass)",
-    re.IGNORECASE,
-)
-_SECRET_SECTIONS = re.compile(r"^\[(wifi-security|802-1x|vpn-secrets|wireguard-peer\..*)\]$")
-_SECRET_FILES = re.compile(r"^(keys-.*|.*\.(key|pem|p12|pfx))$")
-# key=value (keyfiles, ifcfg), key: value (YAML), key value (interfaces(5))
-_KV = re.compile(r"^(\s*-?\s*)([A-Za-z0-9_.\-\"']+)(\s*[:=]\s*|\s+)(\S.*)$")
-
-
-def redact(path: str, text: str) -> tuple[str, bool]:
-    """`text` with the values of secret-looking keys replaced; (text, anything redacted)."""
-    if _SECRET_FILES.match(posixpath.basename(path)):
-        return REDACTED + "\n", True
-    out, redacted, in_secret_section = [], False, False
-    for line in text.splitlines(keepends=True):
-        stripped = line.strip()
-        if stripped.startswith("[") and stripped.endswith("]"):
-            in_secret_section = bool(_SECRET_SECTIONS.match(stripped))
-            out.append(line)
-            continue
-        match = _KV.match(line.rstrip("\n"))
-        if match and not stripped.startswith("#") and (
-            in_secret_section or _SECRET_KEY.search(match.group(2).strip("\"'"))
-        ):
-            ending = "\n" if line.endswith("\n") else ""
-            out.append(f"{match.group(1)}{match.group(2)}{match.group(3)}{REDACTED}{ending}")
-            redacted = True
-        else:
-            out.append(line)
-    return "".join(out), redacted
-
 
 def _sha256(data: Optional[bytes]) -> Optional[str]:
     return None if data is None else hashlib.sha256(data).hexdigest()
@@ -162,7 +126,11 @@ def _files(runner: Runner, method: str, errors: list[str]) -> Optional[list[dict
                  "sha256": _sha256(state.content), "ours": is_ours(state.text),
                  "redacted": False, "content": None}
         if state.text is not None:
-            entry["content"], entry["redacted"] = redact(path, state.text)
+            text = printable(state.text)
+            if entry["ours"]:  # only what clb-wizard wrote: addresses
+                entry["content"] = text
+            else:
+                entry["content"], entry["redacted"] = redact(path, text)
         found.append(entry)
     return found
 
@@ -346,14 +314,11 @@ def report_text(report: dict) -> str:
 
 
 def save_report(report: dict, path: str) -> str:
-    """Write the report as JSON to `path` (mode 0600: it names the host's addresses)."""
+    """Write the report as JSON to `path` (mode 0600: it names the host's addresses).
+    Raises FileRefused (a symlink or special file at `path`) or OSError."""
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_name(f".{target.name}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as fh:
-        fh.write(report_json(report))
-    os.replace(tmp, target)
+    atomic_write(target, report_json(report).encode(), 0o600, prefix=f".{target.name}.")
     return str(target)
 
 

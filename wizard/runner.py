@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import secrets
 import subprocess
 import tempfile
 from collections.abc import Sequence
@@ -17,8 +18,25 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Optional
 
+from clb_wizard.files import FileRefused, atomic_write, read_regular, read_xattrs, resolve_in_root
+
 # Parsable, untranslated output from every tool we run.
 _TOOL_ENV = {"LC_ALL": "C", "LANG": "C"}
+# What a child command inherits from our environment: an allow-list, so the cloud keys
+# (UCLOUD_PRIVATE_KEY) and whatever else the admin exported never reach a child.
+_ENV_KEEP = ("PATH", "TZ", "DBUS_SYSTEM_BUS_ADDRESS", "NO_COLOR")
+_ENV_KEEP_PREFIXES = ("SYSTEMD_",)
+DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+
+def child_env(extra: Optional[dict] = None) -> dict[str, str]:
+    """The clean environment of every child: allow-listed names, a PATH of absolute
+    directories only (a relative entry would find tools in whatever the cwd is)."""
+    env = {k: v for k, v in os.environ.items()
+           if k in _ENV_KEEP or k.startswith(_ENV_KEEP_PREFIXES)}
+    path = [p for p in env.get("PATH", DEFAULT_PATH).split(":") if p.startswith("/")]
+    env["PATH"] = ":".join(path) or DEFAULT_PATH
+    return {**env, **_TOOL_ENV, **(extra or {})}
 
 
 class RunnerError(Exception):
@@ -33,6 +51,8 @@ class FileState:
     mode: int = 0o644
     uid: int = 0
     gid: int = 0
+    link: Optional[str] = None  # the path is a symlink with this target (we write through it)
+    xattrs: dict[str, bytes] = field(default_factory=dict, compare=False)  # ACLs among them
 
     @property
     def exists(self) -> bool:
@@ -40,7 +60,8 @@ class FileState:
 
     @property
     def text(self) -> Optional[str]:
-        return None if self.content is None else self.content.decode("utf-8", "replace")
+        """The content as text; bytes that are not UTF-8 survive an edit (surrogateescape)."""
+        return None if self.content is None else self.content.decode("utf-8", "surrogateescape")
 
 
 @dataclass(frozen=True)
@@ -88,8 +109,24 @@ class Runner:
         return self.root.resolve() == Path("/")
 
     def host_path(self, path: str) -> Path:
-        """Map a target path such as /etc/netplan/x.yaml to where it is under the root."""
-        return self.root / path.lstrip("/")
+        """Map a target path such as /etc/netplan/x.yaml to where it really is under the
+        root, every symlink resolved inside the root (never out of it)."""
+        try:
+            return resolve_in_root(self.root, path)
+        except FileRefused as exc:
+            raise RunnerError(str(exc)) from None
+
+    def _located(self, path: str) -> Path:
+        """Like host_path, but the last component itself is not followed."""
+        parent, name = os.path.split(path.rstrip("/") or "/")
+        return self.host_path(parent) / name if name else self.host_path(path)
+
+    def link_of(self, path: str) -> Optional[str]:
+        """The target of `path` if it is a symlink, else None."""
+        try:
+            return os.readlink(self._located(path))
+        except OSError:
+            return None
 
     def _emit(self, event: Event) -> None:
         self.events.append(event)
@@ -98,17 +135,27 @@ class Runner:
 
     # -- reads: always real ------------------------------------------------------
     def file_state(self, path: str) -> FileState:
+        """The file at `path` (through a symlink). A FIFO, device or dangling symlink is a
+        RunnerError that says what to do, never a hang or a silent "does not exist"."""
+        link = self.link_of(path)
         target = self.host_path(path)
         try:
-            st = target.stat()
-            data = target.read_bytes()
-        except FileNotFoundError:
-            return FileState(None)
-        except IsADirectoryError:
-            raise RunnerError(f"{path} is a directory, expected a file") from None
+            found = read_regular(target)
+        except FileRefused as exc:
+            raise RunnerError(f"{path} {exc}: clb-wizard only reads and edits regular files. "
+                              f"Move it out of {os.path.dirname(path)}, then run it again."
+                              ) from None
         except OSError as exc:
             raise RunnerError(f"cannot read {path}: {exc.strerror}") from None
-        return FileState(data, st.st_mode & 0o7777, st.st_uid, st.st_gid)
+        if found is None:
+            if link is not None:
+                raise RunnerError(
+                    f"{path} is a symbolic link to {link}, which does not exist: point it at "
+                    "a file or remove it, then run clb-wizard again.")
+            return FileState(None)
+        data, st = found
+        return FileState(data, st.st_mode & 0o7777, st.st_uid, st.st_gid, link,
+                         read_xattrs(target))
 
     def read_text(self, path: str) -> Optional[str]:
         return self.file_state(path).text
@@ -147,7 +194,7 @@ class Runner:
         if dry_run:
             result = CommandResult(args, 0, dry_run=True)
         else:
-            env = {**os.environ, **_TOOL_ENV}
+            env = child_env()
             try:
                 proc = subprocess.run(
                     args,
@@ -163,19 +210,22 @@ class Runner:
             except PermissionError:
                 result = CommandResult(args, 126, stderr=f"{args[0]}: permission denied")
             except subprocess.TimeoutExpired:
-                result = CommandResult(args, 124, stderr=f"timed out after {timeout}s")
+                result = CommandResult(
+                    args, 124, stderr=f"timed out after {timeout or self.command_timeout:g} s")
         if kind == "run" or not result.ok:
             self._emit(Event(kind, " ".join(args), result.ok, result.dry_run))
         return result
 
     def spawn(self, argv: Sequence[str], env: Optional[dict] = None) -> int:
-        """Start a detached process (own session, no terminal) that outlives us; its pid."""
+        """Start a detached process (own session, no terminal, cwd /, clean environment)
+        that outlives us; its pid."""
         self._emit(Event("spawn", " ".join(argv), dry_run=self.dry_run))
         if self.dry_run:
             return 0
         proc = subprocess.Popen(
             list(argv),
-            env={**os.environ, **_TOOL_ENV, **(env or {})},
+            env=child_env(env),
+            cwd="/",
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
@@ -189,39 +239,55 @@ class Runner:
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, 15)
 
-    def write_file(self, path: str, data: bytes, mode: int, uid: int = 0, gid: int = 0) -> None:
-        """Atomic replace: temp file in the same directory, fsync, rename, fsync the dir.
+    def write_file(self, path: str, data: bytes, mode: int, uid: int = 0, gid: int = 0,
+                   xattrs: Optional[dict[str, bytes]] = None) -> None:
+        """Atomic replace (files.atomic_write): a crash leaves either the old file or the
+        new one; the temp file name starts with ".clb-wizard." so recovery can sweep it.
 
-        A crash leaves either the old file or the new one, never a half-written one;
-        the temp file name starts with ".clb-wizard." so recovery can sweep leftovers.
+        A symlink at `path` is written through (the link stays as the admin made it, like
+        dpkg does for conffiles) when it leads to a regular file inside the root.
         """
         self._emit(Event("write", f"{path} (mode {mode:04o})", dry_run=self.dry_run))
         if self.dry_run:
             return
-        target = self.host_path(path)
+        target = self._located(path)
+        link = self.link_of(path)
+        if link is not None:
+            target = self.host_path(path)
+            if not target.is_file() or target.is_symlink():
+                raise RunnerError(f"{path} is a symbolic link to {link}, which is not a regular "
+                                  "file: point it at one or remove it, then run it again.")
         try:
-            fd, tmp = tempfile.mkstemp(prefix=".clb-wizard.", dir=target.parent)
+            atomic_write(target, data, mode, uid=uid, gid=gid, xattrs=xattrs)
+        except FileRefused as exc:
+            raise RunnerError(str(exc)) from None
         except OSError as exc:
-            raise RunnerError(f"cannot write in {Path(path).parent}: {exc.strerror}") from None
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(data)
-                fh.flush()
-                os.fchmod(fh.fileno(), mode)
-                if os.geteuid() == 0:
-                    os.fchown(fh.fileno(), uid, gid)
-                os.fsync(fh.fileno())
-            os.replace(tmp, target)
-        except OSError as exc:
-            Path(tmp).unlink(missing_ok=True)
             raise RunnerError(f"cannot write {path}: {exc.strerror}") from None
-        _fsync_dir(target.parent)
+
+    def write_link(self, path: str, link: str) -> None:
+        """Make `path` the symlink `link` again, atomically (rollback of a linked file)."""
+        self._emit(Event("write", f"{path} -> {link}", dry_run=self.dry_run))
+        if self.dry_run or self.link_of(path) == link:
+            return
+        final = self._located(path)
+        tmp = final.with_name(f".clb-wizard.{secrets.token_hex(8)}")
+        try:
+            os.symlink(link, tmp)
+            os.replace(tmp, final)
+        except OSError as exc:
+            with contextlib.suppress(OSError):
+                tmp.unlink()
+            raise RunnerError(f"cannot restore the link {path}: {exc.strerror}") from None
+        _fsync_dir(final.parent)
 
     def remove_file(self, path: str) -> None:
         self._emit(Event("remove", path, dry_run=self.dry_run))
         if self.dry_run:
             return
-        target = self.host_path(path)
+        target = self._located(path)
+        if self.link_of(path) is not None:
+            raise RunnerError(f"{path} is a symbolic link: clb-wizard does not remove links it "
+                              "did not make. Remove it by hand if it should go.")
         try:
             target.unlink(missing_ok=True)
         except OSError as exc:

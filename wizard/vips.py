@@ -75,6 +75,10 @@ def parse_vip(text: str) -> netaddr.IPAddress:
             "e.g. 10.9.8.7 or 10.9.8.7/32."
         )
     address, _, prefix = raw.partition("/")
+    if prefix and prefix != str(int(prefix)):  # "/032": not a prefix length any tool writes
+        raise VipError(
+            f"{shown!r} has a prefix length with a leading zero: write it as /32, or leave "
+            "the prefix out.")
     try:
         ip = netaddr.IPAddress(address, version=4, flags=netaddr.INET_PTON)
     except (netaddr.AddrFormatError, ValueError):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 
 from tests.conftest import require
 from tests.sandbox import Sandbox
@@ -50,3 +51,12 @@ def route_type(sb: Sandbox, address: str) -> str:
 def state_files(sb: Sandbox) -> list[str]:
     base = sb.dir / "varlib" / "clb-wizard"
     return sorted(str(p.relative_to(base)) for p in base.rglob("*")) if base.exists() else []
+
+
+def wait_for(predicate, timeout: float = 20.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.05)
+    return False

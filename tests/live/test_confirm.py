@@ -8,11 +8,10 @@ import os
 import signal
 import subprocess
 import sys
-import time
 
 import pexpect
 
-from tests.live.hosts import files_digest, prepare
+from tests.live.hosts import files_digest, prepare, wait_for
 
 VIP = "203.0.113.10"
 
@@ -23,15 +22,6 @@ def journal_state(sb):
         return json.loads(path.read_text())["state"]
     except (OSError, ValueError):
         return None
-
-
-def wait_for(predicate, timeout=20.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.05)
-    return False
 
 
 def start_apply(sb, timeout_s):

@@ -98,7 +98,7 @@ def test_report_redacts_secrets_in_watched_files(sandbox):
     wlan = next(f for f in data["files"] if f["path"].endswith("/wlan0"))
     assert wlan["redacted"] is True
     assert "s3cr3t-psk-value" not in json.dumps(data)
-    assert "wpa-ssid office" in wlan["content"]
+    assert "iface wlan0 inet dhcp\n    wpa-ssid <redacted>" in wlan["content"]
 
 
 def test_report_saved_with_output_is_private(sandbox):

@@ -211,6 +211,20 @@ def cmd_apply(args: argparse.Namespace) -> int:
     runner = _runner(args, dry_run=args.dry_run)
     if args.ulb_id:
         _vips_from_clb(args, runner)
+    store = Store(runner)
+    # Hold the lock from before the plan until the change is done: a plan made while
+    # another run changes the host would be stale. (Without root, apply refuses anyway.)
+    locking = not args.dry_run and os.geteuid() == 0 and runner.is_live_root
+    if locking:
+        store.lock()
+    try:
+        return _plan_and_apply(args, runner, store)
+    finally:
+        if locking:
+            store.unlock()
+
+
+def _plan_and_apply(args: argparse.Namespace, runner: Runner, store: Store) -> int:
     plan = prepare_plan(runner, _options(args))
     if not args.json:
         print_plan(plan)
@@ -220,7 +234,7 @@ def cmd_apply(args: argparse.Namespace) -> int:
         if not _ask("Apply this change?"):
             print("Nothing was changed.")
             return EXIT_OK
-    transaction = Transaction(runner, on_progress=_progress_printer(args))
+    transaction = Transaction(runner, store=store, on_progress=_progress_printer(args))
     outcome = transaction.apply(plan, confirm_timeout=_confirm_timeout(args),
                                 confirm=_terminal_confirm, ports=tuple(args.port or ()))
     if args.ulb_id and outcome.exit_code == EXIT_OK and outcome.verification and not args.dry_run:
@@ -272,6 +286,26 @@ def cmd_recover(args: argparse.Namespace) -> int:
 
 def cmd_confirm(args: argparse.Namespace) -> int:
     return _report(Transaction(_runner(args)).confirm_pending(), args)
+
+
+def cmd_history(args: argparse.Namespace) -> int:
+    """The kept changes, newest first: what `rollback` undoes, one per call."""
+    from clb_wizard.report import summarise_journal
+
+    entries = [summarise_journal(j) for j in reversed(Store(_runner(args)).history())]
+    if args.json:
+        _emit_json({"ok": True, "history": entries})
+        return EXIT_OK
+    if not entries:
+        print("No change made by clb-wizard is recorded on this host.")
+    for n, entry in enumerate(entries):
+        kept = next((h["at"] for h in reversed(entry["history"]) if h["state"] == "committed"),
+                    "?")
+        print(f"{entry['id']}  kept {kept}  {entry['method']}  VIPs {', '.join(entry['vips'])}"
+              + ("   <- `clb-wizard rollback` undoes this one next" if n == 0 else ""))
+        for f in entry["files"]:
+            print(f"    {f['action']} {f['path']}")
+    return EXIT_OK
 
 
 @contextlib.contextmanager
@@ -429,6 +463,11 @@ def _common(p: argparse.ArgumentParser, *, vips: bool, root: bool = True) -> Non
                        help="acknowledge warnings such as a public VIP for an internal CLB")
 
 
+def _arp_sysctls(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--arp-sysctls", action="store_true",
+                   help="also set arp_ignore=1 and arp_announce=2, persistently")
+
+
 def _cloud_args(p: argparse.ArgumentParser, ulb_help: str) -> None:
     p.add_argument("--ulb-id", metavar="ID", help=ulb_help)
     p.add_argument("--region", help="cloud region; wins over $UCLOUD_REGION, which wins over "
@@ -459,6 +498,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_detect)
     p = sub.add_parser("plan", help="show the exact change (diff and commands); changes nothing")
     _common(p, vips=True)
+    _arp_sysctls(p)
     p.set_defaults(func=cmd_plan)
     p = sub.add_parser("apply", help="apply, verify, and roll back automatically on failure")
     _common(p, vips=True)
@@ -468,8 +508,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--confirm-timeout", type=float, metavar="S",
                    help="keep the change only if confirmed within S seconds (default 120 in an "
                    "interactive SSH session; 0 turns it off)")
-    p.add_argument("--arp-sysctls", action="store_true",
-                   help="also set arp_ignore=1 and arp_announce=2, persistently")
+    _arp_sysctls(p)
     p.add_argument("--port", type=int, action="append", metavar="P",
                    help="warn when the service on port P listens on 127.0.0.1 only")
     p.set_defaults(func=cmd_apply)
@@ -499,6 +538,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("confirm", help="keep a change that is waiting for confirmation")
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.set_defaults(func=cmd_confirm, root="/")
+    p = sub.add_parser("history", help="list the kept changes, newest first (rollback walks "
+                       "back through them)")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.set_defaults(func=cmd_history, root="/")
     p = sub.add_parser("userdata", help="print cloud-init UserData for a new host")
     _common(p, vips=True, root=False)
     p.set_defaults(func=cmd_userdata)

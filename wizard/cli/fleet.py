@@ -14,12 +14,12 @@ wizard.cli from here would give a second UsageError class that main does not cat
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from pathlib import Path
 
+from clb_wizard.files import FileRefused, atomic_write
 from clb_wizard.platform import METHODS, PlatformError
-from clb_wizard.runner import Runner
+from clb_wizard.runner import Runner, RunnerError
 from clb_wizard.service import Options, Service, checked_vips, detect_platform
 from clb_wizard.vips import CLB_TYPES
 
@@ -42,15 +42,20 @@ def _write_output(text: str, output: str | None, default_name: str, mode: int) -
         sys.stdout.write(text)
         return None
     target = Path(output)
+    if target.is_symlink():  # to a directory or a file: either way, not followed
+        raise RunnerError(f"{target} is a symbolic link: refusing to write through it or "
+                          "replace it. Remove it, or choose another name.")
     if target.is_dir() or output.endswith("/") or not target.suffix:
         target.mkdir(parents=True, exist_ok=True)
         target = target / default_name
     else:
         target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_name(f".{target.name}.tmp")
-    tmp.write_text(text)
-    tmp.chmod(mode)
-    os.replace(tmp, target)
+    try:  # the directory may be one other users can write (/tmp): files.atomic_write
+        atomic_write(target, text.encode(), mode, prefix=f".{target.name}.")
+    except FileRefused as exc:
+        raise RunnerError(str(exc)) from None
+    except OSError as exc:
+        raise RunnerError(f"cannot write {target}: {exc.strerror}") from None
     print(f"Wrote {target}", file=sys.stderr)
     return str(target)
 

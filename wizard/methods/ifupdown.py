@@ -103,13 +103,21 @@ def sources_file(main_text: str, target: str) -> bool:
         arg = argument.strip()
         base = posixpath.normpath(posixpath.join(posixpath.dirname(MAIN), arg))
         if keyword == "source":
-            if fnmatch.fnmatchcase(target, base):
+            if _glob_matches(base, target):
                 return True
         elif posixpath.dirname(target) == base and _SOURCE_DIRECTORY_NAME.match(
             posixpath.basename(target)
         ):
             return True
     return False
+
+
+def _glob_matches(pattern: str, path: str) -> bool:
+    """Shell glob semantics, as ifupdown expands `source`: a wildcard never matches "/"
+    (fnmatch's `*` would, taking `source /etc/network/*lo` as reading interfaces.d/x-lo)."""
+    want, have = pattern.split("/"), path.split("/")
+    return len(want) == len(have) and all(
+        fnmatch.fnmatchcase(part, glob) for part, glob in zip(have, want))
 
 
 def _dropins(files: Files) -> dict[str, Optional[str]]:

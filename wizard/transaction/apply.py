@@ -6,6 +6,7 @@ verified change to `confirm.Confirmation` before it is kept.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import time
@@ -32,6 +33,7 @@ from clb_wizard.transaction.steps import (
     add_command,
     addr_key,
     as_text,
+    encode,
 )
 from clb_wizard.verify import Verification, verify
 
@@ -47,20 +49,16 @@ class Apply:
 
     def run(self, plan: Plan, *, confirm_timeout: Optional[float] = None,
             confirm: Optional[ConfirmPoll] = None, ports: tuple[int, ...] = ()) -> Outcome:
-        """Apply `plan`. Raises TransactionError (nothing changed) or LockBusy."""
+        """Apply `plan`. Raises TransactionError (nothing changed), LockBusy or StateError."""
         steps, store = self.steps, self.steps.store
-        self._preflight(plan)
+        self._refuse_early(plan)
         steps.total = 3 + len(plan.commands) + len(plan.files) + (1 if confirm_timeout else 0)
         if steps.runner.dry_run:
             return self._dry_run(plan)
-        store.lock()
+        store.lock()  # before the checks, so no other run changes what they saw
         try:
-            pending = store.active()
-            if pending is not None:
-                raise TransactionError(
-                    f"transaction {pending.id} was interrupted ({pending.state}): run "
-                    "`clb-wizard recover` first."
-                )
+            self._refuse_pending()
+            self._preflight(plan)
             if not plan.changed:
                 verification = verify(steps.runner, plan.platform, plan.vips, ports=ports,
                                       foreign=_foreign(plan))
@@ -74,8 +72,8 @@ class Apply:
             store.unlock()
 
     # -- preconditions (nothing changes when they fail) --------------------------------------
-    def _preflight(self, plan: Plan) -> None:
-        runner, store = self.steps.runner, self.steps.store
+    def _refuse_early(self, plan: Plan) -> None:
+        runner = self.steps.runner
         if plan.platform.family == "windows":
             raise TransactionError(
                 "This plan is for Windows: copy its script to the Windows host and run it there "
@@ -93,6 +91,25 @@ class Apply:
                 f"--root {runner.root} is for previews: commands would act on this host "
                 "but files land under the root. Add --dry-run, or apply on the host itself."
             )
+
+    def _refuse_pending(self) -> None:
+        pending = self.steps.store.active()
+        if pending is None:
+            return
+        if pending.state == J.ROLLBACK_FAILED:
+            steps = "\n  ".join(Rollback(self.steps).manual_steps(pending))
+            why = pending.error or "see its log"
+            raise TransactionError(
+                f"transaction {pending.id}: its rollback failed ({why}), so this host may be "
+                "half changed. Run `clb-wizard recover` to retry it, or put the host back by "
+                f"hand:\n  {steps}")
+        raise TransactionError(
+            f"transaction {pending.id} was interrupted ({pending.state}): run "
+            "`clb-wizard recover` first."
+        )
+
+    def _preflight(self, plan: Plan) -> None:
+        runner, store = self.steps.runner, self.steps.store
         missing = sorted({c.argv[0] for c in plan.commands if shutil.which(c.argv[0]) is None})
         missing += [t for t in ("ip",) if shutil.which(t) is None]
         if missing:
@@ -124,7 +141,7 @@ class Apply:
             if change.after is None:
                 steps.runner.remove_file(change.path)
             else:
-                steps.runner.write_file(change.path, change.after.encode(), change.mode)
+                steps.runner.write_file(change.path, encode(change.after), change.mode)
         for command in plan.activate:
             steps.run(command)
         return Outcome(EXIT_OK, "dry-run", "Dry run: nothing was changed.", log=steps.log)
@@ -137,8 +154,9 @@ class Apply:
             records.append(FileRecord(
                 path=change.path, before=state.content, before_mode=state.mode,
                 before_uid=state.uid, before_gid=state.gid,
-                after=None if change.after is None else change.after.encode(),
-                after_mode=change.mode,
+                after=None if change.after is None else encode(change.after),
+                after_mode=state.mode if state.exists else change.mode,
+                before_link=state.link, before_xattrs=dict(state.xattrs),
             ))
         return Journal.new(
             platform=plan.platform.to_json(), method=plan.method, vips=list(plan.vips),
@@ -152,8 +170,13 @@ class Apply:
         steps, store = self.steps, self.steps.store
         journal = self._new_journal(plan)
         steps.advance(f"journal {journal.id} and backups in {store.dir}")
-        store.save(journal)
-        store.write_backups(journal)
+        try:
+            store.save(journal)
+            store.write_backups(journal)
+        except RunnerError as exc:
+            with contextlib.suppress(RunnerError):
+                store.discard(journal)
+            raise TransactionError(f"the state directory: {exc}. Nothing was changed.") from None
         steps.checkpoint(J.STARTED)
         try:
             verification = self._change(plan, journal, ports)
@@ -189,7 +212,10 @@ class Apply:
         for n, record in enumerate(journal.files):
             steps.advance(f"write {record.path}" if record.after is not None
                           else f"remove {record.path}")
-            steps.put_file(record.path, record.after, record.after_mode)
+            keep = record.before is not None  # an edited file keeps owner, mode, ACLs
+            steps.put_file(record.path, record.after, record.after_mode,
+                           record.before_uid if keep else 0, record.before_gid if keep else 0,
+                           record.before_xattrs if keep else None)
             steps.checkpoint(f"file-{n}")
         store.save(journal, J.WRITTEN)
         steps.checkpoint(J.WRITTEN)

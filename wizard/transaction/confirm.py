@@ -36,8 +36,7 @@ class Confirmation:
         store.save(journal, J.AWAITING_CONFIRM)
         self.steps.advance(f"waiting up to {timeout:g} s for confirmation")
         answer: Optional[bool] = None
-        store.unlock()  # so that `clb-wizard confirm` from another session can act
-        try:
+        with store.released():  # so that `clb-wizard confirm` from another session can act
             while answer is None and time.time() < journal.confirm_deadline:
                 answer = confirm(journal.confirm_deadline - time.time()) if confirm else None
                 active = store.active()
@@ -45,8 +44,6 @@ class Confirmation:
                     break
                 if answer is None:
                     time.sleep(0.1)
-        finally:
-            store.lock(wait=60)
         active = store.active()
         if active is None or active.id != journal.id:
             last = store.last()
@@ -58,9 +55,14 @@ class Confirmation:
         return "keep" if answer and in_time else "revert"
 
     def arm_watchdog(self, journal: Journal, timeout: float) -> dict:
-        """Revert at the deadline even if this process or its terminal dies."""
+        """Revert at the deadline even if this process or its terminal dies.
+
+        The watchdog runs as root later, so it starts isolated: `python -I` (neither the
+        cwd, nor PYTHON* variables, nor the user's site-packages on sys.path), cwd /, and
+        an allow-listed environment (runner.child_env) without the cloud keys."""
         runner = self.steps.runner
-        recover = [sys.executable, "-m", "clb_wizard", "recover", "--expired", journal.id]
+        recover = [sys.executable, "-I", "-m", "clb_wizard", "recover", "--expired",
+                   journal.id]
         env = {"CLB_WIZARD_STATE_DIR": str(self.steps.store.dir)}
         if os.path.isdir("/run/systemd/system") and shutil.which("systemd-run"):
             unit = f"clb-wizard-revert-{journal.id}"

@@ -39,7 +39,10 @@ class Rollback:
     def run(self, journal: Journal) -> Verification:
         """Back to the journal's before-state; best effort through every step, then check."""
         steps, runner = self.steps, self.steps.runner
-        steps.store.save(journal, J.ROLLING_BACK)
+        try:
+            steps.store.save(journal, J.ROLLING_BACK)
+        except RunnerError as exc:  # a full state dir must not stop the rollback itself
+            steps.say(f"cannot record the rollback: {exc}", False)
         platform = platform_from_json(journal.platform)
         method = get_method(journal.method)
         before = {r.path: as_text(r.before) for r in journal.files}
@@ -55,8 +58,10 @@ class Rollback:
         for record in reversed(journal.files):
             steps.advance(f"restore {record.path}")
             try:
+                if record.before_link is not None:  # the link itself, then through it
+                    runner.write_link(record.path, record.before_link)
                 steps.put_file(record.path, record.before, record.before_mode,
-                               record.before_uid, record.before_gid)
+                               record.before_uid, record.before_gid, record.before_xattrs)
             except RunnerError as exc:
                 steps.say(str(exc), False)
         for command in (*undo.activate, *revert_commands(tuple(journal.sysctls))):
@@ -64,7 +69,10 @@ class Rollback:
         self._reconcile_lo(journal)
         self.sweep_temp_files(journal)
         result = self._check_restored(journal)
-        steps.store.finish(journal, J.ROLLED_BACK if result.ok else J.ROLLBACK_FAILED)
+        try:
+            steps.store.finish(journal, J.ROLLED_BACK if result.ok else J.ROLLBACK_FAILED)
+        except RunnerError as exc:  # the journal on disk still says unfinished: recover
+            steps.say(f"cannot record the end of the rollback: {exc}", False)
         steps.say("rollback verified: the host is as it was" if result.ok
                   else "rollback incomplete: " + result.summary(), result.ok)
         return result
@@ -99,9 +107,14 @@ class Rollback:
         runner = self.steps.runner
         facts = []
         for record in journal.files:
-            state = runner.file_state(record.path)
-            same = state.content == record.before and (
-                record.before is None or state.mode == record.before_mode)
+            try:
+                state = runner.file_state(record.path)
+            except RunnerError as exc:
+                facts.append(Fact(f"{record.path} restored", False, str(exc)))
+                continue
+            same = state.content == record.before and state.link == record.before_link and (
+                record.before is None or (state.mode, state.uid, state.gid) ==
+                (record.before_mode, record.before_uid, record.before_gid))
             facts.append(Fact(f"{record.path} restored", same,
                               "byte-exact as before" if same else "differs from the backup"))
         try:
@@ -192,6 +205,10 @@ class Rollback:
                 return Outcome(EXIT_OK, "nothing-to-do", "Still within the confirm window.")
             steps.total = 3 + 2 * len(journal.files)
             steps.say(f"recovering transaction {journal.id} (stopped at {journal.state})")
+            if journal.state == J.COMMITTED:  # kept; only its record was not finished
+                store.finish(journal, J.COMMITTED)
+                return Outcome(EXIT_OK, "recovered-forward", "The interrupted change had been "
+                               "kept: its record is complete now.", journal.id, log=steps.log)
             if journal.state == J.VERIFIED:
                 verification = verify(steps.runner, platform_from_json(journal.platform),
                                       journal.vips, foreign=journal.foreign)
@@ -201,9 +218,12 @@ class Rollback:
                     return Outcome(EXIT_OK, "recovered-forward",
                                    "The interrupted change had been verified and still is: "
                                    "kept.", journal.id, verification, log=steps.log)
-            reason = ("not confirmed in time" if journal.state == J.AWAITING_CONFIRM
-                      else f"interrupted at {journal.state}")
-            journal.error = reason
+            if journal.state == J.ROLLBACK_FAILED:  # keep the first reason on record
+                reason = f"retried the rollback that failed: {journal.error}"
+            else:
+                reason = ("not confirmed in time" if journal.state == J.AWAITING_CONFIRM
+                          else f"interrupted at {journal.state}")
+                journal.error = reason
             return self._outcome(journal, self.run(journal), "recovered-back",
                                  f"Rolled back ({reason}): the host is as it was before.")
         finally:

@@ -16,14 +16,10 @@ from typing import Callable, Optional
 from clb_wizard.methods.base import Command, LoAddress
 from clb_wizard.platform import NetworkStack, Platform
 from clb_wizard.runner import CommandResult, Runner
-from clb_wizard.transaction.journal import Store
+from clb_wizard.transaction.journal import Store, failpoint
 from clb_wizard.verify import Verification
 
 EXIT_OK, EXIT_INVALID, EXIT_ROLLED_BACK, EXIT_ROLLBACK_FAILED = 0, 2, 3, 4
-
-# Test-only fault injection: SIGKILL this process right after the named checkpoint, to
-# prove that `recover` copes with a crash at that point (tests/live/test_faults.py).
-_FAILPOINT_ENV = "CLB_WIZARD_FAILPOINT"
 
 
 class TransactionError(Exception):
@@ -107,8 +103,7 @@ class Steps:
 
     @staticmethod
     def checkpoint(name: str) -> None:
-        if os.environ.get(_FAILPOINT_ENV) == name:
-            os.kill(os.getpid(), 9)
+        failpoint(name)
 
     def run(self, command: Command) -> CommandResult:
         self.advance(f"{command.shell()}  ({command.why})")
@@ -116,13 +111,13 @@ class Steps:
         self.say(command.shell() if result.ok else result.describe(), result.ok)
         return result
 
-    def put_file(self, path: str, content: Optional[bytes], mode: int,
-                 uid: int = 0, gid: int = 0) -> None:
+    def put_file(self, path: str, content: Optional[bytes], mode: int, uid: int = 0,
+                 gid: int = 0, xattrs: Optional[dict[str, bytes]] = None) -> None:
         if content is None:
             self.runner.remove_file(path)
         else:
             self.runner.make_dir(str(Path(path).parent))
-            self.runner.write_file(path, content, mode, uid, gid)
+            self.runner.write_file(path, content, mode, uid, gid, xattrs)
 
     @staticmethod
     def require_root() -> None:
@@ -143,4 +138,9 @@ def add_command(addr: LoAddress, why: str) -> Command:
 
 
 def as_text(data: Optional[bytes]) -> Optional[str]:
-    return None if data is None else data.decode("utf-8", "replace")
+    """Bytes to text and back (`encode`) without loss: non-UTF-8 bytes survive an edit."""
+    return None if data is None else data.decode("utf-8", "surrogateescape")
+
+
+def encode(text: str) -> bytes:
+    return text.encode("utf-8", "surrogateescape")
