@@ -169,6 +169,7 @@ class RecoveryDialog(ModalScreen[bool]):
 
     @work(thread=True, exclusive=True, group="recover", exit_on_error=False)
     def recover(self) -> None:
+        from clb_wizard.runner import RunnerError
         from clb_wizard.transaction import TransactionError
         from clb_wizard.transaction.journal import LockBusy
 
@@ -177,7 +178,7 @@ class RecoveryDialog(ModalScreen[bool]):
 
         try:
             outcome = self.wizard_app().engine.recover(progress)
-        except (TransactionError, LockBusy) as exc:
+        except (TransactionError, LockBusy, RunnerError) as exc:  # StateError: damaged
             self.app.call_from_thread(self.finish, None, str(exc))
             return
         self.app.call_from_thread(self.finish, outcome, None)

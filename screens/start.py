@@ -65,7 +65,7 @@ class StartScreen(StepScreen):
         if not state.preview:
             try:
                 pending = engine.pending()
-            except (OSError, ValueError, KeyError) as exc:
+            except (OSError, ValueError, KeyError, RunnerError) as exc:  # StateError: damaged
                 addresses_error = f"cannot read the journal: {exc}"
         self.app.call_from_thread(self.show_host, platform, error, addresses, addresses_error,
                                   pending)
