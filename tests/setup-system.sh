@@ -2,8 +2,10 @@
 # System tools the tests drive for real (run as root; idempotent):
 #   iproute2 (ip), ifupdown (ifup/ifdown/ifquery), netplan.io (netplan generate) with
 #   systemd-networkd, shellcheck, dbus (a private bus for NetworkManager and networkd),
-#   and NetworkManager unpacked into .cache/nmroot (not installed system-wide: that
-#   would pull in udev and systemd changes the machine does not need).
+#   NetworkManager unpacked into .cache/nmroot (not installed system-wide: that
+#   would pull in udev and systemd changes the machine does not need), and for the boot
+#   tests systemd-nspawn (systemd-container), debootstrap and Debian's archive keys
+#   (without recommends: systemd-container's would add mymachines to nsswitch).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if [ "$(id -u)" -ne 0 ]; then
@@ -12,7 +14,7 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 export DEBIAN_FRONTEND=noninteractive
 packages=(iproute2 ifupdown netplan.io systemd shellcheck dbus dbus-daemon procps curl
-          python3-venv ansible-core)
+          python3-venv ansible-core systemd-container debootstrap debian-archive-keyring)
 missing=()
 for p in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")
