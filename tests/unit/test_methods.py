@@ -213,13 +213,13 @@ def test_ifupdown_without_interfaces_file_is_refused():
 
 
 # -- netplan ------------------------------------------------------------------------------------
-def test_netplan_file_is_yaml_with_the_loopback_own_addresses():
+def test_netplan_file_is_yaml_with_the_vips_only():
     rendered, _, _ = render_and_move("netplan", "ubuntu-22.04", [VIP1, VIP2], {})
     path = f"{NP}/90-clb-wizard-lo.yaml"
     assert list(rendered.files) == [path] and rendered.modes[path] == 0o600
     data = yaml.safe_load(rendered.files[path])
     assert data == {"network": {"version": 2, "ethernets": {"lo": {"addresses": [
-        "127.0.0.1/8", "::1/128", f"{VIP1}/32", f"{VIP2}/32"]}}}}
+        f"{VIP1}/32", f"{VIP2}/32"]}}}}  # never lo's own addresses (tests/boot)
     assert "renderer" not in data["network"]
 
 
@@ -253,7 +253,7 @@ def test_netplan_a_vip_already_in_another_file_is_left_to_it():
                                      {f"{NP}/60-admin.yaml": theirs})
     assert rendered.foreign == (VIP1,)
     data = yaml.safe_load(rendered.files[f"{NP}/90-clb-wizard-lo.yaml"])
-    assert data["network"]["ethernets"]["lo"]["addresses"][2:] == [f"{VIP2}/32"]
+    assert data["network"]["ethernets"]["lo"]["addresses"] == [f"{VIP2}/32"]
 
 
 def test_netplan_removing_a_vip_rewrites_the_file_and_deletes_the_address():
@@ -446,7 +446,7 @@ def test_any_vips_render_and_re_read(vips):
         assert [c for c in move.activate if c.argv[0] in ("ifup", "ip", "netplan", "nmcli",
                                                           "systemctl", "networkctl")]
     data = yaml.safe_load(after_netplan(vips))
-    assert data["network"]["ethernets"]["lo"]["addresses"][2:] == [f"{v}/32" for v in vips]
+    assert data["network"]["ethernets"]["lo"]["addresses"] == [f"{v}/32" for v in vips]
 
 
 def after_netplan(vips) -> str:

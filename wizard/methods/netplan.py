@@ -1,7 +1,11 @@
 """netplan: a dedicated file in /etc/netplan/ putting the VIPs on `lo`.
 
-The file lists 127.0.0.1/8 and ::1/128 beside the VIPs, as netplan's own loopback
-example does, so the renderer never strips the loopback's own addresses.
+The file lists the VIPs only. systemd-networkd leaves the kernel's own 127.0.0.1/8 and
+::1 on lo alone, and listing them breaks lo (seen on real boots, tests/boot): networkd 252
+re-sends the kernel's 127.0.0.1/8 with the "permanent" flag it read back, the kernel
+refuses it (ERANGE, "Numerical result out of range"), networkd retries in a loop and
+marks lo failed; and every networkd (247, 252, 257) removes a listed 127.0.0.1/8 or ::1
+when lo stops being managed, as when our file is removed.
 
 Activation touches only `lo`. `netplan apply` re-applies every interface, so it is not
 used: with systemd-networkd >= 244, `netplan generate` + `networkctl reload` +
@@ -35,6 +39,7 @@ from clb_wizard.methods.base import (
 from clb_wizard.platform import NETWORKD_RECONFIGURE_MIN, Platform
 
 DIR = "/etc/netplan"
+# lo's own addresses: never written, and skipped when reading a file that lists them
 LOOPBACK_OWN = ("127.0.0.1/8", "::1/128")
 
 
@@ -134,7 +139,7 @@ def render_yaml(vips: Sequence[str]) -> str:
     document = {
         "network": {
             "version": 2,
-            "ethernets": {"lo": {"addresses": [*LOOPBACK_OWN, *(f"{v}/32" for v in vips)]}},
+            "ethernets": {"lo": {"addresses": [f"{v}/32" for v in vips]}},
         }
     }
     return header() + yaml.safe_dump(document, default_flow_style=False, sort_keys=False)
