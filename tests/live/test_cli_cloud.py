@@ -160,3 +160,22 @@ def test_transient_4086_is_retried(sandbox):
         result = sb.wizard("fetch", "--ulb-id", "ulb-inner01", env=env)
     assert result.returncode == 0, result.stderr
     assert "10.9.0.100" in result.stdout
+
+
+# The cloud path's own lazy imports (the SDK, requests), done while still root: nobody may
+# not be able to read the checkout's venv (a clone in /root, mode 0700).
+AS_NOBODY = ("import runpy, sys\n"
+             "import requests, ucloud.core.client, ucloud.core.exc, ucloud.core.transport\n"
+             "import ucloud.core.utils.middleware\n"
+             "sys.argv = ['as_nobody', *sys.argv[1:]]\n"
+             "runpy.run_module('tests.live.as_nobody', run_name='__main__')\n")
+
+
+def test_fetch_without_root_still_marks_this_hosts_clbs(cloud_host):
+    sb, env = cloud_host
+    result = sb.run([sys.executable, "-c", AS_NOBODY, "fetch", "--json"], env=env)
+    assert result.returncode == 0, result.stderr
+    out = json.loads(result.stdout)
+    assert out["host"]["private_ips"][:1] == [HOST_IP]
+    assert {c["ulb_id"] for c in out["clbs"] if c["matches_host"]} == {
+        "ulb-inner01", "ulb-outer01", "ulb-mixed01"}
