@@ -136,3 +136,14 @@ def test_xattrs_in_a_journal_round_trip():
     again = FileRecord.from_json(json.loads(json.dumps(record.to_json())))
     assert again == record
     assert record.to_json()["before_xattrs"] == {"user.k": base64.b64encode(b"\x00\x01").decode()}
+
+
+def test_links_are_never_removed_except_our_own_leftover_temp_links(tmp_path):
+    (tmp_path / "target").write_text("keep")
+    (tmp_path / "admins-link").symlink_to("target")
+    (tmp_path / ".clb-wizard.0123abcd").symlink_to("target")  # write_link, killed mid-way
+    runner = Runner(root=tmp_path)
+    with pytest.raises(RunnerError, match="does not remove links"):
+        runner.remove_file("/admins-link")
+    runner.remove_file("/.clb-wizard.0123abcd")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["admins-link", "target"]
