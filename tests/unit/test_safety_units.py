@@ -147,3 +147,19 @@ def test_links_are_never_removed_except_our_own_leftover_temp_links(tmp_path):
         runner.remove_file("/admins-link")
     runner.remove_file("/.clb-wizard.0123abcd")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["admins-link", "target"]
+
+
+def test_a_last_json_from_before_the_history_joins_it(tmp_path):
+    from clb_wizard.transaction.journal import COMMITTED, Store
+
+    store = Store(Runner(), tmp_path / "state")
+    old = Journal.new(platform={}, method="ifupdown", vips=["203.0.113.10"])
+    old.history.append([COMMITTED, 1.0])
+    legacy = {**old.to_json(), "format": 1}
+    del legacy["checksum"]
+    (tmp_path / "state").mkdir()
+    (tmp_path / "state" / "last.json").write_text(json.dumps(legacy))
+    new = Journal.new(platform={}, method="ifupdown", vips=["203.0.113.11"])
+    store.finish(new, COMMITTED)
+    assert [j.vips for j in store.history()] == [["203.0.113.10"], ["203.0.113.11"]]
+    assert store.last().id == new.id

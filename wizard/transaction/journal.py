@@ -361,6 +361,9 @@ class Store:
         history. Rollback failed: the journal stays, for `recover` and the admin."""
         _move(journal, state)
         if state == COMMITTED:
+            older = self.history()  # before history/ existed, last.json alone: keep it
+            if len(older) == 1 and not self.runner.exists(self.history_path(older[0].id)):
+                self._write_json(self.history_path(older[0].id), older[0])
             self._write_json(self.history_path(journal.id), journal)
             failpoint("kept")
             self._write_json(self.last_path, journal)
