@@ -148,7 +148,7 @@ class WizardApp(App[int]):
         self.exit(self.exit_code())
 
     def exit_code(self) -> int:
-        outcome = self.state.outcome
+        outcome = self.state.undo or self.state.outcome
         return outcome.exit_code if outcome is not None else 0
 
 

@@ -25,11 +25,13 @@ class AsciiProgressBar(ProgressBar):
 class StepLog(RichLog):
     """The transaction's steps as they happen; colours from the stylesheet."""
 
-    COMPONENT_CLASSES: ClassVar[set[str]] = {"steplog--ok", "steplog--fail", "steplog--run"}
-    MARKS: ClassVar[dict] = {None: ("..", "run"), True: ("ok", "ok"), False: ("!!", "fail")}
+    COMPONENT_CLASSES: ClassVar[set[str]] = {"steplog--ok", "steplog--fail", "steplog--run",
+                                             "steplog--warn"}
+    MARKS: ClassVar[dict] = {None: ("..", "run"), True: ("ok", "ok"), False: ("!!", "fail"),
+                             "warning": ("warn", "warn")}
 
-    def add(self, message: str, ok: Optional[bool]) -> None:
-        mark, kind = self.MARKS[ok]
+    def add(self, message: str, ok: Optional[bool], warning: bool = False) -> None:
+        mark, kind = self.MARKS["warning" if warning else ok]
         self.write(Text(f"[{mark}] {message}", self.get_component_rich_style(f"steplog--{kind}")))
 
 
@@ -54,6 +56,16 @@ class ApplyScreen(StepScreen):
     STEP = "Apply"
     HELP = ("The change is being applied, one checked step at a time. It cannot be "
             "interrupted: on any failure it rolls back by itself.")
+    DRY_HELP = ("A dry run: each step is listed as it would run. Nothing is changed, and "
+                "nothing runs.")
+    CHECK_HELP = ("Nothing needs changing: clb-wizard checks the host as it is. Nothing is "
+                  "changed.")
+
+    def help_text(self) -> str:
+        plan = self.state.plan
+        if plan is not None and not plan.changed:
+            return self.CHECK_HELP
+        return self.DRY_HELP if self.state.dry_run else self.HELP
 
     def __init__(self) -> None:
         super().__init__()
@@ -62,11 +74,15 @@ class ApplyScreen(StepScreen):
         self.countdown: Optional[CountdownDialog] = None
 
     def compose_body(self) -> ComposeResult:
-        what = "Dry run: showing every step, changing nothing." if self.state.dry_run else \
-            "Applying..."
+        plan = self.state.plan
+        what = ("Checking the host..." if plan is not None and not plan.changed else
+                "Dry run: listing every step, changing nothing." if self.state.dry_run else
+                "Applying...")
         yield Note(what, id="headline")
         yield AsciiProgressBar(total=None, show_eta=False, id="progress")
-        yield StepLog(id="log", wrap=True, markup=False, highlight=False)
+        # min_width=1: RichLog renders at least 78 cells wide by default, which cut the end
+        # of each long line off in the 80-column window (its body is narrower).
+        yield StepLog(id="log", wrap=True, markup=False, highlight=False, min_width=1)
         yield Vertical(id="result")
 
     def on_mount(self) -> None:
@@ -105,7 +121,7 @@ class ApplyScreen(StepScreen):
         bar = self.query_one("#progress", ProgressBar)
         if p.total:
             bar.update(total=p.total, progress=min(p.step, p.total))
-        self.query_one("#log", StepLog).add(p.message, p.ok)
+        self.query_one("#log", StepLog).add(p.message, p.ok, p.warning)
 
     def ask_confirm(self, seconds_left: float, bridge: ConfirmBridge) -> None:
         self.query_one("#headline", Note).update("Waiting for you to keep the change...")
@@ -126,6 +142,7 @@ class ApplyScreen(StepScreen):
         self.close_countdown()
         self.running = False
         self.state.applying = False
+        self.app.clear_notifications()  # "cannot quit now" is over
         self.refused = message
         self.query_one("#headline", Note).update("Nothing was changed.")
         self.query_one("#result", Vertical).mount_all([
@@ -139,6 +156,7 @@ class ApplyScreen(StepScreen):
         self.close_countdown()
         self.running = False
         self.state.applying = False
+        self.app.clear_notifications()  # "cannot quit now" is over
         self.state.outcome = outcome
         bar = self.query_one("#progress", ProgressBar)
         bar.update(total=bar.total or 1, progress=bar.total or 1)

@@ -19,6 +19,18 @@ if TYPE_CHECKING:
     from .state import Engine, WizardState
 
 
+_NEXT_BUTTONS: dict[str, type[Button]] = {}
+
+
+def next_button(label: str) -> type[Button]:
+    """A Button class for the step's Next that names its Enter in the footer (Button's own
+    Enter binding is hidden, and it wins over the step's while the button has the focus)."""
+    if label not in _NEXT_BUTTONS:
+        _NEXT_BUTTONS[label] = type("NextButton", (Button,), {"BINDINGS": [
+            Binding("enter", "press", label, key_display="Enter")]})
+    return _NEXT_BUTTONS[label]
+
+
 class StepScreen(Screen):
     """One wizard step. Subclasses set STEP and HELP and implement compose_body/go_next."""
 
@@ -45,15 +57,16 @@ class StepScreen(Screen):
     def compose(self) -> ComposeResult:
         yield StepTrail(self.STEP, id="trail")
         n = STEPS.index(self.STEP) + 1
-        yield Note(f"Step {n} of {len(STEPS)}. {self.HELP}", classes="help", id="help")
+        yield Note(f"Step {n} of {len(STEPS)}. {self.help_text()}", classes="help", id="help")
         with Vertical(id="body"):
             yield from self.compose_body()
         with Horizontal(id="buttons"):
             yield Button("< Back", id="back", compact=True,
                          disabled=self.refused_at_start(self.back_refused))
             yield from self.compose_buttons()
-            yield Button(f"{self.NEXT_LABEL} >", id="next", compact=True, variant="primary",
-                         disabled=self.refused_at_start(self.next_refused))
+            yield next_button(self.NEXT_LABEL)(
+                f"{self.NEXT_LABEL} >", id="next", compact=True, variant="primary",
+                disabled=self.refused_at_start(self.next_refused))
         yield Footer(show_command_palette=False)
 
     @staticmethod
@@ -64,6 +77,10 @@ class StepScreen(Screen):
             return check() is not None
         except NoMatches:
             return False
+
+    def help_text(self) -> str:
+        """The help line (a step whose words depend on the run overrides this)."""
+        return self.HELP
 
     def compose_body(self) -> ComposeResult:
         yield from ()

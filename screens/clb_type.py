@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from textual.app import ComposeResult
+from textual.binding import Binding
 from textual.widgets import OptionList
 from textual.widgets.option_list import Option
 
@@ -17,14 +20,31 @@ CHOICES = (
 )
 
 
+class TypeList(OptionList):
+    """The two types; the highlighted one is marked "(*)" (not by colour alone), and
+    Enter (shown in the footer) takes it."""
+
+    BINDINGS: ClassVar[list] = [Binding("enter", "select", "Next", key_display="Enter")]
+
+
+def prompt(title: str, text: str, chosen: bool) -> str:
+    return f"{'(*)' if chosen else '( )'} {title}\n    {text}"
+
+
 class ClbTypeScreen(StepScreen):
     STEP = "CLB type"
     HELP = ("Which kind of load balancer sends traffic to this server? Up/Down choose, "
             "Enter goes on. The console shows it on the CLB's details page.")
 
     def compose_body(self) -> ComposeResult:
-        options = [Option(f"{title}\n{text}", id=key) for key, title, text in CHOICES]
-        yield OptionList(*options, id="types", compact=True)
+        options = [Option(prompt(title, text, False), id=key) for key, title, text in CHOICES]
+        yield TypeList(*options, id="types", compact=True)
+
+    def on_option_list_option_highlighted(self, event: OptionList.OptionHighlighted) -> None:
+        types = self.query_one("#types", OptionList)
+        for index, (_, title, text) in enumerate(CHOICES):
+            types.replace_option_prompt_at_index(index, prompt(title, text,
+                                                               index == event.option_index))
 
     def on_mount(self) -> None:
         types = self.query_one("#types", OptionList)

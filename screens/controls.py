@@ -3,7 +3,7 @@ progress bar, verification facts. Only console-font glyphs; colours from assets/
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import ClassVar, Optional
 
 from rich.console import Console, ConsoleOptions, RenderResult
@@ -66,6 +66,28 @@ def fact_lines(facts: Iterable) -> list[FactLine]:
         lines.append(FactLine(kind, fact.name, fact.detail))
     return lines
 
+
+COPY_WIDTH = 72  # a command line fits the 80-column body with its number and margins
+
+
+def copyable(words: Sequence[str], width: int = COPY_WIDTH) -> str:
+    """A shell command (already-quoted words) broken only between words, each line but the
+    last ending in " \\": pasted into a shell, it runs as it is (never cut mid-word)."""
+    lines: list[str] = []
+    line = ""
+    for word in words:
+        if line and len(line) + 1 + len(word) + 2 > width:
+            lines.append(line + " \\")
+            line = "    " + word
+        else:
+            line = f"{line} {word}" if line else word
+    lines.append(line)
+    return "\n".join(lines)
+
+
+def command_text(command: str) -> str:
+    """`copyable` for a command given as one line (words separated by single spaces)."""
+    return copyable(command.split(" "))
 
 
 class SecretInput(Input):

@@ -19,20 +19,24 @@ from .widgets import Note, Spinner
 
 class QuestionDialog(ModalScreen[bool]):
     """A yes/no question. Y or the yes button answers True; N, Esc or the no button False.
-    The no button has the focus, so Enter alone never says yes to something that matters."""
+    Enter presses the focused button, as on every step: the yes button by default, the no
+    button (`default=False`) where going on would ignore a warning or take a VIP out of
+    service, so Enter alone never says yes to that."""
 
     BINDINGS: ClassVar[list] = [
         Binding("y", "answer(True)", "Yes", key_display="Y"),
         Binding("n,escape", "answer(False)", "No", key_display="N/Esc"),
+        Binding("enter", "press_focused", "Choose", key_display="Enter", priority=True),
     ]
 
     def __init__(self, title: str, lines: Sequence[str], yes: str, no: str,
-                 *, warn: bool = False) -> None:
+                 *, warn: bool = False, default: bool = True) -> None:
         super().__init__(classes="dialog")
         self.title_text = title
         self.lines = list(lines)
         self.yes, self.no = yes, no
         self.warn = warn
+        self.default = default
 
     def compose(self) -> ComposeResult:
         with Vertical(id="box", classes="-warn" if self.warn else ""):
@@ -46,11 +50,15 @@ class QuestionDialog(ModalScreen[bool]):
         yield Footer(show_command_palette=False)
 
     def on_mount(self) -> None:
-        self.query_one("#no").focus()
+        self.query_one("#yes" if self.default else "#no").focus()
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         event.stop()
         self.dismiss(event.button.id == "yes")
+
+    def action_press_focused(self) -> None:
+        focused = self.focused
+        self.dismiss(focused is not None and focused.id == "yes")
 
     def action_answer(self, value: bool) -> None:
         self.dismiss(value)
@@ -210,3 +218,30 @@ class RecoveryDialog(ModalScreen[bool]):
         close.refresh(layout=True)
         close.disabled = False
         close.focus()
+
+
+class LogDialog(ModalScreen[None]):
+    """The transaction's log, line by line (the same lines its log file holds)."""
+
+    BINDINGS: ClassVar[list] = [
+        Binding("escape,enter,l", "close", "Close", key_display="Esc"),
+    ]
+
+    def __init__(self, lines: Sequence[str], path: Optional[str]) -> None:
+        super().__init__(classes="dialog")
+        self.lines = list(lines)
+        self.path = path
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="box"):
+            yield Note("The log" + (f" ({self.path})" if self.path else ""), classes="title")
+            with VerticalScroll(id="text"):
+                for line in self.lines:
+                    yield Note(line, classes="log")
+        yield Footer(show_command_palette=False)
+
+    def on_mount(self) -> None:
+        self.query_one("#text").focus()
+
+    def action_close(self) -> None:
+        self.dismiss(None)

@@ -3,6 +3,7 @@ the commands that will run, in order. "No change needed" when the host is alread
 
 from __future__ import annotations
 
+import shlex
 from typing import Any, Optional
 
 from textual import work
@@ -10,7 +11,10 @@ from textual.app import ComposeResult
 from textual.containers import VerticalScroll
 from textual.widgets import Button, Static
 
+from clb_wizard.service import leaving_service
+
 from .base import StepScreen
+from .controls import copyable
 from .widgets import Note, Spinner
 
 
@@ -18,6 +22,14 @@ class PreviewScreen(StepScreen):
     STEP = "Preview"
     HELP = ("This is exactly what will change. Up/Down and PgUp/PgDn scroll; Enter goes on "
             "to apply it (you are asked once more), Esc goes back to change something.")
+    DRY_HELP = ("This is exactly what would change. Up/Down and PgUp/PgDn scroll; Enter shows "
+                "a dry run of it (nothing is changed), Esc goes back to change something.")
+
+    def help_text(self) -> str:
+        return self.DRY_HELP if self.state.dry_run else self.HELP
+
+    def on_mount(self) -> None:
+        self.replan()
 
     def __init__(self) -> None:
         super().__init__()
@@ -27,9 +39,6 @@ class PreviewScreen(StepScreen):
     def compose_body(self) -> ComposeResult:
         with VerticalScroll(id="plan"):
             yield Spinner("Planning...", id="spinner")
-
-    def on_mount(self) -> None:
-        self.replan()
 
     def on_screen_resume(self) -> None:
         # Back here after a rolled-back apply, the host may differ: plan again.
@@ -90,6 +99,9 @@ class PreviewScreen(StepScreen):
             Note(f"Host: {p.name} ({p.key}); method: {plan.method}", classes="summary"),
             Note(f"VIPs: {', '.join(plan.vips)}{kind}", classes="summary"),
         ]
+        if plan.removed:
+            out.append(Note(f"Leaving service: {leaving_service(plan.removed)}",
+                            classes="-error removed"))
         out += [Note(f"Warning: {w}", classes="-warn") for w in plan.warnings]
         out += [Note(n, classes="hint") for n in plan.notes
                 if not n.startswith("No change needed")]
@@ -107,7 +119,8 @@ class PreviewScreen(StepScreen):
         if plan.commands:
             out.append(Note("Commands, in order:", classes="section"))
             for n, command in enumerate(plan.commands, 1):
-                out.append(Note(f"{n}. {command.shell()}", classes="command"))
+                words = [shlex.quote(arg) for arg in command.argv]
+                out.append(Note(f"{n}. {copyable(words)}", classes="command"))
                 out.append(Note(f"   {command.why}", classes="why"))
         out.append(Note("Then verify:", classes="section"))
         out += [Note(f"- {check.description}", classes="check") for check in plan.checks]
@@ -128,18 +141,27 @@ class PreviewScreen(StepScreen):
         if plan.changed and not self.state.dry_run:
             from .dialogs import QuestionDialog
 
-            lines = [f"{len(plan.files)} file(s) and {len(plan.commands)} command(s), as "
-                     "shown. Each step is checked; on any failure the host is rolled back "
-                     "to exactly how it was."]
+            removing = ", ".join(plan.removed)
+            lines = [leaving_service(plan.removed)] if plan.removed else []
+            lines.append(f"{len(plan.files)} file(s) and {len(plan.commands)} command(s), as "
+                         "shown. Each step is checked; on any failure the host is rolled back "
+                         "to exactly how it was.")
             if self.state.confirm_timer:
                 lines.append(f"Then you have {self.state.confirm_seconds:g} s to keep it.")
 
             def answered(yes: Optional[bool]) -> None:
                 if yes:
                     self.push_apply()
+                else:
+                    self.notify("Not applied: nothing was changed. Enter asks again; Esc goes "
+                                "back to change something.", timeout=6)
 
-            self.app.push_screen(QuestionDialog("Apply this change now?", lines, "Apply",
-                                                "Not yet"), answered)
+            title = (f"Apply, and take {removing} out of service?" if plan.removed
+                     else "Apply this change now?")
+            yes = "Apply and remove" if plan.removed else "Apply"
+            self.app.push_screen(QuestionDialog(title, lines, yes, "Not yet",
+                                                warn=bool(plan.removed),
+                                                default=not plan.removed), answered)
             return
         self.push_apply()
 

@@ -19,11 +19,16 @@ class StartScreen(StepScreen):
     HELP = ("This wizard puts your Classic Load Balancer's VIPs on this server's loopback "
             "(lo), for message forwarding (DSR) mode. Enter goes on, Esc goes back.")
 
-    BINDINGS = [Binding("r", "recover", "Recover", key_display="R")]
+    BINDINGS = [
+        Binding("r", "recover", "Recover", key_display="R"),
+        # Priority: shown in the footer, and taken even while Next is still greyed out.
+        Binding("enter", "next", "Next", key_display="Enter", priority=True),
+    ]
 
     def __init__(self) -> None:
         super().__init__()
         self.detecting = True
+        self.enter_queued = False  # Enter pressed while still looking at the host
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> Optional[bool]:
         if action == "recover":
@@ -35,7 +40,12 @@ class StartScreen(StepScreen):
             self.offer_recovery()
 
     def compose_body(self) -> ComposeResult:
-        yield Note("This host", classes="title")
+        state = self.state
+        title = "This host" if not state.preview else (
+            f"The system under {state.root}" if state.root not in ("/", "")
+            else "The system previewed")
+        yield Note(title + (f" (assumed: --os {state.os_override})" if state.os_override
+                            else ""), classes="title")
         with Vertical(id="host"):
             yield Spinner("Looking at this host...", id="detecting")
 
@@ -49,10 +59,12 @@ class StartScreen(StepScreen):
     @work(thread=True, exclusive=True, group="detect", exit_on_error=False)
     def detect(self) -> None:
         state, engine = self.state, self.engine
+        from clb_wizard.methods.base import MethodError
         from clb_wizard.platform import PlatformError
         from clb_wizard.runner import RunnerError
 
         platform = error = addresses = addresses_error = pending = None
+        managed: tuple[str, ...] = ()
         try:
             platform = engine.detect(state.options())
         except PlatformError as exc:
@@ -60,7 +72,8 @@ class StartScreen(StepScreen):
         if platform is not None:
             try:
                 addresses = engine.addresses(state.options(), platform)
-            except RunnerError as exc:
+                managed = engine.managed_vips(platform)
+            except (RunnerError, MethodError) as exc:
                 addresses_error = str(exc)
         if not state.preview:
             try:
@@ -68,15 +81,16 @@ class StartScreen(StepScreen):
             except (OSError, ValueError, KeyError, RunnerError) as exc:  # StateError: damaged
                 addresses_error = f"cannot read the journal: {exc}"
         self.app.call_from_thread(self.show_host, platform, error, addresses, addresses_error,
-                                  pending)
+                                  pending, managed)
         self.wizard.warm_up()
 
     def show_host(self, platform: Any, error: Optional[str], addresses: Any,
-                  addresses_error: Optional[str], pending: Any) -> None:
+                  addresses_error: Optional[str], pending: Any,
+                  managed: tuple[str, ...] = ()) -> None:
         state = self.state
         state.platform, state.platform_error = platform, error
         state.addresses, state.addresses_error = addresses, addresses_error
-        state.pending = pending
+        state.pending, state.managed = pending, managed
         self.detecting = False
         box = self.query_one("#host", Vertical)
         box.remove_children()
@@ -85,6 +99,9 @@ class StartScreen(StepScreen):
         self.refresh_bindings()
         if pending is not None:
             self.offer_recovery()
+        elif self.enter_queued:
+            self.enter_queued = False
+            self.action_next()
 
     def host_lines(self) -> list[Note]:
         state = self.state
@@ -114,6 +131,9 @@ class StartScreen(StepScreen):
             row("On lo", state.addresses_error, "-error")
         else:
             row("On lo", "not read: this is a preview of another system")
+        if state.managed:
+            row("Ours", f"{', '.join(state.managed)}: configured by clb-wizard earlier "
+                "(kept unless you remove one)")
         if state.is_root:
             row("User", "root")
         else:
@@ -161,6 +181,14 @@ class StartScreen(StepScreen):
         if self.state.pending is not None and not self.state.dry_run:
             return "An interrupted change must be finished first: press R to recover it."
         return None
+
+    def action_next(self) -> None:
+        if self.detecting:  # an early Enter is kept, and acted on once the host is read
+            self.enter_queued = True
+            self.query_one("#detecting", Spinner).label = (
+                "Looking at this host... (Enter pressed: going on when done)")
+            return
+        super().action_next()
 
     def go_next(self) -> None:
         from .clb_type import ClbTypeScreen

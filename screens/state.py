@@ -48,9 +48,11 @@ class WizardState:
     addresses: Optional[HostAddresses] = None  # live host only
     addresses_error: Optional[str] = None
     pending: Optional[Journal] = None
+    managed: tuple[str, ...] = ()  # VIPs clb-wizard's files configure now (an earlier run)
     # chosen
     clb_type: Optional[str] = None
-    vips: list[str] = field(default_factory=list)
+    vips: list[str] = field(default_factory=list)  # starts as `managed` (the VIPs step)
+    vips_seeded: bool = False
     force: bool = False  # the user acknowledged the VIP warnings
     arp_sysctls: bool = False
     confirm_timer: bool = False
@@ -59,6 +61,8 @@ class WizardState:
     # results
     plan: Optional[Plan] = None
     outcome: Optional[Outcome] = None
+    arp_fix: Optional[Outcome] = None  # the Verify step's ARP sysctls, a change of its own
+    undo: Optional[Outcome] = None  # the Done step's rollback of the last change
     applying: bool = False
 
     @property

@@ -36,29 +36,58 @@ class VipValidator(Validator):
         return self.success()
 
 
+class VipInput(Input):
+    """The VIP field: Enter adds what is typed, or goes on when it is empty (and says so
+    in the footer, which Input's own hidden Enter would not)."""
+
+    BINDINGS: ClassVar[list] = [
+        Binding("enter", "submit", "Add / Next", key_display="Enter"),
+    ]
+
+
+class VipList(OptionList):
+    """The VIPs so far: Enter goes on, Del removes the highlighted one."""
+
+    BINDINGS: ClassVar[list] = [
+        Binding("enter", "select", "Next", key_display="Enter"),
+        Binding("delete,backspace", "screen.remove", "Remove VIP", key_display="Del"),
+    ]
+
+
 class VipsScreen(StepScreen):
     STEP = "VIPs"
     HELP = ("Type a VIP and press Enter to add it (for an external CLB add every EIP). "
             "Enter on an empty line goes on. Ctrl+F fetches them from the cloud API.")
     BINDINGS: ClassVar[list] = [
         Binding("ctrl+f", "fetch", "Fetch from cloud", key_display="Ctrl+F"),
-        Binding("delete,backspace", "remove", "Remove VIP", key_display="Del", show=False),
     ]
 
     def __init__(self) -> None:
         super().__init__()
         self.clearing = False
+        state = self.state
+        if not state.vips_seeded:  # a second visit starts with what is configured now
+            state.vips_seeded = True
+            state.vips = list(state.managed) or state.vips
 
     def compose_body(self) -> ComposeResult:
         with Horizontal(id="entry"):
             yield Note("VIP:", classes="label")
-            yield Input(placeholder="e.g. 10.9.8.7 (several: separate with commas)",
-                        id="vip", validators=[VipValidator()],
-                        validate_on=["changed", "submitted"], compact=True)
-        yield Note("", id="message")
+            yield VipInput(placeholder="e.g. 10.9.8.7 (several: separate with commas)",
+                           id="vip", validators=[VipValidator()],
+                           validate_on=["changed", "submitted"], compact=True)
+        yield Note(self.managed_text(), id="message")
         yield Note("VIPs to configure (Tab to the list, Del removes one):", classes="label")
-        yield OptionList(*self.list_options(), id="list", compact=True)
+        yield VipList(*self.list_options(), id="list", compact=True)
         yield Note(*self.report(), id="report")
+
+    def managed_text(self) -> str:
+        managed = self.state.managed
+        if not managed:
+            return ""
+        return (f"clb-wizard already manages {', '.join(managed)} here: "
+                f"{'it stays' if len(managed) == 1 else 'they stay'} on lo. Type a VIP to "
+                "add it; Del on one in the list takes it out of service.")
 
     def compose_buttons(self) -> ComposeResult:
         yield Button("Fetch from cloud API (Ctrl+F)", id="fetch", compact=True)
@@ -81,15 +110,29 @@ class VipsScreen(StepScreen):
         if self.clearing and not event.value:
             self.clearing = False
             return
-        result = event.validation_result
         if not event.value.strip():
             self.say("")
-        elif result is not None and not result.is_valid:
-            self.say(result.failure_descriptions[0], "error")
+            return
+        _, problem = self.vet(split_vip_text(event.value))
+        if problem is not None:
+            self.say(problem, "error")
         else:
             parts = split_vip_text(event.value)
             kinds = ", ".join(f"{p} ({KIND_TEXT[address_kind(parse_vip(p))]})" for p in parts)
             self.say(f"{kinds}: press Enter to add.", "ok")
+
+    def vet(self, entries: list[str]) -> tuple[list[str], Optional[str]]:
+        """The VIP list with `entries` added, or why not: the engine's checks, the same
+        for the live hint and for Enter (form, duplicates, this host's own addresses)."""
+        result = VipValidator().validate(",".join(entries))
+        if not result.is_valid:
+            return [], result.failure_descriptions[0]
+        try:
+            vips = [str(ip) for ip in parse_vips([*self.state.vips, *entries])]
+            self.engine.check_vips(self.state.options(vips), self.state.addresses)
+        except VipError as exc:
+            return [], str(exc)
+        return vips, None
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         event.stop()
@@ -100,17 +143,9 @@ class VipsScreen(StepScreen):
 
     def add(self, entries: list[str], source: str = "") -> bool:
         """Add VIPs through the engine's checks; False (and the message shown) if refused."""
-        result = VipValidator().validate(",".join(entries))
-        if not result.is_valid:
-            self.say(result.failure_descriptions[0], "error")
-            self.app.bell()
-            return False
-        try:
-            vips = [str(ip) for ip in parse_vips([*self.state.vips, *entries])]
-            # e.g. this host's own address
-            self.engine.check_vips(self.state.options(vips), self.state.addresses)
-        except VipError as exc:
-            self.say(str(exc), "error")
+        vips, problem = self.vet(entries)
+        if problem is not None:
+            self.say(problem, "error")
             self.app.bell()
             return False
         added = [v for v in vips if v not in self.state.vips]
@@ -129,7 +164,8 @@ class VipsScreen(StepScreen):
         options = []
         for vip in self.state.vips:
             kind = KIND_TEXT[address_kind(parse_vip(vip))]
-            options.append(Option(f"{vip:<16} {kind}", id=vip))
+            now = "  (configured now)" if vip in self.state.managed else ""
+            options.append(Option(f"{vip:<16} {kind}{now}", id=vip))
         return options or [Option("(none yet)", disabled=True)]
 
     def refresh_list(self) -> None:
@@ -163,9 +199,30 @@ class VipsScreen(StepScreen):
         option = listing.highlighted_option
         if option is None or option.id is None:
             return
-        self.state.vips = [v for v in self.state.vips if v != option.id]
+        vip = option.id
+        if vip not in self.state.managed:
+            self.drop(vip, f"Removed {vip}.")
+            return
+        from clb_wizard.service import leaving_service
+
+        from .dialogs import QuestionDialog
+
+        def answered(yes: Optional[bool]) -> None:
+            if yes:
+                self.drop(vip, f"{vip} will be taken out of service when you apply.")
+            else:
+                self.say(f"Kept {vip}.", "ok")
+
+        self.app.push_screen(QuestionDialog(
+            f"Take {vip} out of service?",
+            [leaving_service([vip]), "Clients of the CLB that reach this server on it are "
+             "no longer served. Nothing changes until you apply."],
+            "Remove it", "Keep it", warn=True, default=False), answered)
+
+    def drop(self, vip: str, message: str) -> None:
+        self.state.vips = [v for v in self.state.vips if v != vip]
         self.state.force = False
-        self.say(f"Removed {option.id}.", "")
+        self.say(message, "")
         self.refresh_list()
 
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
@@ -215,7 +272,7 @@ class VipsScreen(StepScreen):
             kind = self.state.clb_type or "this"
             self.app.push_screen(QuestionDialog(
                 f"These VIPs do not look like an {kind} CLB's", report.warnings,
-                "Continue anyway", "Fix them", warn=True), answered)
+                "Continue anyway", "Fix them", warn=True, default=False), answered)
             return
         self.push_options()
 

@@ -88,6 +88,7 @@ class Plan:
     warnings: tuple[str, ...] = ()
     notes: tuple[str, ...] = ()
     foreign: tuple[str, ...] = ()  # VIPs a file that is not ours already configures
+    removed: tuple[str, ...] = ()  # VIPs of ours this plan takes out of service
     sysctls: tuple[SysctlChange, ...] = ()  # with --arp-sysctls
     live: Optional[tuple[LoAddress, ...]] = None  # lo's addresses when planned (live host)
     snapshot: dict[str, FileState] = field(default_factory=dict, compare=False, repr=False)
@@ -118,6 +119,7 @@ class Plan:
             "warnings": list(self.warnings),
             "notes": list(self.notes),
             "foreign": list(self.foreign),
+            "removed": list(self.removed),
             "sysctls": [c.to_json() for c in self.sysctls],
         }
 
@@ -213,6 +215,7 @@ def build_plan(
         warnings=report.warnings + rendered.warnings,
         notes=tuple(notes),
         foreign=rendered.foreign,
+        removed=tuple(v for v in method.configured_vips(before) if v not in report.vips),
         sysctls=sysctl_changes,
         live=tuple(live_addrs) if addresses is not None else None,
         snapshot=snapshot,

@@ -17,7 +17,7 @@ this module before its first frame, which must not wait for them.
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Optional
@@ -94,6 +94,33 @@ class Launch:
         return default_confirm_seconds(env, interactive=True, dry_run=self.dry_run) is not None
 
 
+# -- systems the wizard cannot run on -------------------------------------------------------
+# The Python each release ships, where it is older than the 3.9 clb-wizard needs (pyproject's
+# requires-python): there the exported sh script (or UserData for a new host) does the job.
+STOCK_PYTHON_TOO_OLD = {"centos-7": "3.6", "rhel-7": "3.6", "ubuntu-16.04": "3.5",
+                        "ubuntu-18.04": "3.6", "debian-10": "3.7"}
+SCRIPT_NAME = "clb-wizard-lo.sh"
+
+
+def old_python(platform: Platform) -> Optional[str]:
+    """The stock Python of a release clb-wizard cannot run on, or None."""
+    return STOCK_PYTHON_TOO_OLD.get(platform.key)
+
+
+def export_commands(platform: Platform, vips: Sequence[str], clb_type: Optional[str]
+                    ) -> dict[str, str]:
+    """Commands that carry a change to a host without the wizard: the sh script (made here,
+    copied over, run there) and the UserData for a new host."""
+    flags = f"--os {platform.key} " + " ".join(f"--vip {v}" for v in vips)
+    kind = f" --type {clb_type}" if clb_type else ""
+    return {
+        "script": f"clb-wizard export --format script {flags}{kind} --output {SCRIPT_NAME}",
+        "copy": f"scp {SCRIPT_NAME} root@HOST:/root/",
+        "run": f"ssh -t root@HOST sh /root/{SCRIPT_NAME}",
+        "userdata": f"clb-wizard userdata {flags}{kind} > userdata.txt",
+    }
+
+
 # -- this host ------------------------------------------------------------------------------
 def host_ipv4s(addresses: Optional[HostAddresses]) -> tuple[str, ...]:
     """This host's IPv4 addresses on its network cards (not lo), e.g. to find it among a
@@ -118,6 +145,40 @@ def live_addresses(runner: Runner, platform: Platform, options: Options) -> Opti
     if runner.is_live_root and not options.os_override and platform.family != "windows":
         return read_addresses(runner)
     return None
+
+
+# -- the VIP set: what is kept, added and taken out of service --------------------------------
+CHANGES = ("replace", "add", "remove")
+
+
+def combine_vips(change: str, managed: Sequence[str], given: Sequence[str]) -> tuple[str, ...]:
+    """The VIP set after `change`: "add" keeps every VIP clb-wizard manages and adds the
+    given ones; "remove" takes exactly the given ones away; "replace" is the given set.
+    Raises VipError for a removal of a VIP not managed here, or of every VIP."""
+    from clb_wizard.vips import VipError, parse_vips
+
+    given_ips = [str(ip) for ip in parse_vips(given)] if given else []
+    if change == "add":
+        return tuple(managed) + tuple(v for v in given_ips if v not in managed)
+    if change == "remove":
+        unknown = [v for v in given_ips if v not in managed]
+        if unknown:
+            raise VipError(f"{', '.join(unknown)}: not a VIP clb-wizard manages on this host "
+                           f"(it manages {', '.join(managed) or 'none'}). Nothing was changed.")
+        left = tuple(v for v in managed if v not in given_ips)
+        if not left:
+            raise VipError("That would remove every VIP: `clb-wizard rollback` undoes the last "
+                           "change, or keep at least one VIP. Nothing was changed.")
+        return left
+    return tuple(given_ips)
+
+
+def leaving_service(removed: Sequence[str]) -> str:
+    """The plain words for VIPs a plan takes out of service (both faces show them)."""
+    these = ", ".join(removed)
+    one = len(removed) == 1
+    return (f"{these} {'is' if one else 'are'} on this host now and will be taken out of "
+            f"service: {'it stops' if one else 'they stop'} answering here.")
 
 
 # -- the plan ------------------------------------------------------------------------------
@@ -212,6 +273,14 @@ class Service:
         runner = self.runner()
         return host_ipv4s(read_addresses(runner)) if runner.is_live_root else ()
 
+    def managed_vips(self, platform: Platform) -> tuple[str, ...]:
+        """The VIPs clb-wizard's own files configure now (earlier runs' work)."""
+        from clb_wizard.methods import get_method
+        from clb_wizard.plan import gather
+
+        files = {path: state.text for path, state in gather(self.runner(), platform.method).items()}
+        return tuple(get_method(platform.method).configured_vips(files))
+
     def pending(self) -> Optional[Journal]:
         """The unfinished transaction the journal holds, if a run was interrupted."""
         from clb_wizard.transaction.journal import Store
@@ -238,6 +307,10 @@ class Service:
         from clb_wizard.transaction import Transaction
 
         return Transaction(self.runner(dry_run=dry_run), on_progress=on_progress)
+
+    def rollback_last(self, on_progress: Callable[[Progress], None]) -> Outcome:
+        """Undo the last kept change. Raises TransactionError, LockBusy."""
+        return self.transaction(False, on_progress).rollback_last()
 
     def recover(self, on_progress: Callable[[Progress], None]) -> Outcome:
         """Finish the interrupted transaction. Raises TransactionError, LockBusy."""

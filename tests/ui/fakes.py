@@ -34,6 +34,11 @@ def applied_facts(vip: str = VIP) -> Verification:
     ))
 
 
+def arp_fixed_facts(vip: str = VIP) -> Verification:
+    return Verification((*applied_facts(vip).facts[:3],
+                         Fact("ARP sysctls", True, "arp_ignore=1 arp_announce=2")))
+
+
 def failed_facts(vip: str = VIP) -> Verification:
     return Verification((
         Fact(f"{vip} on lo", False, "not an address of lo"),
@@ -63,6 +68,11 @@ class ScriptedTransaction:
     def apply(self, plan: Any, *, confirm_timeout: Optional[float] = None,
               confirm: Optional[Callable[[float], Optional[bool]]] = None,
               ports: tuple = ()) -> Outcome:
+        if plan is not None and getattr(plan, "sysctls", ()):  # the Verify step's ARP fix
+            if self.on_progress is not None:
+                self.on_progress(Progress(1, 1, "sysctl -q -w ...", True))
+            return Outcome(0, "applied", "Applied and verified.", "20240101-000001-a4b5c6",
+                           arp_fixed_facts(), log=["12:00:01 [ok] sysctl -q -w ..."])
         if self.ending == "refused":
             raise TransactionError("Changing the network configuration needs root: run it "
                                    "again with sudo (`plan` and `--dry-run` work without root).")
@@ -93,6 +103,8 @@ class ScriptedTransaction:
                            restored_facts(), log_path="/var/lib/clb-wizard/log/test.log")
         say(Progress(3, total, "ifup lo:0", True))
         say(Progress(4, total, "verify"))
+        arp = applied_facts().facts[3]  # logged as a warning, like the engine does
+        say(Progress(4, total, f"{arp.name}: {arp.detail}", True, warning=True))
         if confirm_timeout:
             answer = None
             deadline = time.monotonic() + 30  # a bound for the test, not the real timer
@@ -110,7 +122,10 @@ class ScriptedTransaction:
                                applied_facts(), restored_facts())
         say(Progress(total, total, "kept: the change is applied and verified", True))
         return Outcome(0, "applied", "Applied and verified.", "20240101-000000-abcdef",
-                       applied_facts(), log_path="/var/lib/clb-wizard/log/test.log")
+                       applied_facts(), log_path="/var/lib/clb-wizard/log/test.log",
+                       log=["12:00:00 [..] journal and backups in /var/lib/clb-wizard",
+                            "12:00:00 [ok] ifup lo:0",
+                            "12:00:01 [ok] kept: the change is applied and verified"])
 
 
 class FakeEngine(Engine):
@@ -128,6 +143,7 @@ class FakeEngine(Engine):
         self.recover_outcome = recover_outcome
         self.vip_report = vip_report
         self.transactions: list[ScriptedTransaction] = []
+        self.rollbacks = 0
 
     def transaction(self, dry_run, on_progress=None):  # noqa: ANN001, ANN201
         tx = ScriptedTransaction(on_progress, self.ending, self.release)
@@ -136,6 +152,14 @@ class FakeEngine(Engine):
 
     def pending(self) -> Optional[Journal]:
         return self._pending
+
+    def rollback_last(self, on_progress):  # noqa: ANN001, ANN201
+        self.rollbacks += 1
+        on_progress(Progress(1, 2, "rolling back transaction 20240101-000000-abcdef"))
+        on_progress(Progress(2, 2, "rollback verified: the host is as it was", True))
+        return Outcome(0, "rolled-back", "Rolled back: the host is as it was before.",
+                       "20240101-000000-abcdef", rollback_verification=restored_facts(),
+                       log=["12:01:00 [ok] rollback verified: the host is as it was"])
 
     def recover(self, on_progress):  # noqa: ANN001, ANN201
         on_progress(Progress(1, 2, f"recovering transaction {self._pending.id}"))

@@ -18,7 +18,8 @@ REPO = Path(__file__).resolve().parents[2]
 WIZARD = [sys.executable, "-m", "clb_wizard"]  # what the `clb-wizard` script runs
 
 KEYS = {"enter": "\r", "escape": "\x1b", "down": "\x1b[B", "up": "\x1b[A", "tab": "\t",
-        "space": " ", "ctrl+f": "\x06", "ctrl+q": "\x11"}
+        "space": " ", "ctrl+f": "\x06", "ctrl+q": "\x11", "shift+tab": "\x1b[Z",
+        "delete": "\x1b[3~"}
 
 
 def installed_wizard() -> list[str]:

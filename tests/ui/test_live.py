@@ -58,7 +58,8 @@ def test_tui_applies_for_real_and_the_vip_is_on_lo(host):
         term.wait_for("Step 7 of 8", f"[ OK ] {VIP} on lo: {VIP}/32 on lo",
                       f"[ OK ] {VIP} routed locally")
         term.press("enter")
-        term.wait_for("Step 8 of 8", "Undo it all: sudo clb-wizard rollback", "Log: ")
+        term.wait_for("Step 8 of 8", "Undo it all: sudo clb-wizard rollback", "Log: ",
+                      "U Roll back")
         term.press("enter")
         assert term.finish() == 0
     finally:
@@ -105,3 +106,95 @@ def test_tui_over_ssh_asks_to_keep_the_change(host):
     assert f"{VIP}/32" in host.lo_addresses()
     status = host.wizard("verify", "--json")
     assert status.returncode == 0, status.stdout + status.stderr
+
+
+VIP2 = "203.0.113.11"
+
+
+def to_vips_step(term: Terminal, *start: str) -> None:
+    term.wait_for("Step 1 of 8", *start)
+    term.press("enter")
+    term.wait_for("Step 2 of 8")
+    term.press("down", "enter")
+
+
+def finish_applied(term: Terminal) -> int:
+    term.wait_for("Step 6 of 8", "Applied and verified.")
+    term.press("enter")
+    term.wait_for("Step 7 of 8")
+    term.press("enter")
+    term.wait_for("Step 8 of 8")
+    term.press("enter")
+    return term.finish()
+
+
+def test_tui_second_visit_adds_and_removes_only_on_purpose(host):
+    term = run_wizard(host)  # the first visit: one VIP
+    try:
+        walk_to_apply(term)
+        assert finish_applied(term) == 0
+    finally:
+        term.close()
+    term = run_wizard(host)  # the second: it starts with that VIP; add one
+    try:
+        to_vips_step(term, f"Ours {VIP}: configured by clb-wizard earlier")
+        term.wait_for("Step 3 of 8", f"clb-wizard already manages {VIP} here")
+        term.type(VIP2)
+        term.wait_for(f"{VIP2} (documentation range): press Enter to add.")
+        term.press("enter")
+        term.wait_for(f"Added {VIP2}.")
+        term.press("enter")
+        term.wait_for("Step 4 of 8")
+        term.press("enter")
+        screen = term.wait_for("Step 5 of 8", f"VIPs: {VIP}, {VIP2}")
+        assert "Leaving service" not in screen
+        term.press("enter")
+        term.wait_for("Apply this change now?")
+        term.press("enter")  # Enter applies
+        assert finish_applied(term) == 0
+    finally:
+        term.close()
+    lo = host.lo_addresses()
+    assert f"{VIP}/32" in lo and f"{VIP2}/32" in lo and PRE_EXISTING in lo
+    term = run_wizard(host)  # the third: take the first one out of service, explicitly
+    try:
+        to_vips_step(term, f"Ours {VIP}, {VIP2}")
+        term.wait_for("Step 3 of 8", f"{VIP} documentation range (configured now)")
+        term.press("tab")
+        term.wait_for("Del Remove VIP")  # the list has the focus (as a person would see)
+        term.press("delete")
+        term.wait_for(f"Take {VIP} out of service?")
+        term.press("y")
+        term.wait_for(f"{VIP} will be taken out of service when you apply.")
+        term.press("shift+tab", "enter")
+        term.wait_for("Step 4 of 8")
+        term.press("enter")
+        term.wait_for("Step 5 of 8", f"Leaving service: {VIP} is on this host now and will "
+                      "be taken out of service: it stops answering here.")
+        term.press("enter")
+        term.wait_for(f"Apply, and take {VIP} out of service?")
+        term.press("y")
+        assert finish_applied(term) == 0
+    finally:
+        term.close()
+    lo = host.lo_addresses()
+    assert f"{VIP}/32" not in lo and f"{VIP2}/32" in lo and PRE_EXISTING in lo
+
+
+def test_cli_verify_wraps_at_words_on_an_80_column_terminal(host):
+    applied = host.wizard("apply", "--vip", VIP, "--method", "ifupdown", "--yes")
+    assert applied.returncode == 0, applied.stdout + applied.stderr
+    assert "[warn] ARP sysctls: arp_ignore=0" in applied.stdout, "a warning, not [ok]"
+    assert "[ok] warning" not in applied.stdout
+    term = Terminal(host.argv([*installed_wizard(), "verify"]), terminal_env(base=host.env()))
+    try:
+        term.wait_for("All checks passed.", "ARP sysctls")
+        assert term.finish() == 0
+    finally:
+        term.close()
+    lines = [line.rstrip() for line in term.text.splitlines()]
+    detail = "the backend may answer ARP for the VIP; set 1 and 2 (--arp-sysctls)"
+    assert detail in term.flat  # all of it, in order
+    for word in detail.split():  # and no word cut across two lines
+        assert any(word in line.split() for line in lines), (word, term.text)
+    assert all(len(line) <= 80 for line in lines)

@@ -288,8 +288,8 @@ async def test_preview_says_no_change_needed(make_app, debian_root):
     app = make_app(debian_root, os_override="debian-12")
     async with app.run_test(size=SIZE) as pilot:
         await to_vips(pilot, app)
-        await add_vip_and_go(pilot, app)
-        await pilot.press("enter")
+        assert app.state.vips == [VIP1], "starts with the VIP configured earlier"
+        await pilot.press("enter", "enter")  # VIPs as they are, Options
         await settle(pilot, app)
         assert "No change needed: this host already has exactly this configuration." in flat(
             screen_text(app))
@@ -328,13 +328,20 @@ async def test_whole_flow_by_keyboard_in_a_dry_run(make_app, ubuntu_root):
         await pilot.press("enter")
         await settle(pilot, app)
         assert isinstance(app.screen, PreviewScreen)
+        text = flat(screen_text(app))  # a dry run says "would" everywhere (issue 11)
+        assert "This is exactly what would change." in text and "Enter shows a dry run" in text
+        assert "goes on to apply it" not in text
         await pilot.press("enter")  # dry run: no question
         assert isinstance(app.screen, ApplyScreen)
         await settle(pilot, app)
         text = flat(screen_text(app))
+        assert "A dry run: each step is listed as it would run." in text
+        assert "being applied" not in text and "cannot be interrupted" not in text
+        assert "[..] would create /etc/netplan/90-clb-wizard-lo.yaml" in text
         assert "Dry run: nothing was changed." in text
         assert "100%" in text
-        assert "[ok] netplan generate" in text
+        assert "[..] would run: netplan generate" in text
+        assert "[ok]" not in text, "a dry run claims nothing ran"
         await pilot.press("escape")  # back to the preview is allowed after a dry run
         assert isinstance(app.screen, PreviewScreen)
         await settle(pilot, app)
@@ -475,6 +482,8 @@ async def test_quitting_while_applying_is_refused(make_app, debian_root):
         release.set()
         await settle(pilot, app)
         assert "Applied and verified." in flat(screen_text(app))
+        assert not any("quitting now" in n.message for n in app._notifications), \
+            "the notice ends with the apply"
         await pilot.press("ctrl+q")
     assert app.return_value == 0
 
@@ -488,6 +497,7 @@ async def confirm_flow(pilot, app) -> None:
     await settle(pilot, app)
     await pilot.press("enter", "y")
     await until(pilot, lambda: isinstance(app.screen, CountdownDialog), "the countdown")
+    await until(pilot, lambda: "Keep this change?" in screen_text(app), "the countdown drawn")
 
 
 async def test_countdown_keep(make_app, debian_root):

@@ -146,3 +146,38 @@ def test_console_start(snap_compare, here):
 def test_console_preview(snap_compare, here):
     assert snap_compare(preview_app(here, console=True),
                         run_before=steps(*TO_PREVIEW, vips=(VIP1,)))
+
+
+def configured_root(here: Path, release: str, *vips: str) -> Path:
+    """A root as clb-wizard left it after an earlier run with these VIPs (issue 11)."""
+    from clb_wizard.runner import Runner
+    from clb_wizard.service import Options, prepare_plan
+    from tests.fixtures.roots import apply_files
+
+    root = make_root(here, release, name="root")
+    apply_files(root, prepare_plan(Runner(root), Options(vips=vips, clb_type="external",
+                                                         os_override=release)))
+    return root
+
+
+def test_vips_second_visit(snap_compare, here):
+    configured_root(here, "debian-12", VIP1)
+    app = WizardApp(root="root", os_override="debian-12", env={}, console=False,
+                    cursor_blink=False)
+    assert snap_compare(app, run_before=steps(*TO_VIPS, "VIPS", vips=(VIP2,)))
+
+
+def test_apply_question_removing_a_vip(snap_compare, here):
+    configured_root(here, "debian-12", VIP1, VIP2)
+    app = WizardApp(root="/", engine=FakeEngine(Path("root")), env={}, console=False,
+                    cursor_blink=False)
+    assert snap_compare(app, run_before=steps(*TO_VIPS, "tab", "delete", "y", "shift+tab",
+                                              "enter", "enter", "enter"))
+
+
+def test_done_old_system(snap_compare, here):
+    make_root(here, "centos-7", name="root")
+    app = WizardApp(root="root", os_override="centos-7", env={}, console=True,
+                    cursor_blink=False)
+    assert snap_compare(app, run_before=steps(*TO_PREVIEW, "enter", "enter", "enter",
+                                              vips=(VIP1,)))

@@ -13,7 +13,10 @@ import contextlib
 import json
 import os
 import select
+import shutil
 import sys
+import textwrap
+from dataclasses import replace
 from typing import Callable, Optional
 
 from clb_wizard.cli import add_wizard_flags
@@ -27,9 +30,11 @@ from clb_wizard.service import (
     Options,
     Service,
     checked_vips,
+    combine_vips,
     default_confirm_seconds,
     detect_platform,
     is_preview,
+    leaving_service,
     prepare_plan,
 )
 from clb_wizard.transaction import (
@@ -81,6 +86,8 @@ def print_plan(plan: Plan, out=None) -> None:
     out.write(f"Host: {p.name} ({p.key}); method: {plan.method}\n")
     kind = f" ({plan.clb_type} CLB)" if plan.clb_type else ""
     out.write(f"VIPs: {', '.join(plan.vips)}{kind}\n")
+    if plan.removed:
+        out.write(f"REMOVED: {leaving_service(plan.removed)}\n")
     for warning in plan.warnings:
         out.write(f"WARNING: {warning}\n")
     for note in plan.notes:
@@ -142,7 +149,7 @@ def _progress_printer(args: argparse.Namespace):
     stream = sys.stderr if args.json else sys.stdout
 
     def show(progress: Progress) -> None:
-        mark = {None: "  ", True: "ok", False: "!!"}[progress.ok]
+        mark = "warn" if progress.warning else {None: "  ", True: "ok", False: "!!"}[progress.ok]
         stream.write(f"[{mark}] {progress.message}\n")
         stream.flush()
 
@@ -181,6 +188,15 @@ def _confirm_timeout(args: argparse.Namespace) -> Optional[float]:
                                    dry_run=args.dry_run)
 
 
+def _wrapped(line: str, indent: int) -> str:
+    """On a terminal, wrapped at word boundaries (it would cut words); piped, as it is."""
+    if not sys.stdout.isatty():
+        return line
+    width = shutil.get_terminal_size().columns
+    return textwrap.fill(line, width=max(40, width - 1), subsequent_indent=" " * indent,
+                         break_long_words=False, break_on_hyphens=False)
+
+
 def _report(outcome: Outcome, args: argparse.Namespace, plan: Optional[Plan] = None) -> int:
     if args.json:
         data = outcome.to_json()
@@ -192,7 +208,7 @@ def _report(outcome: Outcome, args: argparse.Namespace, plan: Optional[Plan] = N
         if outcome.verification is not None:
             for fact in outcome.verification.facts:
                 mark = "ok" if fact.ok else ("FAIL" if fact.fatal else "warn")
-                print(f"  [{mark:>4}] {fact.name}: {fact.detail}")
+                print(_wrapped(f"  [{mark:>4}] {fact.name}: {fact.detail}", indent=9))
         if outcome.manual_steps:
             print("Put the host back by hand with:")
             for step in outcome.manual_steps:
@@ -202,6 +218,28 @@ def _report(outcome: Outcome, args: argparse.Namespace, plan: Optional[Plan] = N
     if outcome.exit_code != EXIT_OK:
         print(f"clb-wizard: {outcome.message}", file=sys.stderr)
     return outcome.exit_code
+
+
+def _planned_change(args: argparse.Namespace, runner: Runner) -> Plan:
+    """The plan for `apply` (the VIPs as given), `add` or `remove` (the VIPs clb-wizard
+    manages here, plus or minus the given ones)."""
+    options = _options(args)
+    platform = detect_platform(runner, options)
+    change = getattr(args, "change", "replace")
+    if change != "replace":
+        managed = Service(args.root).managed_vips(platform)
+        options = replace(options, vips=combine_vips(change, managed, options.vips))
+    return prepare_plan(runner, options, platform)
+
+
+def _removal_refused(args: argparse.Namespace, plan: Plan) -> Optional[str]:
+    """A plan that takes VIPs out of service goes on only when the user said so."""
+    if not plan.removed or args.dry_run or args.remove_others or args.change == "remove":
+        return None
+    them = "it" if len(plan.removed) == 1 else "them"
+    return (f"{leaving_service(plan.removed)} To keep {them}, give every VIP with --vip "
+            f"(or use `clb-wizard add`); to take {them} out of service, add --remove-others "
+            "(or use `clb-wizard remove`). Nothing was changed.")
 
 
 def cmd_apply(args: argparse.Namespace) -> int:
@@ -225,13 +263,18 @@ def cmd_apply(args: argparse.Namespace) -> int:
 
 
 def _plan_and_apply(args: argparse.Namespace, runner: Runner, store: Store) -> int:
-    plan = prepare_plan(runner, _options(args))
+    plan = _planned_change(args, runner)
     if not args.json:
         print_plan(plan)
+    refused = _removal_refused(args, plan)
+    if refused:
+        raise UsageError(refused)
     if plan.changed and not (args.yes or args.dry_run):
         if not sys.stdin.isatty():
             raise UsageError("not a terminal: add --yes to apply without asking.")
-        if not _ask("Apply this change?"):
+        question = (f"Take {', '.join(plan.removed)} out of service and apply this change?"
+                    if plan.removed else "Apply this change?")
+        if not _ask(question):
             print("Nothing was changed.")
             return EXIT_OK
     transaction = Transaction(runner, store=store, on_progress=_progress_printer(args))
@@ -485,6 +528,31 @@ def _cloud_args(p: argparse.ArgumentParser, ulb_help: str) -> None:
                    help="how long to wait for the CLB to see this backend healthy")
 
 
+APPLY_COMMANDS = (
+    ("replace", "apply exactly these VIPs, verify, and roll back automatically on failure"),
+    ("add", "add these VIPs to the ones clb-wizard manages here (keeps the others)"),
+    ("remove", "take these VIPs out of service (keeps the others)"),
+)
+CHANGE_COMMANDS = {"replace": "apply", "add": "add", "remove": "remove"}
+
+
+def _apply_args(p: argparse.ArgumentParser, change: str) -> None:
+    p.add_argument("--yes", action="store_true", help="do not ask before applying")
+    if change == "replace":
+        p.add_argument("--remove-others", "--replace", dest="remove_others",
+                       action="store_true", help="take the VIPs clb-wizard manages here but "
+                       "--vip does not list out of service (needed to remove any)")
+    p.add_argument("--dry-run", action="store_true",
+                   help="show every step without changing anything (no root needed)")
+    p.add_argument("--confirm-timeout", type=float, metavar="S",
+                   help="keep the change only if confirmed within S seconds (default 120 in an "
+                   "interactive SSH session; 0 turns it off)")
+    _arp_sysctls(p)
+    p.add_argument("--port", type=int, action="append", metavar="P",
+                   help="warn when the service on port P listens on 127.0.0.1 only")
+    p.set_defaults(func=cmd_apply, change=change, remove_others=False)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="clb-wizard",
@@ -500,18 +568,10 @@ def build_parser() -> argparse.ArgumentParser:
     _common(p, vips=True)
     _arp_sysctls(p)
     p.set_defaults(func=cmd_plan)
-    p = sub.add_parser("apply", help="apply, verify, and roll back automatically on failure")
-    _common(p, vips=True)
-    p.add_argument("--yes", action="store_true", help="do not ask before applying")
-    p.add_argument("--dry-run", action="store_true",
-                   help="show every step without changing anything (no root needed)")
-    p.add_argument("--confirm-timeout", type=float, metavar="S",
-                   help="keep the change only if confirmed within S seconds (default 120 in an "
-                   "interactive SSH session; 0 turns it off)")
-    _arp_sysctls(p)
-    p.add_argument("--port", type=int, action="append", metavar="P",
-                   help="warn when the service on port P listens on 127.0.0.1 only")
-    p.set_defaults(func=cmd_apply)
+    for change, help_text in APPLY_COMMANDS:
+        p = sub.add_parser(CHANGE_COMMANDS[change], help=help_text)
+        _common(p, vips=True)
+        _apply_args(p, change)
     p = sub.add_parser("verify", help="check the host against the VIPs (or the last change)")
     _common(p, vips=False)
     p.add_argument("--vip", action="append", metavar="V", help="the VIPs to check")
@@ -565,7 +625,7 @@ def main(argv: Optional[list[str]] = None) -> int:
 
         return run_wizard_with(args)
     if (getattr(args, "vip", "unset") is None and not getattr(args, "ulb_id", None)
-            and args.command in ("plan", "apply", "userdata")):
+            and args.command in ("plan", "apply", "add", "remove", "userdata")):
         return _fail("give at least one --vip (the CLB's VIP, or each EIP), or --ulb-id.",
                      args.json)
     if args.command == "userdata" and not args.os:

@@ -133,17 +133,18 @@ class Apply:
                 )
 
     def _dry_run(self, plan: Plan) -> Outcome:
+        """Every step said as it would run ("would ..."): nothing claims to have run."""
         steps = self.steps
         for command in plan.prepare:
-            steps.run(command)
+            steps.would_run(command)
         for change in plan.files:
-            steps.advance(f"{change.action} {change.path}")
+            steps.advance(f"would {change.action} {change.path}")
             if change.after is None:
                 steps.runner.remove_file(change.path)
             else:
                 steps.runner.write_file(change.path, encode(change.after), change.mode)
         for command in plan.activate:
-            steps.run(command)
+            steps.would_run(command)
         return Outcome(EXIT_OK, "dry-run", "Dry run: nothing was changed.", log=steps.log)
 
     def _new_journal(self, plan: Plan) -> Journal:
@@ -228,8 +229,8 @@ class Apply:
         steps.advance("verify")
         verification = self._verify_settled(plan, journal, ports)
         for fact in verification.facts:
-            warn = "" if fact.ok or fact.fatal else "warning: "
-            steps.say(f"{warn}{fact.name}: {fact.detail}", fact.ok or not fact.fatal)
+            steps.say(f"{fact.name}: {fact.detail}", fact.ok or not fact.fatal,
+                      warning=not fact.ok and not fact.fatal)
         if not verification.ok:
             raise StepFailed("verification failed: " + verification.summary())
         store.save(journal, J.VERIFIED)

@@ -38,6 +38,7 @@ class Progress:
     total: int
     message: str
     ok: Optional[bool] = None  # None: starting
+    warning: bool = False  # a check that failed without stopping the change
 
 
 @dataclass
@@ -90,12 +91,12 @@ class Steps:
         self.step = 0
         self.total = 0
 
-    def say(self, message: str, ok: Optional[bool] = None) -> None:
+    def say(self, message: str, ok: Optional[bool] = None, warning: bool = False) -> None:
         stamp = time.strftime("%H:%M:%S")
-        mark = {None: "..", True: "ok", False: "FAILED"}[ok]
+        mark = "WARNING" if warning else {None: "..", True: "ok", False: "FAILED"}[ok]
         self.log.append(f"{stamp} [{mark}] {message}")
         if self.on_progress is not None:
-            self.on_progress(Progress(self.step, self.total, message, ok))
+            self.on_progress(Progress(self.step, self.total, message, ok, warning))
 
     def advance(self, message: str) -> None:
         self.step += 1
@@ -104,6 +105,11 @@ class Steps:
     @staticmethod
     def checkpoint(name: str) -> None:
         failpoint(name)
+
+    def would_run(self, command: Command) -> None:
+        """A dry run's step: said as it would run; the dry-run runner records it only."""
+        self.advance(f"would run: {command.shell()}  ({command.why})")
+        self.runner.run(command.argv)
 
     def run(self, command: Command) -> CommandResult:
         self.advance(f"{command.shell()}  ({command.why})")
