@@ -63,8 +63,10 @@ def test_apply_verify_reapply_rollback(sandbox, method):
 def test_changing_the_vip_set_removes_only_the_dropped_vip(sandbox, method):
     prepare(sandbox, method)
     assert apply(sandbox, *VIPS, method=method).returncode == 0
-    result = apply(sandbox, VIPS[0], "203.0.113.12", method=method)
+    # dropping a VIP clb-wizard manages is said explicitly (issue 11)
+    result = apply(sandbox, VIPS[0], "203.0.113.12", method=method, extra=["--remove-others"])
     assert result.returncode == 0, result.stdout + result.stderr
+    assert json.loads(result.stdout)["plan"]["removed"] == ["203.0.113.11"]
     lo = sandbox.lo_addresses()
     assert {"203.0.113.10/32", "203.0.113.12/32", PRE_EXISTING} <= lo
     assert "203.0.113.11/32" not in lo

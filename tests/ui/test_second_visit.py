@@ -40,6 +40,11 @@ def footer(app) -> str:
     return screen_text(app).splitlines()[-1]
 
 
+async def footer_shows(pilot, app, *keys: str) -> None:
+    """Wait for the footer (drawn after the screen) to name these keys."""
+    await until(pilot, lambda: all(k in footer(app) for k in keys), f"{keys} in the footer")
+
+
 async def to_applied(pilot, app) -> None:
     """VIPs (one typed) -> Options -> Preview -> the question, answered by Enter -> Apply."""
     await to_vips(pilot, app)
@@ -153,7 +158,7 @@ async def test_the_arp_warning_is_a_warning_and_a_one_key_fix(make_app, debian_r
         assert "[WARN] ARP sysctls: arp_ignore=0 arp_announce=0" in text
         assert "--arp-sysctls" not in text
         assert "Press A to set arp_ignore=1 and arp_announce=2 now" in text
-        assert "A Set ARP sysctls" in footer(app)
+        await footer_shows(pilot, app, "A Set ARP sysctls")
         await pilot.press("a")
         await settle(pilot, app)
         text = flat(screen_text(app))
@@ -162,7 +167,8 @@ async def test_the_arp_warning_is_a_warning_and_a_one_key_fix(make_app, debian_r
         plan = engine.transactions[-1]
         assert len(engine.transactions) == 2, "its own small transaction"
         assert plan is not None and app.state.arp_fix is not None
-        assert "Set ARP sysctls" not in footer(app)
+        await until(pilot, lambda: footer(app).strip() and "Set ARP sysctls" not in footer(app),
+                    "the footer without Set ARP sysctls")
         await pilot.press("enter")
         assert "the ARP sysctls set" in flat(screen_text(app))
 
@@ -244,15 +250,15 @@ async def test_every_step_shows_enter_in_its_footer(make_app, debian_root):
     app = make_app(Path("/"), engine=FakeEngine(debian_root))
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot, app)
-        assert "Enter Next" in footer(app)
+        await footer_shows(pilot, app, "Enter Next")
         await pilot.press("enter")
         assert isinstance(app.screen, ClbTypeScreen)
-        assert "Enter Next" in footer(app)
+        await footer_shows(pilot, app, "Enter Next")
         await pilot.press("enter")
         assert isinstance(app.screen, VipsScreen)
-        assert "Enter Add / Next" in footer(app)
+        await footer_shows(pilot, app, "Enter Add / Next")
         await pilot.press("tab")
-        assert "Enter Next" in footer(app) and "Del Remove VIP" in footer(app)
+        await footer_shows(pilot, app, "Enter Next", "Del Remove VIP")
 
 
 # -- 8. wrapping at 80 columns ------------------------------------------------------------------
@@ -285,7 +291,8 @@ async def test_done_offers_rollback_naming_what_goes_back_and_the_log(make_app, 
         await to_applied(pilot, app)
         await pilot.press("enter", "enter")
         assert isinstance(app.screen, DoneScreen)
-        assert "U Roll back" in footer(app) and "L Log" in footer(app)
+        await until(pilot, lambda: "U Roll back" in footer(app) and "L Log" in footer(app),
+                    "U and L in the footer")
         await pilot.press("l")
         assert isinstance(app.screen, LogDialog)
         assert "[ok] ifup lo:0" in screen_text(app)
@@ -302,7 +309,8 @@ async def test_done_offers_rollback_naming_what_goes_back_and_the_log(make_app, 
         await settle(pilot, app)
         assert engine.rollbacks == 1
         assert "Rolled back: the host is as it was before." in flat(screen_text(app))
-        assert "U Roll back" not in footer(app)
+        await until(pilot, lambda: footer(app).strip() and "U Roll back" not in footer(app),
+                    "the footer without U Roll back")
         await pilot.press("enter")
     assert app.return_value == 0
 
