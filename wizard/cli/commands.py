@@ -16,10 +16,16 @@ import select
 import shutil
 import sys
 import textwrap
-from dataclasses import replace
 from typing import Callable, Optional
 
 from clb_wizard.cli import add_wizard_flags
+from clb_wizard.cli.change import (
+    APPLY_COMMANDS,
+    add_apply_args,
+    add_arp_sysctls,
+    planned_change,
+    removal_refused,
+)
 from clb_wizard.cli.fleet import register as register_fleet
 from clb_wizard.export.userdata import render_userdata
 from clb_wizard.methods.base import MethodError
@@ -30,7 +36,6 @@ from clb_wizard.service import (
     Options,
     Service,
     checked_vips,
-    combine_vips,
     default_confirm_seconds,
     detect_platform,
     is_preview,
@@ -220,28 +225,6 @@ def _report(outcome: Outcome, args: argparse.Namespace, plan: Optional[Plan] = N
     return outcome.exit_code
 
 
-def _planned_change(args: argparse.Namespace, runner: Runner) -> Plan:
-    """The plan for `apply` (the VIPs as given), `add` or `remove` (the VIPs clb-wizard
-    manages here, plus or minus the given ones)."""
-    options = _options(args)
-    platform = detect_platform(runner, options)
-    change = getattr(args, "change", "replace")
-    if change != "replace":
-        managed = Service(args.root).managed_vips(platform)
-        options = replace(options, vips=combine_vips(change, managed, options.vips))
-    return prepare_plan(runner, options, platform)
-
-
-def _removal_refused(args: argparse.Namespace, plan: Plan) -> Optional[str]:
-    """A plan that takes VIPs out of service goes on only when the user said so."""
-    if not plan.removed or args.dry_run or args.remove_others or args.change == "remove":
-        return None
-    them = "it" if len(plan.removed) == 1 else "them"
-    return (f"{leaving_service(plan.removed)} To keep {them}, give every VIP with --vip "
-            f"(or use `clb-wizard add`); to take {them} out of service, add --remove-others "
-            "(or use `clb-wizard remove`). Nothing was changed.")
-
-
 def cmd_apply(args: argparse.Namespace) -> int:
     if is_preview(args.root, args.os) and not args.dry_run:
         raise UsageError("--root and --os describe another system, so this is a preview: "
@@ -263,10 +246,10 @@ def cmd_apply(args: argparse.Namespace) -> int:
 
 
 def _plan_and_apply(args: argparse.Namespace, runner: Runner, store: Store) -> int:
-    plan = _planned_change(args, runner)
+    plan = planned_change(args, runner, _options(args))
     if not args.json:
         print_plan(plan)
-    refused = _removal_refused(args, plan)
+    refused = removal_refused(args, plan)
     if refused:
         raise UsageError(refused)
     if plan.changed and not (args.yes or args.dry_run):
@@ -506,11 +489,6 @@ def _common(p: argparse.ArgumentParser, *, vips: bool, root: bool = True) -> Non
                        help="acknowledge warnings such as a public VIP for an internal CLB")
 
 
-def _arp_sysctls(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--arp-sysctls", action="store_true",
-                   help="also set arp_ignore=1 and arp_announce=2, persistently")
-
-
 def _cloud_args(p: argparse.ArgumentParser, ulb_help: str) -> None:
     p.add_argument("--ulb-id", metavar="ID", help=ulb_help)
     p.add_argument("--region", help="cloud region; wins over $UCLOUD_REGION, which wins over "
@@ -528,31 +506,6 @@ def _cloud_args(p: argparse.ArgumentParser, ulb_help: str) -> None:
                    help="how long to wait for the CLB to see this backend healthy")
 
 
-APPLY_COMMANDS = (
-    ("replace", "apply exactly these VIPs, verify, and roll back automatically on failure"),
-    ("add", "add these VIPs to the ones clb-wizard manages here (keeps the others)"),
-    ("remove", "take these VIPs out of service (keeps the others)"),
-)
-CHANGE_COMMANDS = {"replace": "apply", "add": "add", "remove": "remove"}
-
-
-def _apply_args(p: argparse.ArgumentParser, change: str) -> None:
-    p.add_argument("--yes", action="store_true", help="do not ask before applying")
-    if change == "replace":
-        p.add_argument("--remove-others", "--replace", dest="remove_others",
-                       action="store_true", help="take the VIPs clb-wizard manages here but "
-                       "--vip does not list out of service (needed to remove any)")
-    p.add_argument("--dry-run", action="store_true",
-                   help="show every step without changing anything (no root needed)")
-    p.add_argument("--confirm-timeout", type=float, metavar="S",
-                   help="keep the change only if confirmed within S seconds (default 120 in an "
-                   "interactive SSH session; 0 turns it off)")
-    _arp_sysctls(p)
-    p.add_argument("--port", type=int, action="append", metavar="P",
-                   help="warn when the service on port P listens on 127.0.0.1 only")
-    p.set_defaults(func=cmd_apply, change=change, remove_others=False)
-
-
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="clb-wizard",
@@ -566,12 +519,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_detect)
     p = sub.add_parser("plan", help="show the exact change (diff and commands); changes nothing")
     _common(p, vips=True)
-    _arp_sysctls(p)
+    add_arp_sysctls(p)
     p.set_defaults(func=cmd_plan)
-    for change, help_text in APPLY_COMMANDS:
-        p = sub.add_parser(CHANGE_COMMANDS[change], help=help_text)
+    for change, name, help_text in APPLY_COMMANDS:
+        p = sub.add_parser(name, help=help_text)
         _common(p, vips=True)
-        _apply_args(p, change)
+        add_apply_args(p, change, cmd_apply)
     p = sub.add_parser("verify", help="check the host against the VIPs (or the last change)")
     _common(p, vips=False)
     p.add_argument("--vip", action="append", metavar="V", help="the VIPs to check")
