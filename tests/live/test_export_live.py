@@ -10,6 +10,9 @@ from __future__ import annotations
 import json
 import os
 import re
+import subprocess
+import time
+from pathlib import Path
 
 import pytest
 
@@ -129,14 +132,20 @@ def test_script_ifup_that_does_nothing_fails_verification(sandbox):
 
 
 def test_script_changes_the_vip_set_and_rolls_that_back(sandbox):
-    """A new VIP set retires the VIP it drops (ifdown --force, as the engine does) and
-    keeps the others; --rollback goes back to the first set."""
+    """A VIP set that drops a VIP of ours is refused unless --remove-others says so in
+    plain words; then it retires that VIP (ifdown --force, as the engine does) and keeps
+    the others; --rollback goes back to the first set."""
     prepare(sandbox, "ifupdown")
     first = export_script(sandbox, *VIPS, name="first.sh")
     assert run_script(sandbox, first).returncode == 0
     after_first = snapshot(sandbox)
     second = export_script(sandbox, VIPS[1], "203.0.113.12", name="second.sh")
-    result = run_script(sandbox, second)
+    refused = run_script(sandbox, second)
+    assert refused.returncode == 2, refused.stdout + refused.stderr
+    assert "take VIP(s) 203.0.113.10 out of service" in refused.stderr
+    assert "--remove-others" in refused.stderr
+    assert snapshot(sandbox) == after_first
+    result = run_script(sandbox, second, "--remove-others")
     assert result.returncode == 0, result.stdout + result.stderr
     assert "ifdown --force lo:1" in result.stdout
     lo = sandbox.lo_addresses()
@@ -218,10 +227,10 @@ def export_playbook(sb, *vips, extra=()):
     return str(sb.dir / "play" / "clb-wizard-lo.yml")
 
 
-def run_playbook(sb, playbook):
+def run_playbook(sb, playbook, *extra):
     require("ansible-playbook")
     return sb.run(["ansible-playbook", "-c", "local", "-i", "localhost,",
-                   "-e", "ansible_python_interpreter=/usr/bin/python3", playbook],
+                   "-e", "ansible_python_interpreter=/usr/bin/python3", *extra, playbook],
                   env={"ANSIBLE_NOCOLOR": "1", "ANSIBLE_FORCE_COLOR": "0",
                        "ANSIBLE_LOCAL_TEMP": str(sb.dir / "ansible-tmp")}, timeout=600)
 
@@ -351,3 +360,135 @@ def test_script_and_playbook_with_networkd_and_networkmanager(sandbox, method):
     assert f"method {method}" in played.stdout
     assert {f"{v}/32" for v in VIPS} | {PRE_EXISTING} <= sandbox.lo_addresses()
     assert recap(run_playbook(sandbox, playbook))["changed"] == 0
+
+
+# -- parity with the wizard: lock, explicit removal, ARP sysctls ------------------------------
+ARP = ("net.ipv4.conf.all.arp_ignore", "net.ipv4.conf.all.arp_announce")
+
+
+def arp_values(sb) -> list[str]:
+    """The sandbox's own ARP sysctls (per network namespace: never the machine's)."""
+    return sb.run(["sysctl", "-n", *ARP], check=True).stdout.split()
+
+
+def test_playbook_skips_a_host_whose_lock_the_wizard_holds(sandbox):
+    """The wizard's lock file, held as the wizard holds it (flock): the host fails with a
+    clear message and nothing changes."""
+    prepare(sandbox, "ifupdown")
+    before = snapshot(sandbox)
+    playbook = export_playbook(sandbox, *VIPS)
+    sandbox.run(["mkdir", "-p", "/var/lib/clb-wizard"], check=True)
+    holder = sandbox.popen(["flock", "/var/lib/clb-wizard/lock", "sleep", "300"])
+    while sandbox.run(["flock", "-n", "/var/lib/clb-wizard/lock", "true"]).returncode == 0:
+        time.sleep(0.1)  # until the holder has it
+    try:
+        result = run_playbook(sandbox, playbook)
+    finally:
+        holder.kill()
+        holder.wait()
+    assert result.returncode != 0
+    assert "holds /var/lib/clb-wizard/lock and is changing this host" in result.stdout
+    assert recap(result)["changed"] == 0
+    assert snapshot(sandbox) == before
+
+
+def test_wizard_refuses_while_the_playbook_holds_the_lock(sandbox):
+    """The other way round: while the playbook is activating (an ifup held up until the
+    test lets it go), `clb-wizard apply` refuses; then the playbook finishes."""
+    prepare(sandbox, "ifupdown")
+    flag = sandbox.dir / "go"
+    sandbox.add_tool("ifup", f"#!/bin/sh\ntouch {flag}.waiting\n"
+                             f"while [ ! -e {flag} ]; do sleep 0.2; done\nexec /sbin/ifup \"$@\"\n")
+    playbook = export_playbook(sandbox, VIPS[0])
+    play = sandbox.popen(["ansible-playbook", "-c", "local", "-i", "localhost,", "-e",
+                          "ansible_python_interpreter=/usr/bin/python3", playbook],
+                         env={"ANSIBLE_NOCOLOR": "1",
+                              "ANSIBLE_LOCAL_TEMP": str(sandbox.dir / "ansible-tmp")},
+                         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        deadline = time.monotonic() + 300
+        while not Path(f"{flag}.waiting").exists() and play.poll() is None:
+            assert time.monotonic() < deadline, "the playbook never reached ifup"
+            time.sleep(0.2)
+        wizard = sandbox.wizard("apply", "--vip", VIPS[1], "--yes")
+        assert wizard.returncode != 0
+        assert "is changing this host" in wizard.stdout + wizard.stderr
+    finally:
+        flag.touch()
+        out, _ = play.communicate(timeout=600)
+    assert play.returncode == 0, out[-4000:]
+    assert f"{VIPS[0]}/32" in sandbox.lo_addresses()
+    assert f"{VIPS[1]}/32" not in sandbox.lo_addresses()
+
+
+def test_playbook_removes_vips_only_when_asked(sandbox):
+    prepare(sandbox, "ifupdown")
+    assert run_playbook(sandbox, export_playbook(sandbox, *VIPS)).returncode == 0
+    applied = snapshot(sandbox)
+    smaller = export_playbook(sandbox, VIPS[1])
+    refused = run_playbook(sandbox, smaller)
+    assert refused.returncode != 0
+    assert f"This would take {VIPS[0]} out of service" in refused.stdout
+    assert "-e clb_remove_others=true" in refused.stdout
+    assert recap(refused)["changed"] == 0 and snapshot(sandbox) == applied
+    removed = run_playbook(sandbox, smaller, "-e", "clb_remove_others=true")
+    assert removed.returncode == 0, removed.stdout[-4000:]
+    lo = sandbox.lo_addresses()
+    assert f"{VIPS[1]}/32" in lo and f"{VIPS[0]}/32" not in lo and PRE_EXISTING in lo
+
+
+def test_playbook_arp_sysctls_in_the_same_change_and_rescue(sandbox):
+    prepare(sandbox, "ifupdown")
+    sandbox.run(["sysctl", "-q", "-w", f"{ARP[0]}=0", f"{ARP[1]}=0"], check=True)
+    before = snapshot(sandbox)
+    playbook = export_playbook(sandbox, *VIPS)
+    # activation fails: the files and the sysctls go back
+    sandbox.add_tool("ifup", "#!/bin/sh\necho 'ifup: simulated failure' >&2\nexit 1\n")
+    failed = run_playbook(sandbox, playbook, "-e", "clb_arp_sysctls=true")
+    assert recap(failed)["rescued"] == 1, failed.stdout[-4000:]
+    assert "Roll back: put the ARP sysctls back" in failed.stdout
+    assert arp_values(sandbox) == ["0", "0"] and snapshot(sandbox) == before
+    (sandbox.dir / "bin" / "ifup").unlink()
+    done = run_playbook(sandbox, playbook, "-e", "clb_arp_sysctls=true")
+    assert done.returncode == 0, done.stdout[-4000:]
+    assert arp_values(sandbox) == ["1", "2"]
+    assert "ok: [localhost]" in task_lines(done, "Verify: the ARP sysctls")
+    conf = sandbox.read("/etc/sysctl.d/90-clb-wizard-arp.conf").decode()
+    assert "net.ipv4.conf.all.arp_ignore = 1" in conf
+    again = run_playbook(sandbox, playbook, "-e", "clb_arp_sysctls=true")
+    assert recap(again)["changed"] == 0
+
+
+def test_script_arp_sysctls_and_rollback(sandbox):
+    prepare(sandbox, "ifupdown")
+    sandbox.run(["sysctl", "-q", "-w", f"{ARP[0]}=0", f"{ARP[1]}=0"], check=True)
+    before = snapshot(sandbox)
+    script = export_script(sandbox, *VIPS)
+    result = run_script(sandbox, script, "--arp-sysctls")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert arp_values(sandbox) == ["1", "2"]
+    assert "[ok] ARP sysctls" in result.stdout
+    back = run_script(sandbox, script, "--rollback")
+    assert back.returncode == 0, back.stdout + back.stderr
+    assert arp_values(sandbox) == ["0", "0"] and snapshot(sandbox) == before
+
+
+def test_the_wizard_verifies_and_rolls_back_a_playbook_change(sandbox):
+    """The play leaves clb-wizard's own record: `verify` (no --vip) and `report` know the
+    change, and `clb-wizard rollback` puts the host back, sysctls included."""
+    prepare(sandbox, "ifupdown")
+    sandbox.run(["sysctl", "-q", "-w", f"{ARP[0]}=0", f"{ARP[1]}=0"], check=True)
+    before = snapshot(sandbox)
+    done = run_playbook(sandbox, export_playbook(sandbox, *VIPS), "-e", "clb_arp_sysctls=true")
+    assert done.returncode == 0, done.stdout[-4000:]
+    verified = sandbox.wizard("verify")
+    assert verified.returncode == 0, verified.stdout + verified.stderr
+    for vip in VIPS:
+        assert vip in verified.stdout
+    last = json.loads(sandbox.wizard("report", "--json").stdout)["journal"]["last"]
+    assert last["id"].endswith("-ansible") and sorted(last["vips"]) == sorted(VIPS)
+    assert last["method"] == "ifupdown" and last["state"] == "committed"
+    back = sandbox.wizard("rollback")
+    assert back.returncode == 0, back.stdout + back.stderr
+    assert "Rolled back" in back.stdout
+    assert arp_values(sandbox) == ["0", "0"] and snapshot(sandbox) == before

@@ -28,13 +28,9 @@ from clb_wizard.export.ansible import (
     profiles_for,
     render_playbook,
 )
-from clb_wizard.export.script import (
-    PAIRS_AWK,
-    ExportError,
-    build_profile,
-    pairs_of,
-    render_script_text,
-)
+from clb_wizard.export.profile import ExportError, build_profile, pairs_of
+from clb_wizard.export.script import render_script_text
+from clb_wizard.export.shell import LIBRARY, library_file
 from clb_wizard.methods import get_method
 from clb_wizard.platform import (
     KNOWN_RELEASES,
@@ -52,9 +48,10 @@ from tests.fixtures.roots import LINUX_KEYS, VIP1, VIP2, VIP3, make_root, write
 VIPS = (VIP1, VIP2, VIP3)
 NOWHERE = Path("/nonexistent")
 _CONTENT = re.compile(
-    r"^clb_content_\d+\(\) \{\n    cat <<'(?P<eof>\w+)'\n(?P<body>.*?)^(?P=eof)\n", re.M | re.S)
-_WRITE = re.compile(r"^            (?P<path>/\S+)\)\n.*?clb_content_(?P<n>\d+) \| atomic_write "
-                    r"\S+ (?P<mode>[0-7]{4})", re.M | re.S)
+    r"^clb_content_(?P<n>\d+)\(\) \{\n    cat <<'(?P<eof>\w+)'\n(?P<body>.*?)^(?P=eof)\n",
+    re.M | re.S)
+_FILE_ROWS = re.compile(r"^clb_file_table\(\) \{\n    cat <<'CLB_TABLE'\n(?P<rows>.*?)^CLB_TABLE\n",
+                        re.M | re.S)
 
 
 def stock(key: str):
@@ -66,9 +63,11 @@ def script_for(key: str, vips=VIPS) -> str:
 
 
 def script_files(script: str) -> dict[str, tuple[str, int]]:
-    bodies = [m["body"] for m in _CONTENT.finditer(script)]
-    return {m["path"]: (bodies[int(m["n"]) - 1], int(m["mode"], 8))
-            for m in _WRITE.finditer(script)}
+    """The files the script writes: its file table (N MODE PATH) and clb_content_N."""
+    bodies = {m["n"]: m["body"] for m in _CONTENT.finditer(script)}
+    rows = [row.split() for row in _FILE_ROWS.search(script)["rows"].splitlines()
+            if not row.startswith("#")]
+    return {path: (bodies[n], int(mode, 8)) for n, mode, path in rows}
 
 
 def need(tool: str) -> str:
@@ -93,6 +92,28 @@ def test_script_is_shellcheck_clean_for_every_linux_os(tmp_path, key):
     assert text.startswith("#!/bin/sh\n")
     assert not re.search(r"^\s*local\s", text, re.M), "local is not POSIX"
     assert not re.search(r"(^|\s)\[\[ ", text), "[[ is not POSIX"
+
+
+@pytest.mark.parametrize("name", ("prelude.sh", *LIBRARY))
+def test_each_library_file_is_shellcheck_clean_on_its_own(tmp_path, name):
+    path = tmp_path / name
+    path.write_text(library_file(name))
+    result = subprocess.run([need("shellcheck"), "-s", "sh", str(path)], capture_output=True,
+                            text=True)
+    assert result.returncode == 0, result.stdout
+    assert subprocess.run([need("dash"), "-n", str(path)]).returncode == 0
+
+
+@pytest.mark.parametrize("key", ["debian-12", "centos-7", "ubuntu-22.04", "rocky-9"])
+def test_script_is_data_then_the_library_as_shipped(key):
+    """No string surgery: every library file appears in the script byte for byte, after
+    the data section, in LIBRARY's order."""
+    script = script_for(key)
+    data_end = script.index(library_file(LIBRARY[0]))
+    positions = [script.index(library_file(name)) for name in LIBRARY]
+    assert positions == sorted(positions)
+    assert "clb_step_table() {" in script[:data_end]
+    assert script.endswith('clb_main "$@"\n')
 
 
 @pytest.mark.parametrize("key", LINUX_KEYS)
@@ -162,8 +183,8 @@ def test_pairs_awk_reads_our_files_as_pairs_of(tmp_path, key):
     for n, f in enumerate(profile.files):
         paths.append(tmp_path / f"f{n}")
         paths[-1].write_text(f.content)
-    out = subprocess.run([need("awk"), PAIRS_AWK, *map(str, paths)], capture_output=True,
-                         text=True, check=True).stdout
+    out = subprocess.run([need("awk"), library_file("pairs.awk"), *map(str, paths)],
+                         capture_output=True, text=True, check=True).stdout
     assert [tuple(line.split()) for line in out.splitlines()] == list(profile.pairs)
     assert [vip for _, vip in profile.pairs] == list(VIPS)
     if profile.method in ("ifupdown", "ifcfg", "systemd-unit"):
@@ -278,8 +299,8 @@ def test_playbook_uses_builtin_modules_only():
     def modules(tasks):
         for task in tasks:
             if "block" in task:
-                yield from modules(task["block"])
-                yield from modules(task["rescue"])
+                for part in ("block", "rescue", "always"):
+                    yield from modules(task.get(part, ()))
                 continue
             yield next(k for k in task if k.startswith("ansible."))
 
@@ -311,3 +332,32 @@ def test_cli_export_script_and_playbook(tmp_path, capsys):
 def test_cli_export_refuses_bad_input(capsys, argv, message):
     assert main(argv) == 2
     assert message in capsys.readouterr().err
+
+
+def test_playbook_batches_are_options_with_safe_defaults():
+    play = playbook_data(VIPS)[0]
+    assert play["serial"] == "{{ clb_serial }}"
+    assert play["max_fail_percentage"] == "{{ clb_max_fail_percentage }}"
+    assert play["vars"]["clb_serial"] == 1 and play["vars"]["clb_max_fail_percentage"] == 0
+    assert play["vars"]["clb_remove_others"] is False
+    assert play["vars"]["clb_arp_sysctls"] is False
+    header = render_playbook(VIPS).split("\n- name:", 1)[0]
+    for option in ("clb_serial=N or N%", "clb_max_fail_percentage=P", "clb_remove_others=true",
+                   "clb_arp_sysctls=true"):
+        assert option in header
+
+
+def test_decision_leaves_out_facts_that_make_no_difference():
+    from clb_wizard.export.choice import by_release, decision
+
+    tree = decision(("a", "b"), lambda f: "x" if f["a"] else "y", "s")
+    assert tree == "{% if s.a %}x{% else %}y{% endif %}"
+    both = decision(("a", "b"), lambda f: "x" if f["a"] and f["b"] else "y", "s")
+    env = jinja2.Environment()
+    for a, b in itertools.product((True, False), repeat=2):
+        assert env.from_string(both).render(s={"a": a, "b": b}) == (
+            "x" if a and b else "y")
+    grouped = by_release({"r1": "x", "r2": "x", "r3": "y"}, "k", "none")
+    assert env.from_string(grouped).render(k="r2") == "x"
+    assert env.from_string(grouped).render(k="r3") == "y"
+    assert env.from_string(grouped).render(k="other") == "none"

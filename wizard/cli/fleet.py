@@ -70,7 +70,8 @@ def cmd_export(args: argparse.Namespace) -> int:
     report = checked_vips(Options(vips=tuple(args.vip or ()), clb_type=args.type,
                                   force=args.force))
     if args.format == "script":
-        from clb_wizard.export.script import build_profile, render_script_text, script_filename
+        from clb_wizard.export.profile import build_profile
+        from clb_wizard.export.script import render_script_text, script_filename
 
         if not args.os:
             raise PlatformError("export --format script needs --os ID (the host's OS, e.g. "

@@ -1,0 +1,302 @@
+"""The export model both exports share: what a host of one kind needs, as data.
+
+`build_profile` asks the engine: the method's files come from its own renderers, and every
+command comes from `method.transition(...)`, evaluated at export time for each situation a
+host can be in (nothing live, files changed but VIPs live, one VIP missing, an old VIP to
+retire). At run time the script (or playbook) only picks, with a fact it reads on the host,
+which of those engine-made commands apply. Nothing here runs on a host.
+
+What the exports assume, and check before changing anything: our target files are
+absent or ours (first line carries the marker), no file that is not ours already
+configures one of the VIPs or the lo:N labels the export uses, and no other address on
+`lo` holds those labels. The wizard renumbers around such files; an export refuses and
+says to run the wizard on that host instead.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Optional
+
+from clb_wizard.methods import get_method
+from clb_wizard.methods.base import Command, Method
+from clb_wizard.methods.ifupdown import DROPIN_DIR, MAIN
+from clb_wizard.platform import Platform, PlatformError
+
+# Documentation addresses used as a stand-in old VIP to learn from the engine how a
+# method retires a VIP it no longer configures.
+_PLACEHOLDERS = ("192.0.2.254", "192.0.2.253", "192.0.2.252")
+_LABEL = re.compile(r"lo:(\d+)")
+_IPV4 = re.compile(r"\d+\.\d+\.\d+\.\d+")
+# networkd's file that `netplan generate` writes for lo (what verify re-reads)
+NETWORKD_LO = "/run/systemd/network/10-netplan-lo.network"
+
+
+class ExportError(PlatformError):
+    """An export that cannot be made (e.g. Windows as a shell script)."""
+
+
+# -- the model ---------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Step:
+    """An engine command, and when a host needs it."""
+
+    argv: tuple[str, ...]
+    why: str
+    on_change: bool = False  # run when the method's files change
+    vips: tuple[str, ...] = ()  # run when one of these VIPs is not on lo
+    unless_exists: tuple[str, ...] = ()  # skip when one of these paths exists
+    always: bool = False
+
+    def to_json(self) -> dict:
+        return {"argv": list(self.argv), "why": self.why, "on_change": self.on_change,
+                "vips": list(self.vips), "unless_exists": list(self.unless_exists),
+                "always": self.always}
+
+
+@dataclass(frozen=True)
+class UndoStep:
+    """A command of the rollback; skipped when every VIP it removes was on lo before."""
+
+    argv: tuple[str, ...]
+    why: str
+    vips: tuple[str, ...] = ()  # empty: always runs
+
+    def to_json(self) -> dict:
+        return {"argv": list(self.argv), "why": self.why, "vips": list(self.vips)}
+
+
+@dataclass(frozen=True)
+class Template:
+    """How the method retires an old (label, VIP) of ours: argv with {vip} and {label}."""
+
+    argv: tuple[str, ...]
+    why: str
+    phase: str  # "prepare" (before the files are written) or "activate" (after)
+
+    @property
+    def by_label(self) -> bool:
+        return any("{label}" in a for a in self.argv)
+
+    def to_json(self) -> dict:
+        return {"argv": list(self.argv), "why": self.why, "phase": self.phase,
+                "by_label": self.by_label}
+
+
+@dataclass(frozen=True)
+class ManagedFile:
+    path: str
+    content: str
+    mode: int
+
+
+@dataclass(frozen=True)
+class Profile:
+    """Everything an export needs for one method variant on one kind of host."""
+
+    key: str  # variant: ifupdown, ifcfg, ifcfg-install, netplan, netplan-legacy, ...
+    method: str
+    title: str
+    platform: Platform  # the platform the commands were made for
+    vips: tuple[str, ...]
+    files: tuple[ManagedFile, ...]
+    pairs: tuple[tuple[str, str], ...]  # (label number or "-", VIP) our files configure
+    prepare: tuple[Step, ...]
+    activate: tuple[Step, ...]
+    retire: tuple[Template, ...]
+    undo_prepare: tuple[UndoStep, ...]
+    undo_activate: tuple[UndoStep, ...]
+    reload: tuple[Command, ...]  # re-read a restored config of ours (rollback)
+    watch: tuple[str, ...]  # watched dirs and files (foreign VIPs and labels)
+    stale_glob: Optional[str] = None  # ifcfg: our alias files the new set drops
+    source_main: Optional[str] = None  # ifupdown: the file that must read our drop-in
+    source_append: Optional[str] = None  # ...and the text added when it does not
+    conflict_re: Optional[str] = None  # in a file not ours: refuse (NM loopback profile)
+    conflict_why: str = ""
+    reread: Optional[str] = None  # "ifquery", "networkd" or "nmcli": the tool's own view
+
+    @property
+    def tools(self) -> tuple[str, ...]:
+        names = ["ip", "awk", "mktemp", "flock"]
+        for step in (*self.prepare, *self.activate, *self.undo_prepare, *self.undo_activate):
+            if step.argv[0] not in names and not getattr(step, "unless_exists", ()):
+                names.append(step.argv[0])
+        for template in self.retire:
+            if template.argv[0] not in names:
+                names.append(template.argv[0])
+        return tuple(names)
+
+    def to_json(self) -> dict:
+        return {
+            "key": self.key, "method": self.method, "title": self.title,
+            "files": [{"path": f.path, "content": f.content, "mode": f"{f.mode:04o}"}
+                      for f in self.files],
+            "pairs": [list(p) for p in self.pairs],
+            "prepare": [s.to_json() for s in self.prepare],
+            "activate": [s.to_json() for s in self.activate],
+            "retire": [t.to_json() for t in self.retire],
+            "undo_prepare": [s.to_json() for s in self.undo_prepare],
+            "undo_activate": [s.to_json() for s in self.undo_activate],
+            "reload": [list(c.argv) for c in self.reload],
+            "watch": list(self.watch), "stale_glob": self.stale_glob,
+            "source_main": self.source_main, "source_append": self.source_append,
+            "conflict_re": self.conflict_re, "conflict_why": self.conflict_why,
+            "reread": self.reread, "tools": list(self.tools),
+        }
+
+
+def pairs_of(texts: Sequence[str]) -> list[tuple[str, str]]:
+    """(label number or "-", VIP) in our files, as sh/pairs.awk reads them (same rules)."""
+    found: list[tuple[str, str]] = []
+    seen: set[str] = set()
+    for text in texts:
+        current = "-"
+        for line in text.splitlines():
+            label = _LABEL.search(line)
+            if label:
+                current = label.group(1)
+            for ip in _IPV4.findall(line):
+                if ip.startswith("127.") or ip == "255.255.255.255" or ip in seen:
+                    continue
+                seen.add(ip)
+                found.append((current, ip))
+    return found
+
+
+def _baseline(method: Method) -> dict[str, Optional[str]]:
+    """The files of a host where the wizard never ran (its stock configuration)."""
+    if method.name == "ifupdown":
+        return {MAIN: f"source {DROPIN_DIR}/*\n"}
+    return {}
+
+
+def _same(a: Command, b: Command) -> bool:
+    return a.argv == b.argv
+
+
+def _in(command: Command, commands: Sequence[Command]) -> bool:
+    return any(_same(command, c) for c in commands)
+
+
+def _variant_key(platform: Platform) -> str:
+    from clb_wizard.platform import NETWORKD_RECONFIGURE_MIN
+
+    if platform.method == "ifcfg" and platform.packages:
+        return "ifcfg-install"
+    if platform.method == "netplan" and (
+        (platform.stack.networkd_version or 0) < NETWORKD_RECONFIGURE_MIN
+    ):
+        return "netplan-legacy"
+    return platform.method
+
+
+def _template(argv: Sequence[str], vip: str, label: str) -> tuple[str, ...]:
+    pattern = re.compile(rf"lo:{re.escape(label)}(?!\d)")
+    return tuple(pattern.sub("lo:{label}", a.replace(vip, "{vip}")) for a in argv)
+
+
+def _mentions(argv: Sequence[str], vip: str, label: str) -> bool:
+    pattern = re.compile(rf"lo:{re.escape(label)}(?!\d)")
+    return any(vip in a or (label != "-" and pattern.search(a)) for a in argv)
+
+
+def build_profile(platform: Platform, vips: Sequence[str]) -> Profile:
+    """The export model for `platform` (its method and stack) and these VIPs."""
+    if platform.method == "windows":
+        raise ExportError("Windows hosts take the PowerShell script of `clb-wizard plan --os "
+                          "windows`, not a shell script or an Ansible play.")
+    method = get_method(platform.method)
+    vips = tuple(vips)
+    every = set(vips)
+    base = _baseline(method)
+    rendered = method.render(vips, base, platform)
+    after = {**base, **rendered.files}
+    files = tuple(
+        ManagedFile(path, text, rendered.modes.get(path, 0o644))
+        for path, text in sorted(rendered.files.items()) if text is not None
+    )
+    pairs = tuple(pairs_of([f.content for f in files]))
+
+    fresh = method.transition(base, after, platform, live=())
+    changed = method.transition(base, after, platform, live=every)
+    missing = {v: method.transition(after, after, platform, live=every - {v}) for v in vips}
+
+    def step(command: Command, phase: str) -> Step:
+        in_changed = _in(command, getattr(changed, phase))
+        tied = tuple(v for v in vips if _in(command, getattr(missing[v], phase)))
+        return Step(command.argv, command.why, on_change=in_changed or not tied, vips=tied)
+
+    prepare = [step(c, "prepare") for c in fresh.prepare]
+    for package in platform.packages:  # as build_plan does: install first
+        prepare.insert(0, Step(("dnf", "install", "-y", package),
+                               f"install {package} (ifup for ifcfg files)",
+                               unless_exists=("/etc/sysconfig/network-scripts/ifup-eth",
+                                              "/usr/libexec/network-scripts/ifup-eth"),
+                               always=True))
+    activate = [step(c, "activate") for c in fresh.activate]
+
+    # Undo (rollback): from the new files back to none; a command that goes away when a
+    # VIP is preserved removes that VIP, and is skipped when the VIP was there before.
+    undo = method.transition(after, base, platform, live=every)
+    kept = {v: method.transition(after, base, platform, live=every, preserve={v})
+            for v in vips}
+
+    def undo_step(command: Command, phase: str) -> UndoStep:
+        tied = tuple(v for v in vips if not _in(command, getattr(kept[v], phase)))
+        return UndoStep(command.argv, command.why, tied)
+
+    undo_prepare = tuple(undo_step(c, "prepare") for c in undo.prepare)
+    undo_activate = tuple(undo_step(c, "activate") for c in undo.activate)
+
+    # Retiring an old VIP of ours: ask the engine with a stand-in old VIP.
+    placeholder = next(p for p in _PLACEHOLDERS if p not in every)
+    old_rendered = method.render((*vips, placeholder), base, platform)
+    old = {**base, **old_rendered.files}
+    old_pairs = dict((v, label) for label, v in pairs_of(
+        [t for t in old_rendered.files.values() if t is not None]))
+    label = old_pairs.get(placeholder, "-")
+    new_from_old = method.render(vips, old, platform)
+    after_old = {**old, **new_from_old.files}
+    retire_t = method.transition(old, after_old, platform, live=every | {placeholder})
+    retire = []
+    for phase in ("prepare", "activate"):
+        for command in getattr(retire_t, phase):
+            if _mentions(command.argv, placeholder, label):
+                retire.append(Template(_template(command.argv, placeholder, label),
+                                       command.why.replace(placeholder, "{vip}")
+                                       .replace(f"lo:{label}", "lo:{label}"), phase))
+    stale_glob = None
+    for path, text in new_from_old.files.items():
+        if text is None and old_rendered.files.get(path) is not None and label != "-":
+            stale_glob = re.sub(rf"lo:{label}(?!\d)", "lo:*", path)
+
+    reload = tuple(c for c in (*changed.prepare, *changed.activate)
+                   if not any(v in " ".join(c.argv) for v in vips))
+
+    watch = (*method.watch_dirs, *method.watch_files)
+    source_main = source_append = None
+    if method.name == "ifupdown":
+        ours = next(f.path for f in files)
+        source_main = MAIN
+        appended = method.render(vips, {MAIN: ""}, platform).files.get(MAIN)
+        source_append = appended or ""
+        watch = tuple(w for w in watch if w != ours)
+    conflict_re = conflict_why = None
+    if method.name == "networkmanager":
+        conflict_re = "^(type=loopback|interface-name=lo)[[:space:]]*$"
+        conflict_why = ("already holds a profile for lo; lo can have only one active profile "
+                        "and this export will not replace it (add the VIPs to that profile "
+                        "with nmcli, or run clb-wizard on this host)")
+    reread = {"ifupdown": "ifquery", "netplan": "networkd", "networkmanager": "nmcli"}.get(
+        method.name)
+    return Profile(
+        key=_variant_key(platform), method=method.name, title=method.title,
+        platform=platform, vips=vips, files=files, pairs=pairs,
+        prepare=tuple(prepare), activate=tuple(activate), retire=tuple(retire),
+        undo_prepare=undo_prepare, undo_activate=undo_activate, reload=reload,
+        watch=watch, stale_glob=stale_glob, source_main=source_main,
+        source_append=source_append, conflict_re=conflict_re, conflict_why=conflict_why or "",
+        reread=reread,
+    )
