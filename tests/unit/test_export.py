@@ -275,7 +275,7 @@ def test_playbook_files_are_the_engines_and_it_passes_syntax_check(tmp_path):
         written = {f["path"]: (f["content"], f["mode"]) for f in profiles[key]["files"]}
         assert written == {f.path: (f.content, f"{f.mode:04o}") for f in profile.files}
     # file contents and shell programs are never templated by Ansible
-    assert "content: !unsafe |" in text and "clb_inspect_sh: !unsafe |" in text
+    assert "content: !unsafe |" in text and "inspect_sh: !unsafe |" in text
     for difference in DIFFERENCES:
         assert difference.split()[0] in text
     path = tmp_path / "clb-wizard-lo.yml"
@@ -348,7 +348,7 @@ def test_playbook_batches_are_options_with_safe_defaults():
 
 
 def test_decision_leaves_out_facts_that_make_no_difference():
-    from clb_wizard.export.choice import by_release, decision
+    from clb_wizard.export.choice import by_condition, decision
 
     tree = decision(("a", "b"), lambda f: "x" if f["a"] else "y", "s")
     assert tree == "{% if s.a %}x{% else %}y{% endif %}"
@@ -357,7 +357,7 @@ def test_decision_leaves_out_facts_that_make_no_difference():
     for a, b in itertools.product((True, False), repeat=2):
         assert env.from_string(both).render(s={"a": a, "b": b}) == (
             "x" if a and b else "y")
-    grouped = by_release({"r1": "x", "r2": "x", "r3": "y"}, "k", "none")
+    grouped = by_condition({"k == 'r1'": "x", "k == 'r2'": "x", "k == 'r3'": "y"}, "none")
     assert env.from_string(grouped).render(k="r2") == "x"
     assert env.from_string(grouped).render(k="r3") == "y"
     assert env.from_string(grouped).render(k="other") == "none"

@@ -4,9 +4,10 @@ fleet, with ansible-core's builtin modules only.
 Per host, at run time, the play reads the facts the engine reads (os_family, distribution
 and version from Ansible's facts; which stack is installed from the same paths
 `platform.detect_stack` probes; `nmcli --version`, `networkctl --version`) and picks the
-method with the same rules as `platform.choose_method` (a Jinja copy of it; a unit test
-compares the two on every combination). Everything else comes from the engine at export
-time (clb_wizard.export.profile.build_profile): the file contents from the methods' renderers,
+method with Jinja generated at export time from the engine's own chooser
+(export/choice.py: no hand-kept copy; a unit test renders it on every combination).
+Everything else comes from the engine at export time (export.profile.build_profile): the
+file contents from the methods' renderers,
 the commands from `method.transition(...)`, each with the condition under which the
 engine would run it. The play:
 
@@ -42,7 +43,7 @@ from clb_wizard.export.ansible_plan import (
 )
 from clb_wizard.export.ansible_record import record
 from clb_wizard.export.profile import Profile, build_profile
-from clb_wizard.export.shell import inspect_env, library_file
+from clb_wizard.export.shell import assignments, inspect_env, library_file
 from clb_wizard.methods.base import MARKER
 from clb_wizard.platform import (
     KNOWN_RELEASES,
@@ -143,7 +144,8 @@ def _profile_var(profile: Profile) -> dict:
         f["content"] = Unsafe(f["content"])
     if data["source_append"] is not None:
         data["source_append"] = Unsafe(data["source_append"])
-    data["inspect_env"] = {k: Unsafe(v) for k, v in inspect_env(profile).items()}
+    data["inspect_sh"] = Unsafe(assignments(inspect_env(profile)) + library_file("inspect.sh")
+                                + "clb_inspect\n")
     data["new_keys"] = [
         (f"{label}:{vip}" if any(t.by_label for t in profile.retire) else vip)
         for label, vip in profile.pairs
@@ -237,7 +239,6 @@ def playbook_data(vips: Sequence[str], platform: Optional[Platform] = None,
                 {p for prof in profiles.values() for s in prof.prepare
                  for p in s.unless_exists} - set(_probe_paths())),
             "clb_lo_awk": Unsafe(library_file("lo.awk")),
-            "clb_inspect_sh": Unsafe(library_file("inspect.sh") + "clb_inspect\n"),
             "clb_profiles": {k: _profile_var(p) for k, p in profiles.items()},
         },
         "tasks": _tasks(),

@@ -4,9 +4,18 @@ plan what changes, and back up what will change."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Optional
 
-from clb_wizard.platform import NETWORKD_RECONFIGURE_MIN
+from clb_wizard.export.choice import by_condition, decision
+from clb_wizard.platform import (
+    KNOWN_RELEASES,
+    NETWORKD_RECONFIGURE_MIN,
+    NetworkStack,
+    PlatformError,
+    Release,
+    choose_method,
+)
 
 
 def _cmd(name: str, argv, register: str, **extra) -> dict:
@@ -29,9 +38,9 @@ def _read_lo(var: str, when: Optional[str] = None) -> list[dict]:
         _cmd(f"Read lo's addresses ({var})", ["ip", "-j", "addr", "show", "dev", "lo"],
              f"clb_r_{var}"),
         {"name": f"Read lo's addresses without JSON ({var})",
-         "ansible.builtin.command": {"argv": ["sh", "-c",
-                                              'ip -o addr show dev lo | awk "$CLB_LO_AWK"']},
-         "environment": {"CLB_LO_AWK": "{{ clb_lo_awk }}"},
+         # the awk program is an argument: Ansible's `environment` is not shell-safe
+         "ansible.builtin.command": {"argv": ["sh", "-c", 'ip -o addr show dev lo | awk "$1"',
+                                              "read-lo", "{{ clb_lo_awk }}"]},
          "register": f"clb_t_{var}", "changed_when": False, "when": f"not {json_ok}"},
         {"name": f"Keep lo's addresses ({var})",
          "ansible.builtin.set_fact": {
@@ -68,22 +77,41 @@ def _argv_of_template(pair: str = "item.0", template: str = "item.1") -> str:
 KEEP = ("clb_lo_start | reject('match', '^inet (' ~ (clb_retire | map('regex_replace', "
             "'^[^:]*:', '') | map('regex_escape') | join('|') or 'none') ~ ') ') | list")
 
-# Mirror of platform.choose_method (tests/unit/test_export.py proves they agree).
-CHOOSE_METHOD = (
-    "{% if clb_family == 'rhel' %}"
-    "{% if clb_stack.network_scripts and (clb_major | int) <= 8 %}ifcfg"
-    "{% elif clb_stack.nm_ok %}networkmanager"
-    "{% elif (clb_major | int) <= 8 %}ifcfg"
-    "{% else %}systemd-unit{% endif %}"
-    "{% else %}"
-    "{% if clb_stack.netplan and clb_stack.netplan_configured %}netplan"
-    "{% elif clb_stack.ifupdown %}ifupdown"
-    "{% elif clb_stack.netplan %}netplan"
-    "{% elif clb_stack.nm_ok %}networkmanager"
-    "{% elif clb_stack.systemd %}systemd-unit"
-    "{% else %}none{% endif %}"
-    "{% endif %}"
-)
+# The stack facts the play reads on a host (clb_stack) that the engine's choice looks at.
+CHOICE_FACTS = ("network_scripts", "nm_ok", "netplan", "netplan_configured", "ifupdown",
+                "systemd")
+
+
+def _engine_choice(release: Release, facts: Mapping[str, bool]) -> str:
+    """What the engine chooses for a host of `release` with these stack facts."""
+    stack = NetworkStack(**{k: v for k, v in facts.items() if k != "nm_ok"},
+                         networkmanager=facts["nm_ok"],
+                         nm_version="1.42.0" if facts["nm_ok"] else None)
+    try:
+        return choose_method(release, stack, release.key.split("-")[1])[0]
+    except PlatformError:
+        return "none"
+
+
+def _choose_method() -> str:
+    """The engine's choice as Jinja, one branch per family (and RHEL major)."""
+    trees = {}
+    for release in KNOWN_RELEASES.values():
+        if release.family == "rhel":
+            condition = (f"clb_family == 'rhel' and (clb_major | int) == "
+                         f"{release.key.split('-')[1]}")
+        elif release.family == "debian":
+            condition = "clb_family == 'debian'"
+        else:
+            continue
+        trees[condition] = decision(CHOICE_FACTS,
+                                    lambda facts, r=release: _engine_choice(r, facts),
+                                    "clb_stack")
+    return by_condition(trees, "none")
+
+
+# Generated from the engine's chooser: never edited by hand (see export/choice.py).
+CHOOSE_METHOD = _choose_method()
 CHOOSE_VARIANT = (
     "{% if clb_method == 'ifcfg' and not clb_stack.network_scripts %}ifcfg-install"
     "{% elif clb_method == 'netplan' and (clb_stack.networkd_version | int) < "
@@ -188,9 +216,10 @@ def inspect_and_plan() -> list[dict]:
     """Refuse a host the export cannot change safely; plan what changes on it."""
     t: list[dict] = []
     t.append({"name": "Inspect our files, foreign files and lo's labels",
-              "ansible.builtin.command": {"argv": ["sh", "-c", "{{ clb_inspect_sh }}",
+              # its inputs are assignments in the program, not `environment` (which
+              # Ansible passes through a shell: backquotes and quotes would not survive)
+              "ansible.builtin.command": {"argv": ["sh", "-c", "{{ clb_profile.inspect_sh }}",
                                                    "clb-inspect"]},
-              "environment": "{{ clb_profile.inspect_env }}",
               "register": "clb_inspect", "changed_when": False})
     t.append({"name": "Refuse a host this export cannot change safely",
               "ansible.builtin.assert": {

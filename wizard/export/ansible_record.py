@@ -1,7 +1,8 @@
 """What the playbook leaves on a host it changed: the wizard's own record of a kept change
-(`last.json` in clb-wizard's state directory, the journal format of
-clb_wizard.transaction.journal), so `clb-wizard verify`, `report` and `rollback` on that
-host know the fleet change as if the wizard had made it."""
+(history/<id>.json and last.json in clb-wizard's state directory, in the journal format
+of clb_wizard.transaction.journal: format 1, which it reads without a checksum), so
+`clb-wizard verify`, `report` and `rollback` on that host know the fleet change as if
+the wizard had made it."""
 
 from __future__ import annotations
 
@@ -55,9 +56,13 @@ def record() -> list[dict]:
          "ansible.builtin.set_fact": {
              "clb_rec_sysctls": "{{ clb_rec_sysctls + [" + _SYSCTL + "] }}"},
          "loop": "{{ clb_arp_set }}", "when": when},
-        {"name": "Record the change as clb-wizard's last one (for its verify, report and "
+        {"name": "Record: clb-wizard's history directory",
+         "ansible.builtin.file": {"path": "{{ clb_state_dir }}/history", "state": "directory",
+                                  "mode": "0700"}, "when": when},
+        {"name": "Record the change in clb-wizard's history (for its verify, report and "
                  "rollback)",
-         "ansible.builtin.copy": {"dest": "{{ clb_state_dir }}/last.json", "mode": "0600",
-                                  "content": _RECORD},
+         "ansible.builtin.copy": {"dest": "{{ item }}", "mode": "0600", "content": _RECORD},
+         "loop": ["{{ clb_state_dir }}/history/{{ clb_run }}-ansible.json",
+                  "{{ clb_state_dir }}/last.json"],
          "when": when},
     ]

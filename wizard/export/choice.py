@@ -4,8 +4,8 @@ The playbook cannot import the engine on a host, and a hand-written Jinja copy o
 choice drifts. So the choice is asked of the engine (`methods.choose`, which walks the
 per-family preference table) at export time, for every combination of the stack facts
 the playbook reads on a host, and written down as nested Jinja conditions, with the facts
-that make no difference left out. A release whose choices are the same as another's
-shares its branch.
+that make no difference left out. Releases whose choices are the same share one
+branch.
 """
 
 from __future__ import annotations
@@ -33,14 +33,14 @@ def decision(facts: Sequence[str], choose: Callable[[Facts], str], var: str) -> 
     return branch(())
 
 
-def by_release(trees: Mapping[str, str], key_var: str, otherwise: str) -> str:
-    """One branch per distinct tree, taken when the host's release key is one of its
-    releases; `otherwise` for releases the export does not know."""
+def by_condition(trees: Mapping[str, str], otherwise: str) -> str:
+    """One branch per distinct tree, taken when any of the Jinja conditions that lead to
+    it holds; `otherwise` when none does."""
     groups: dict[str, list[str]] = {}
-    for release, tree in trees.items():
-        groups.setdefault(tree, []).append(release)
+    for condition, tree in trees.items():
+        groups.setdefault(tree, []).append(f"({condition})")
     out = []
-    for n, (tree, releases) in enumerate(groups.items()):
+    for n, (tree, conditions) in enumerate(groups.items()):
         keyword = "if" if n == 0 else "elif"
-        out.append(f"{{% {keyword} {key_var} in {sorted(releases)!r} %}}{tree}")
+        out.append(f"{{% {keyword} {' or '.join(conditions)} %}}{tree}")
     return "".join(out) + f"{{% else %}}{otherwise}{{% endif %}}"

@@ -12,10 +12,10 @@ from __future__ import annotations
 from clb_wizard.export.profile import NETWORKD_LO, Profile, Step
 from clb_wizard.export.shell import (
     LIBRARY,
+    assignments,
     content_function,
     inspect_env,
     library_file,
-    q,
     table_function,
     words,
 )
@@ -71,12 +71,8 @@ def _variables(p: Profile) -> str:
         "CLB_ARP_WANTED": " ".join(f"{k}={v}" for k, v in ARP_WANTED.items()),
         "CLB_UNFINISHED": "\\|".join(UNFINISHED),
     }
-    out = ["# -- data: this export (everything below it is clb-wizard's sh library) --\n"]
-    for name, value in values.items():
-        if name.endswith("_AWK"):
-            out.append("# shellcheck disable=SC2016  # an awk program\n")
-        out.append(f"{name}={q(value)}\n")
-    return "".join(out)
+    return ("# -- data: this export (everything below it is clb-wizard's sh library) --\n"
+            + assignments(values))
 
 
 def _step_row(phase: str, step: Step) -> tuple[str, str]:

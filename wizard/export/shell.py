@@ -53,6 +53,16 @@ def inspect_env(profile: Profile) -> dict[str, str]:
     }
 
 
+def assignments(values: dict[str, str]) -> str:
+    """Shell variable assignments, each value quoted (awk programs marked for shellcheck)."""
+    out = []
+    for name, value in values.items():
+        if name.endswith("_AWK"):
+            out.append("# shellcheck disable=SC2016  # an awk program\n")
+        out.append(f"{name}={q(value)}\n")
+    return "".join(out)
+
+
 def content_function(name: str, content: str) -> str:
     """A function printing `content` byte-exact: a quoted here-document (or printf when the
     content does not end with a newline)."""
