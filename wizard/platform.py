@@ -102,6 +102,7 @@ class NetworkStack:
     nm_version: Optional[str] = None
     networkd_version: Optional[int] = None
     systemd: bool = False
+    networkd_enabled: bool = False  # enabled or running: it renders netplan's config
 
     def describe(self) -> str:
         parts = []
@@ -154,6 +155,7 @@ class Platform:
                 "networkmanager": self.stack.networkmanager,
                 "nm_version": self.stack.nm_version,
                 "networkd_version": self.stack.networkd_version,
+                "networkd_enabled": self.stack.networkd_enabled,
                 "systemd": self.stack.systemd,
             },
         }
@@ -197,6 +199,31 @@ def parse_os_arg(value: str) -> tuple[str, str]:
 
 def _has(runner: Runner, *paths: str) -> bool:
     return any(runner.exists(p) for p in paths)
+
+
+# `systemctl enable systemd-networkd` links these (the D-Bus alias is what lets
+# `networkctl reload` start it); netplan's generator links the /run one at boot.
+NETWORKD_ENABLED = (
+    "/etc/systemd/system/dbus-org.freedesktop.network1.service",
+    "/etc/systemd/system/multi-user.target.wants/systemd-networkd.service",
+    "/run/systemd/generator/multi-user.target.wants/systemd-networkd.service",
+)
+
+
+def _linked(runner: Runner, *paths: str) -> bool:
+    """Any of these (symlinks, whether or not their target is under the root) is there."""
+    return any(runner.link_of(p) is not None or runner.exists(p) for p in paths)
+
+
+def _networkd_active(runner: Runner) -> bool:
+    """systemd-networkd runs on this very host (systemctl knows under systemd as PID 1;
+    networkctl also when networkd was started without it, and warns when it is not)."""
+    if not runner.is_live_root:
+        return False
+    if runner.query(["systemctl", "is-active", "--quiet", "systemd-networkd"]).ok:
+        return True
+    out = runner.query(["networkctl", "--no-pager", "list"])
+    return out.ok and "not running" not in out.stdout + out.stderr
 
 
 def detect_stack(runner: Runner) -> NetworkStack:
@@ -243,6 +270,8 @@ def detect_stack(runner: Runner) -> NetworkStack:
         nm_version=nm_version,
         networkd_version=networkd_version if networkd else None,
         systemd=systemd or networkd,
+        networkd_enabled=networkd and (_linked(runner, *NETWORKD_ENABLED)
+                                       or _networkd_active(runner)),
     )
 
 
@@ -256,6 +285,7 @@ def _stock_stack(release: Release) -> NetworkStack:
         nm_version=release.nm_version,
         networkd_version=release.networkd_version,
         systemd=release.family != "windows",
+        networkd_enabled=release.netplan,
     )
 
 
@@ -307,8 +337,11 @@ def choose_method(release: Release, stack: NetworkStack, version: str) -> tuple[
         return "netplan", ("netplan configures this host (/etc/netplan has YAML files)",), ()
     if stack.ifupdown:
         return "ifupdown", ("ifupdown configures this host (/etc/network/interfaces)",), ()
-    if stack.netplan:
-        return "netplan", ("netplan is installed",), ()
+    # netplan only writes config: without YAML its generator does not start networkd, so
+    # it fits only where networkd is enabled or running (Debian ships it disabled)
+    if stack.netplan and stack.networkd_enabled:
+        return "netplan", ("netplan is installed and systemd-networkd, its renderer, is "
+                           "enabled",), ()
     if nm_ok:
         return "networkmanager", (f"NetworkManager {stack.nm_version} manages lo",), ()
     if stack.systemd:

@@ -224,7 +224,8 @@ def test_playbook_chooses_the_method_as_the_engine_on_every_combination():
     releases = {("rhel", 7): "centos-7", ("rhel", 8): "rocky-8", ("rhel", 9): "rocky-9",
                 ("rhel", 10): "rocky-10", ("debian", 12): "debian-12",
                 ("debian", 22): "ubuntu-22.04"}
-    flags = ("netplan", "netplan_configured", "ifupdown", "network_scripts", "systemd")
+    flags = ("netplan", "netplan_configured", "ifupdown", "network_scripts", "systemd",
+             "networkd_enabled")
     checked = 0
     for (family, major), key in releases.items():
         for values in itertools.product((False, True), repeat=len(flags)):
@@ -241,20 +242,23 @@ def test_playbook_chooses_the_method_as_the_engine_on_every_combination():
                 assert _jinja_choose(family, major, {**stack, "nm_ok": nm_ok}) == expected, (
                     key, stack, nm)
                 checked += 1
-    assert checked == 6 * 32 * 3
+    assert checked == 6 * 64 * 3
 
 
 @pytest.mark.parametrize("group", sorted(STACK_PROBES))
 def test_stack_probes_are_the_paths_detect_stack_reads(tmp_path, group):
     attribute = {"netplan": "netplan", "network_scripts": "network_scripts",
                  "networkmanager": "networkmanager", "networkd": "systemd",
-                 "systemd": "systemd", "ifup": "ifupdown", "interfaces": "ifupdown"}[group]
+                 "systemd": "systemd", "ifup": "ifupdown", "interfaces": "ifupdown",
+                 "networkd_enabled": "networkd_enabled"}[group]
     for n, path in enumerate(STACK_PROBES[group]):
         root = tmp_path / f"{group}-{n}"
         write(root, path, "#!/bin/sh\n", 0o755)
         if attribute == "ifupdown":  # needs both ifup and the interfaces file
             other = "interfaces" if group == "ifup" else "ifup"
             write(root, STACK_PROBES[other][0], "#!/bin/sh\n", 0o755)
+        if attribute == "networkd_enabled":  # a link to a networkd that is installed
+            write(root, STACK_PROBES["networkd"][0], "#!/bin/sh\n", 0o755)
         assert getattr(detect_stack(Runner(root=root)), attribute) is True, path
     empty = tmp_path / "empty"
     empty.mkdir()

@@ -68,10 +68,20 @@ def test_detection_follows_what_is_installed_not_the_name(tmp_path):
     # Ubuntu 18.04 with ifupdown installed too: netplan has the files, so netplan.
     both = detect_root(make_root(tmp_path, "ubuntu-18.04", also=("ifupdown",)))
     assert both.method == "netplan"
-    # Ubuntu 22.04 with netplan installed but no files and no ifupdown: netplan.
+    # Ubuntu 22.04 with netplan installed but no files and no ifupdown: netplan, when
+    # systemd-networkd (its renderer) is enabled, as Ubuntu ships it.
     bare = make_root(tmp_path, "ubuntu-22.04", name="u22-bare")
     (bare / "etc/netplan/50-cloud-init.yaml").unlink()
+    wants = bare / "etc/systemd/system/multi-user.target.wants"
+    wants.mkdir(parents=True)
+    (wants / "systemd-networkd.service").symlink_to(
+        "/lib/systemd/system/systemd-networkd.service")
     assert detect_root(bare).method == "netplan"
+    # ... but not where networkd is disabled (Debian's netplan.io as installed, issue 13:
+    # `networkctl reload` fails there): the systemd unit, proven by boots in tests/boot.
+    (wants / "systemd-networkd.service").unlink()
+    assert not detect_root(bare).stack.networkd_enabled
+    assert detect_root(bare).method == "systemd-unit"
 
 
 def test_ifupdown_needs_its_interfaces_file(tmp_path):

@@ -47,6 +47,7 @@ from clb_wizard.export.shell import assignments, inspect_env, library_file
 from clb_wizard.methods.base import MARKER
 from clb_wizard.platform import (
     KNOWN_RELEASES,
+    NETWORKD_ENABLED,
     Platform,
     detect,
     with_method,
@@ -78,6 +79,7 @@ STACK_PROBES = {
     "networkmanager": ("/usr/sbin/NetworkManager", "/sbin/NetworkManager"),
     "networkd": ("/lib/systemd/systemd-networkd", "/usr/lib/systemd/systemd-networkd"),
     "systemd": ("/lib/systemd/systemd", "/usr/lib/systemd/systemd"),
+    "networkd_enabled": NETWORKD_ENABLED,
 }
 
 DIFFERENCES = (

@@ -79,7 +79,7 @@ KEEP = ("clb_lo_start | reject('match', '^inet (' ~ (clb_retire | map('regex_rep
 
 # The stack facts the play reads on a host (clb_stack) that the engine's choice looks at.
 CHOICE_FACTS = ("network_scripts", "nm_ok", "netplan", "netplan_configured", "ifupdown",
-                "systemd")
+                "systemd", "networkd_enabled")
 
 
 def _engine_choice(release: Release, facts: Mapping[str, bool]) -> str:
@@ -133,6 +133,8 @@ def probe_and_choose() -> list[dict]:
     t.append(_cmd("Ask NetworkManager its version", ["nmcli", "--version"], "clb_nmcli"))
     t.append(_cmd("Ask systemd-networkd its version", ["networkctl", "--version"],
                   "clb_networkctl"))
+    t.append(_cmd("Is systemd-networkd running", ["systemctl", "is-active", "--quiet",
+                                                   "systemd-networkd"], "clb_networkd_active"))
     present = ("clb_probe.results | selectattr('stat.exists') | map(attribute='item') | list")
     any_of = "(clb_probes.{k} | select('in', clb_present) | list | length > 0)"
     release_key = ("(ansible_facts.distribution | lower) ~ '-' ~ "
@@ -161,6 +163,9 @@ def probe_and_choose() -> list[dict]:
                             "clb_supported.networkd[clb_release_key] | default(0) }}",
         "systemd": "{{ " + any_of.format(k="systemd") + " or "
                    + any_of.format(k="networkd") + " }}",
+        "networkd_enabled": "{{ " + any_of.format(k="networkd") + " and ("
+                            + any_of.format(k="networkd_enabled")
+                            + " or clb_networkd_active.rc | default(1) == 0) }}",
     }}})
     family = ("{{ 'rhel' if ansible_facts.os_family == 'RedHat' and ansible_facts.distribution "
               "not in ['Fedora', 'Amazon'] else ('debian' if ansible_facts.os_family == "
