@@ -222,6 +222,8 @@ def _networkd_active(runner: Runner) -> bool:
         return False
     if runner.query(["systemctl", "is-active", "--quiet", "systemd-networkd"]).ok:
         return True
+    if runner.is_dir("/run/systemd/system"):  # systemd is PID 1 and said no (networkctl
+        return False                          # 257 lists links without a warning then)
     out = runner.query(["networkctl", "--no-pager", "list"])
     return out.ok and "not running" not in out.stdout + out.stderr
 

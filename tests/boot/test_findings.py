@@ -20,9 +20,7 @@ from tests.boot.test_methods import LOOPBACK_OWN, boot_clean, prove_cycle
 NETWORKD_UNITS = ("systemd-networkd.service", "systemd-networkd.socket")
 
 
-# trixie: not proven yet; with networkd's service and socket disabled the first run still
-# found it picked (networkd running?), left for the next session to explain
-@pytest.mark.parametrize("suite", [s for s in SUITES if s != "trixie"])
+@pytest.mark.parametrize("suite", SUITES)
 def test_netplan_without_a_running_renderer_is_not_chosen(suite: str, new_machine) -> None:
     """Detection picks the systemd unit, which goes through the whole cycle (apply,
     reboot, verify, rollback, reboot) without ever needing networkd."""
