@@ -12,15 +12,17 @@ from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.widgets import Button
 
+from clb_wizard.errors import Status
+
 from .base import StepScreen
 from .widgets import Note
 
 HEADLINES = {
-    "applied": ("The VIPs are on lo, verified, and will stay there after a reboot.", "-ok"),
-    "no-change": ("Nothing needed changing: the host already had this configuration.", "-ok"),
-    "dry-run": ("Dry run finished: nothing was changed.", "-ok"),
-    "rolled-back": ("Nothing was changed: the change failed and was rolled back.", "-error"),
-    "rollback-failed": ("The rollback could not finish: put the host back by hand, as the "
+    Status.APPLIED: ("The VIPs are on lo, verified, and will stay there after a reboot.", "-ok"),
+    Status.NO_CHANGE: ("Nothing needed changing: the host already had this configuration.", "-ok"),
+    Status.DRY_RUN: ("Dry run finished: nothing was changed.", "-ok"),
+    Status.ROLLED_BACK: ("Nothing was changed: the change failed and was rolled back.", "-error"),
+    Status.ROLLBACK_FAILED: ("The rollback could not finish: put the host back by hand, as the "
                         "Apply step shows.", "-error"),
 }
 
@@ -35,7 +37,7 @@ def summary_lines(state: Any) -> list[tuple[str, str]]:
         return undo_lines(state.undo)
     headline, kind = HEADLINES.get(outcome.status, (outcome.message, ""))
     lines = [(headline, kind)]
-    if outcome.status == "applied" and plan is not None:
+    if outcome.status == Status.APPLIED and plan is not None:
         lines.append(("What changed:", "section"))
         lines.append((f"VIPs on lo: {', '.join(plan.vips)} (method {plan.method})", "indent"))
         if plan.removed:
@@ -49,9 +51,9 @@ def summary_lines(state: Any) -> list[tuple[str, str]]:
                           "arp_announce=2).", "indent"))
         lines.append(("Undo it all: sudo clb-wizard rollback", "undo"))
         lines.append(("Check it again later: clb-wizard verify", "hint"))
-    elif outcome.status == "dry-run" and plan is not None:
+    elif outcome.status == Status.DRY_RUN and plan is not None:
         lines += after_dry_run(state, plan)
-    elif outcome.status == "rolled-back":
+    elif outcome.status == Status.ROLLED_BACK:
         lines.append((outcome.message, "-error"))
     if outcome.tx_id:
         lines.append((f"Transaction: {outcome.tx_id}", "hint"))
@@ -124,7 +126,7 @@ class DoneScreen(StepScreen):
 
     def can_roll_back(self) -> bool:
         outcome = self.state.outcome
-        return (outcome is not None and outcome.status == "applied" and not self.undoing
+        return (outcome is not None and outcome.status == Status.APPLIED and not self.undoing
                 and getattr(self.state, "undo", None) is None)
 
     def log_lines(self) -> list[str]:

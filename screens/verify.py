@@ -12,6 +12,8 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
 
+from clb_wizard.errors import Status
+
 from .base import StepScreen
 from .controls import FactLine, fact_lines
 from .widgets import Note, Spinner
@@ -56,13 +58,13 @@ class VerifyScreen(StepScreen):
         if outcome is None:
             return [Note("Nothing was applied, so there is nothing to check.", classes="hint")]
         if outcome.verification is not None:
-            title = ("After the change:" if outcome.status != "no-change"
+            title = ("After the change:" if outcome.status != Status.NO_CHANGE
                      else "The host as it is:")
             out.append(Note(title, classes="section"))
             out += wizard_words(outcome.verification.facts)
             if self.arp_fix_offered():
                 out.append(Note(ARP_FIX, classes="hint", id="arp-fix"))
-        elif outcome.status == "dry-run":
+        elif outcome.status == Status.DRY_RUN:
             out.append(Note("Dry run: nothing was changed, so nothing was checked. A real run "
                             "checks:", classes="section"))
             for check in state.plan.checks if state.plan is not None else ():
@@ -79,7 +81,7 @@ class VerifyScreen(StepScreen):
 
     def arp_fix_offered(self) -> bool:
         outcome = self.state.outcome
-        if (outcome is None or outcome.status not in ("applied", "no-change")
+        if (outcome is None or outcome.status not in (Status.APPLIED, Status.NO_CHANGE)
                 or outcome.verification is None or self.state.dry_run or self.fixing
                 or self.state.arp_fix is not None):
             return False
@@ -148,7 +150,7 @@ class VerifyScreen(StepScreen):
     def wants_health(self) -> bool:
         outcome = self.state.outcome
         return (self.state.cloud is not None and outcome is not None
-                and outcome.exit_code == 0 and outcome.status == "applied")
+                and outcome.status == Status.APPLIED)
 
     def on_mount(self) -> None:
         self.query_one("#facts").focus()

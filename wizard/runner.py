@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Optional
 
+from clb_wizard.errors import InputError
 from clb_wizard.files import FileRefused, atomic_write, read_regular, read_xattrs, resolve_in_root
 
 # Parsable, untranslated output from every tool we run.
@@ -39,7 +40,7 @@ def child_env(extra: Optional[dict] = None) -> dict[str, str]:
     return {**env, **_TOOL_ENV, **(extra or {})}
 
 
-class RunnerError(Exception):
+class RunnerError(InputError):
     """A command or file operation failed; the message names what and why."""
 
 

@@ -52,6 +52,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Optional
 
+from clb_wizard.errors import InputError
 from clb_wizard.methods.base import LoAddress
 from clb_wizard.runner import Runner, RunnerError
 from clb_wizard.sysctls import SysctlChange
@@ -225,7 +226,7 @@ def parse_journal(path: str, text: str) -> Journal:
         ) from None
 
 
-class LockBusy(Exception):
+class LockBusy(InputError):
     """Another clb-wizard run holds the lock."""
 
 
