@@ -12,6 +12,8 @@ from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.widgets import ProgressBar, RichLog
 
+from clb_wizard.errors import ExitCode, Status
+
 from .base import StepScreen
 from .controls import AsciiBar
 from .dialogs import CountdownDialog
@@ -144,12 +146,12 @@ class ApplyScreen(StepScreen):
         bar.update(total=bar.total or 1, progress=bar.total or 1)
         status = self.query_one("#headline", Note)
         result = self.query_one("#result", Vertical)
-        if outcome.exit_code == 0:
+        if outcome.exit_code == ExitCode.OK:
             status.update(outcome.message)
             status.set_classes("-ok")
             result.mount(Note("Enter shows the checks.", classes="hint"))
         else:
-            rolled_back = outcome.exit_code == 3
+            rolled_back = outcome.exit_code == ExitCode.ROLLED_BACK
             status.update("FAILED: the change was rolled back." if rolled_back else
                           "FAILED, and the rollback could not finish.")
             status.set_classes("-error")
@@ -159,7 +161,7 @@ class ApplyScreen(StepScreen):
 
     def failure_lines(self, outcome: Any) -> list[Note]:
         lines = [Note(outcome.message, classes="-error")]
-        if outcome.exit_code == 3:
+        if outcome.exit_code == ExitCode.ROLLED_BACK:
             lines.append(Note("What to try next: the first [!!] line above is the step that "
                               "failed. Fix its cause, then run clb-wizard again; Enter shows "
                               "the checks, Esc goes back to the preview.", classes="hint"))
@@ -175,7 +177,7 @@ class ApplyScreen(StepScreen):
         if self.running:
             return "The change is being applied: wait until it finishes."
         outcome = self.state.outcome
-        if outcome is not None and outcome.exit_code == 0 and outcome.status == "applied":
+        if outcome is not None and outcome.status == Status.APPLIED:
             return "The change is applied: `clb-wizard rollback` undoes it. Enter goes on."
         return None
 

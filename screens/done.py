@@ -7,15 +7,17 @@ from typing import Any
 from textual.app import ComposeResult
 from textual.containers import VerticalScroll
 
+from clb_wizard.errors import Status
+
 from .base import StepScreen
 from .widgets import Note
 
 HEADLINES = {
-    "applied": ("The VIPs are on lo, verified, and will stay there after a reboot.", "-ok"),
-    "no-change": ("Nothing needed changing: the host already had this configuration.", "-ok"),
-    "dry-run": ("Dry run finished: nothing was changed.", "-ok"),
-    "rolled-back": ("Nothing was changed: the change failed and was rolled back.", "-error"),
-    "rollback-failed": ("The rollback could not finish: put the host back by hand, as the "
+    Status.APPLIED: ("The VIPs are on lo, verified, and will stay there after a reboot.", "-ok"),
+    Status.NO_CHANGE: ("Nothing needed changing: the host already had this configuration.", "-ok"),
+    Status.DRY_RUN: ("Dry run finished: nothing was changed.", "-ok"),
+    Status.ROLLED_BACK: ("Nothing was changed: the change failed and was rolled back.", "-error"),
+    Status.ROLLBACK_FAILED: ("The rollback could not finish: put the host back by hand, as the "
                         "Apply step shows.", "-error"),
 }
 
@@ -28,7 +30,7 @@ def summary_lines(state: Any) -> list[tuple[str, str]]:
         return [("Nothing was changed.", "")]
     headline, kind = HEADLINES.get(outcome.status, (outcome.message, ""))
     lines = [(headline, kind)]
-    if outcome.status == "applied" and plan is not None:
+    if outcome.status == Status.APPLIED and plan is not None:
         lines.append(("What changed:", "section"))
         lines.append((f"VIPs on lo: {', '.join(plan.vips)} (method {plan.method})", "indent"))
         for change in plan.files:
@@ -37,10 +39,10 @@ def summary_lines(state: Any) -> list[tuple[str, str]]:
             lines.append((f"set {sysctl.name} = {sysctl.after}", "code indent"))
         lines.append(("Undo it all: sudo clb-wizard rollback", "undo"))
         lines.append(("Check it again later: clb-wizard verify", "hint"))
-    elif outcome.status == "dry-run":
+    elif outcome.status == Status.DRY_RUN:
         lines.append(("Run clb-wizard again as root, without --dry-run, --root or --os, "
                       "to apply it.", "hint"))
-    elif outcome.status == "rolled-back":
+    elif outcome.status == Status.ROLLED_BACK:
         lines.append((outcome.message, "-error"))
     if outcome.tx_id:
         lines.append((f"Transaction: {outcome.tx_id}", "hint"))

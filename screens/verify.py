@@ -10,6 +10,8 @@ from textual import work
 from textual.app import ComposeResult
 from textual.containers import VerticalScroll
 
+from clb_wizard.errors import Status
+
 from .base import StepScreen
 from .controls import FactLine, fact_lines
 from .widgets import Note, Spinner
@@ -34,11 +36,11 @@ class VerifyScreen(StepScreen):
         if outcome is None:
             return [Note("Nothing was applied, so there is nothing to check.", classes="hint")]
         if outcome.verification is not None:
-            title = ("After the change:" if outcome.status != "no-change"
+            title = ("After the change:" if outcome.status != Status.NO_CHANGE
                      else "The host as it is:")
             out.append(Note(title, classes="section"))
             out += fact_lines(outcome.verification.facts)
-        elif outcome.status == "dry-run":
+        elif outcome.status == Status.DRY_RUN:
             out.append(Note("Dry run: nothing was changed, so nothing was checked. A real run "
                             "checks:", classes="section"))
             for check in state.plan.checks if state.plan is not None else ():
@@ -56,7 +58,7 @@ class VerifyScreen(StepScreen):
     def wants_health(self) -> bool:
         outcome = self.state.outcome
         return (self.state.cloud is not None and outcome is not None
-                and outcome.exit_code == 0 and outcome.status == "applied")
+                and outcome.status == Status.APPLIED)
 
     def on_mount(self) -> None:
         self.query_one("#facts").focus()

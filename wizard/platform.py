@@ -16,6 +16,7 @@ from typing import Optional
 
 import distro
 
+from clb_wizard.errors import InputError
 from clb_wizard.runner import Runner
 
 METHODS = ("ifcfg", "networkmanager", "ifupdown", "netplan", "systemd-unit", "windows")
@@ -26,7 +27,7 @@ NM_LOOPBACK_MIN = (1, 42)
 NETWORKD_RECONFIGURE_MIN = 244
 
 
-class PlatformError(Exception):
+class PlatformError(InputError):
     """The OS or network stack is not one clb-wizard can configure."""
 
 

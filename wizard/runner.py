@@ -17,11 +17,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Optional
 
+from clb_wizard.errors import InputError
+
 # Parsable, untranslated output from every tool we run.
 _TOOL_ENV = {"LC_ALL": "C", "LANG": "C"}
 
 
-class RunnerError(Exception):
+class RunnerError(InputError):
     """A command or file operation failed; the message names what and why."""
 
 

@@ -14,6 +14,8 @@ from typing import Optional
 
 import netaddr
 
+from clb_wizard.errors import InputError
+
 CLB_TYPES = ("internal", "external")
 
 # Text that can only be an IPv4 address with an optional prefix length. netaddr then
@@ -39,7 +41,7 @@ DOCUMENTATION_RANGES = tuple(
 )
 
 
-class VipError(ValueError):
+class VipError(InputError, ValueError):
     """A VIP the wizard refuses; the message tells the user what to do."""
 
 

@@ -9,7 +9,7 @@ import sys
 from collections.abc import Sequence
 from typing import Any, Optional
 
-EXIT_INVALID = 2
+from clb_wizard.errors import ExitCode
 
 
 def add_wizard_flags(parser: Any, methods: Optional[Sequence[str]] = None) -> None:
@@ -39,7 +39,7 @@ def run_wizard_with(args: argparse.Namespace) -> int:
     if not sys.stdin.isatty() or not sys.stdout.isatty():
         print("clb-wizard: the wizard needs a terminal; use a COMMAND for scripts "
               "(clb-wizard --help).", file=sys.stderr)
-        return EXIT_INVALID
+        return ExitCode.INVALID
     from clb_wizard.screens.app import run_wizard
 
     return run_wizard(root=args.tui_root, os_override=args.tui_os, method=args.tui_method,

@@ -18,11 +18,11 @@ from typing import Callable, Optional
 
 from clb_wizard.cli import add_wizard_flags
 from clb_wizard.cli.fleet import register as register_fleet
+from clb_wizard.errors import ClbWizardError, ExitCode, InputError, Status
 from clb_wizard.export.userdata import render_userdata
-from clb_wizard.methods.base import MethodError
 from clb_wizard.plan import Plan
-from clb_wizard.platform import METHODS, PlatformError
-from clb_wizard.runner import Runner, RunnerError
+from clb_wizard.platform import METHODS
+from clb_wizard.runner import Runner
 from clb_wizard.service import (
     Options,
     Service,
@@ -33,23 +33,17 @@ from clb_wizard.service import (
     prepare_plan,
 )
 from clb_wizard.transaction import (
-    EXIT_INVALID,
-    EXIT_OK,
     Outcome,
     Progress,
     Transaction,
-    TransactionError,
     platform_from_json,
 )
-from clb_wizard.transaction.journal import LockBusy, Store
+from clb_wizard.transaction.journal import Store
 from clb_wizard.verify import Fact, Verification, verify
-from clb_wizard.vips import CLB_TYPES, VipError, check_vips
-
-EXIT_FAILED = 1  # `verify` only
-INPUT_ERRORS = (VipError, PlatformError, MethodError, RunnerError)
+from clb_wizard.vips import CLB_TYPES, check_vips
 
 
-class UsageError(Exception):
+class UsageError(InputError):
     """Invalid input found by the CLI itself (exit 2)."""
 
 
@@ -106,7 +100,7 @@ def cmd_detect(args: argparse.Namespace) -> int:
     platform = detect_platform(runner, _options(args))
     if args.json:
         _emit_json(platform.to_json())
-        return EXIT_OK
+        return ExitCode.OK
     print(f"OS:      {platform.name} ({platform.key})")
     print(f"Stack:   {platform.stack.describe()}")
     print(f"Method:  {platform.method}")
@@ -114,7 +108,7 @@ def cmd_detect(args: argparse.Namespace) -> int:
         print(f"         {reason}")
     for package in platform.packages:
         print(f"Needs:   package {package}")
-    return EXIT_OK
+    return ExitCode.OK
 
 
 def _warn_if_interrupted(runner: Runner) -> None:
@@ -135,7 +129,7 @@ def cmd_plan(args: argparse.Namespace) -> int:
         _emit_json(plan.to_json())
     else:
         print_plan(plan)
-    return EXIT_OK
+    return ExitCode.OK
 
 
 def _progress_printer(args: argparse.Namespace):
@@ -199,7 +193,7 @@ def _report(outcome: Outcome, args: argparse.Namespace, plan: Optional[Plan] = N
                 print(f"  {step}")
         if outcome.log_path:
             print(f"Log: {outcome.log_path}")
-    if outcome.exit_code != EXIT_OK:
+    if outcome.exit_code != ExitCode.OK:
         print(f"clb-wizard: {outcome.message}", file=sys.stderr)
     return outcome.exit_code
 
@@ -219,11 +213,12 @@ def cmd_apply(args: argparse.Namespace) -> int:
             raise UsageError("not a terminal: add --yes to apply without asking.")
         if not _ask("Apply this change?"):
             print("Nothing was changed.")
-            return EXIT_OK
+            return ExitCode.OK
     transaction = Transaction(runner, on_progress=_progress_printer(args))
     outcome = transaction.apply(plan, confirm_timeout=_confirm_timeout(args),
                                 confirm=_terminal_confirm, ports=tuple(args.port or ()))
-    if args.ulb_id and outcome.exit_code == EXIT_OK and outcome.verification and not args.dry_run:
+    if (args.ulb_id and outcome.exit_code == ExitCode.OK and outcome.verification
+            and not args.dry_run):
         fact = _health_fact(args, runner)
         if fact is not None:
             outcome.verification = Verification(outcome.verification.facts + (fact,))
@@ -252,8 +247,8 @@ def cmd_verify(args: argparse.Namespace) -> int:
         if fact is None:
             raise UsageError("--ulb-id needs the cloud API keys to ask the CLB for its view.")
         result = Verification(result.facts + (fact,))
-    outcome = Outcome(EXIT_OK if result.ok else EXIT_FAILED,
-                      "verified" if result.ok else "failed",
+    outcome = Outcome(ExitCode.OK if result.ok else ExitCode.CHECK_FAILED,
+                      Status.VERIFIED if result.ok else Status.FAILED,
                       "All checks passed." if result.ok else "Verification failed: "
                       + result.summary(), verification=result)
     return _report(outcome, args)
@@ -386,7 +381,7 @@ def cmd_fetch(args: argparse.Namespace) -> int:
                     "project_id": creds.project_id, "project_source": creds.project_source,
                     "host": host.to_json() if host else None,
                     "clbs": [c.to_json() for c in clbs]})
-        return EXIT_OK
+        return ExitCode.OK
     vpcs = f", VPC {', '.join(host.vpc_ids)}" if host and host.vpc_ids else ""
     print(f"CLBs in {creds.where()}{vpcs}:" if clbs else f"No CLB in {creds.where()}{vpcs}.")
     for clb in clbs:
@@ -399,14 +394,14 @@ def cmd_fetch(args: argparse.Namespace) -> int:
             print(f"      warning: {warning}")
     if any(c.matches_host for c in clbs):
         print("* this host is one of its backends")
-    return EXIT_OK
+    return ExitCode.OK
 
 
 def cmd_userdata(args: argparse.Namespace) -> int:
     platform = detect_platform(Runner(), _options(args))
     report = checked_vips(_options(args))
     sys.stdout.write(render_userdata(platform, report.vips))
-    return EXIT_OK
+    return ExitCode.OK
 
 
 # -- parser ------------------------------------------------------------------------------
@@ -506,11 +501,11 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _fail(message: str, as_json: bool) -> int:
+def _fail(message: str, as_json: bool, code: ExitCode = ExitCode.INVALID) -> int:
     print(f"clb-wizard: {message}", file=sys.stderr)
     if as_json:
         _emit_json({"ok": False, "error": message})
-    return EXIT_INVALID
+    return code
 
 
 def main(argv: Optional[list[str]] = None) -> int:
@@ -529,9 +524,9 @@ def main(argv: Optional[list[str]] = None) -> int:
         return _fail("userdata needs --os ID (the new host's OS, e.g. ubuntu-22.04).", args.json)
     try:
         return func(args)
-    except (UsageError, TransactionError, LockBusy, *INPUT_ERRORS) as exc:
-        return _fail(str(exc), getattr(args, "json", False))
+    except ClbWizardError as exc:
+        return _fail(str(exc), getattr(args, "json", False), exc.exit_code)
     except BrokenPipeError:  # `clb-wizard plan ... | head`
         sys.stderr.close()
-        return EXIT_OK
+        return ExitCode.OK
 

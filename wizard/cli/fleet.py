@@ -18,13 +18,13 @@ import os
 import sys
 from pathlib import Path
 
+from clb_wizard.errors import ExitCode
 from clb_wizard.platform import METHODS, PlatformError
 from clb_wizard.runner import Runner
 from clb_wizard.service import Options, Service, checked_vips, detect_platform
 from clb_wizard.vips import CLB_TYPES
 
 EXPORT_FORMATS = ("ansible", "script")
-EXIT_OK = 0
 
 
 def _version() -> str:
@@ -73,14 +73,14 @@ def cmd_export(args: argparse.Namespace) -> int:
         profile = build_profile(_export_platform(args), report.vips)
         _write_output(render_script_text(profile, _version()), args.output,
                       script_filename(profile), 0o755)
-        return EXIT_OK
+        return ExitCode.OK
     from clb_wizard.export.ansible import PLAYBOOK_NAME, render_playbook
 
     platform = _export_platform(args) if args.os else None
     text = render_playbook(report.vips, platform=platform, method=args.method,
                            version=_version())
     _write_output(text, args.output, PLAYBOOK_NAME, 0o644)
-    return EXIT_OK
+    return ExitCode.OK
 
 
 def cmd_report(args: argparse.Namespace) -> int:
@@ -97,7 +97,7 @@ def cmd_report(args: argparse.Namespace) -> int:
                       else "clb-wizard-report.txt", 0o600)
     else:
         sys.stdout.write(text)
-    return EXIT_OK
+    return ExitCode.OK
 
 
 def register(sub: argparse._SubParsersAction) -> None:

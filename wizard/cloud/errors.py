@@ -20,10 +20,7 @@ from __future__ import annotations
 
 from typing import Optional
 
-try:  # the project's root error (issue 9); until it lands, a plain Exception
-    from clb_wizard.errors import ClbWizardError as _Root
-except ImportError:  # pragma: no cover - depends on what is on main
-    _Root = Exception  # type: ignore[misc,assignment]
+from clb_wizard.errors import ClbWizardError
 
 RETCODE_TIMEOUT = 110
 RETCODE_GATEWAY = 130
@@ -61,7 +58,7 @@ APIKEY_PAGE = "https://console.ucloud.cn/uapi/apikey"
 INTERNAL_SOURCE_IP = "10.10.10.10"
 
 
-class CloudError(_Root):
+class CloudError(ClbWizardError):
     """Anything that went wrong while asking the cloud: the message says what to do.
 
     ``kind`` is one of the ``KIND_*`` constants; ``code`` is the API RetCode when the API

@@ -14,6 +14,7 @@ from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Optional
 
+from clb_wizard.errors import InputError
 from clb_wizard.platform import Platform
 
 # The first line of every file we write: how we tell our files from the admin's.
@@ -23,7 +24,7 @@ MARKER = "clb-wizard: CLB VIPs on the loopback (message forwarding mode)."
 Files = Mapping[str, Optional[str]]
 
 
-class MethodError(Exception):
+class MethodError(InputError):
     """The current configuration stops this method (e.g. a broken or conflicting file)."""
 
 

@@ -25,10 +25,6 @@ from clb_wizard.transaction.confirm import Confirmation
 from clb_wizard.transaction.journal import Journal, LockBusy, Store
 from clb_wizard.transaction.rollback import Rollback
 from clb_wizard.transaction.steps import (
-    EXIT_INVALID,
-    EXIT_OK,
-    EXIT_ROLLBACK_FAILED,
-    EXIT_ROLLED_BACK,
     Outcome,
     Progress,
     Steps,
@@ -72,6 +68,6 @@ class Transaction:
 
 
 __all__ = [
-    "EXIT_INVALID", "EXIT_OK", "EXIT_ROLLBACK_FAILED", "EXIT_ROLLED_BACK", "LockBusy",
+    "LockBusy",
     "Outcome", "Progress", "Transaction", "TransactionError", "platform_from_json",
 ]

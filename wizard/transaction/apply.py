@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 from typing import Callable, Optional
 
+from clb_wizard.errors import ExitCode, Status
 from clb_wizard.facts import read_addresses
 from clb_wizard.methods import get_method
 from clb_wizard.methods.base import LoAddress
@@ -22,9 +23,6 @@ from clb_wizard.transaction.confirm import Confirmation
 from clb_wizard.transaction.journal import FileRecord, Journal
 from clb_wizard.transaction.rollback import Rollback
 from clb_wizard.transaction.steps import (
-    EXIT_OK,
-    EXIT_ROLLBACK_FAILED,
-    EXIT_ROLLED_BACK,
     Outcome,
     StepFailed,
     Steps,
@@ -64,11 +62,12 @@ class Apply:
             if not plan.changed:
                 verification = verify(steps.runner, plan.platform, plan.vips, ports=ports,
                                       foreign=_foreign(plan))
-                code = EXIT_OK if verification.ok else EXIT_ROLLED_BACK
+                code = ExitCode.OK if verification.ok else ExitCode.ROLLED_BACK
                 msg = ("No change needed: the host already has this configuration." if
                        verification.ok else "Nothing to change, but verification fails: "
                        + verification.summary())
-                return Outcome(code, "no-change", msg, verification=verification, log=steps.log)
+                return Outcome(code, Status.NO_CHANGE, msg, verification=verification,
+                               log=steps.log)
             return self._apply_locked(plan, confirm_timeout, confirm, ports)
         finally:
             store.unlock()
@@ -127,7 +126,7 @@ class Apply:
                 steps.runner.write_file(change.path, change.after.encode(), change.mode)
         for command in plan.activate:
             steps.run(command)
-        return Outcome(EXIT_OK, "dry-run", "Dry run: nothing was changed.", log=steps.log)
+        return Outcome(ExitCode.OK, Status.DRY_RUN, "Dry run: nothing was changed.", log=steps.log)
 
     def _new_journal(self, plan: Plan) -> Journal:
         runner = self.steps.runner
@@ -165,18 +164,18 @@ class Apply:
                 return self._fail(journal, f"not confirmed within {confirm_timeout:g} s",
                                   verification)
             if decision == "reverted-elsewhere":
-                return Outcome(EXIT_ROLLED_BACK, "rolled-back", "Not confirmed in time: the "
-                               "watchdog rolled the change back.", journal.id, verification,
+                return Outcome(ExitCode.ROLLED_BACK, Status.ROLLED_BACK, "Not confirmed in time: "
+                               "the watchdog rolled the change back.", journal.id, verification,
                                log=steps.log)
             if decision == "kept-elsewhere":
                 steps.say("confirmed from another session", True)
-                return Outcome(EXIT_OK, "applied", "Applied, verified and confirmed.",
+                return Outcome(ExitCode.OK, Status.APPLIED, "Applied, verified and confirmed.",
                                journal.id, verification, log=steps.log)
         store.finish(journal, J.COMMITTED)
         steps.step = steps.total
         steps.say("kept: the change is applied and verified", True)
-        return Outcome(EXIT_OK, "applied", "Applied and verified.", journal.id, verification,
-                       log_path=store.write_log(journal, steps.log), log=steps.log)
+        return Outcome(ExitCode.OK, Status.APPLIED, "Applied and verified.", journal.id,
+                       verification, log_path=store.write_log(journal, steps.log), log=steps.log)
 
     def _change(self, plan: Plan, journal: Journal, ports: tuple[int, ...]) -> Verification:
         """Prepare, write, activate and verify; raises StepFailed or RunnerError."""
@@ -219,10 +218,10 @@ class Apply:
         restored = rollback.run(journal)
         if restored.ok:
             message = f"{reason}. The host was rolled back to exactly how it was."
-            code, status = EXIT_ROLLED_BACK, "rolled-back"
+            code, status = ExitCode.ROLLED_BACK, Status.ROLLED_BACK
         else:
             message = f"{reason}. The rollback failed too: {restored.summary()}"
-            code, status = EXIT_ROLLBACK_FAILED, "rollback-failed"
+            code, status = ExitCode.ROLLBACK_FAILED, Status.ROLLBACK_FAILED
         return Outcome(code, status, message, journal.id, verification, restored,
                        manual_steps=[] if restored.ok else rollback.manual_steps(journal),
                        log_path=steps.store.write_log(journal, steps.log), log=steps.log)

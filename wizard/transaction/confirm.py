@@ -12,9 +12,10 @@ import sys
 import time
 from typing import Callable, Optional
 
+from clb_wizard.errors import ExitCode, Status
 from clb_wizard.transaction import journal as J
 from clb_wizard.transaction.journal import Journal
-from clb_wizard.transaction.steps import EXIT_INVALID, EXIT_OK, Outcome, Steps
+from clb_wizard.transaction.steps import Outcome, Steps
 
 # The watchdog acts this long after the deadline, so a live session reverts by itself
 # first and the watchdog only covers a session that is gone.
@@ -92,13 +93,14 @@ class Confirmation:
         try:
             journal = store.active()
             if journal is None or journal.state != J.AWAITING_CONFIRM:
-                return Outcome(EXIT_INVALID, "nothing-to-do", "No change is waiting for "
+                return Outcome(ExitCode.INVALID, Status.NOTHING_TO_DO, "No change is waiting for "
                                "confirmation.")
             if time.time() > (journal.confirm_deadline or 0):
-                return Outcome(EXIT_INVALID, "too-late", "Too late: the confirm window has "
-                               "passed; the change is being reverted.")
+                return Outcome(ExitCode.INVALID, Status.TOO_LATE, "Too late: the confirm window "
+                               "has passed; the change is being reverted.")
             self.disarm_watchdog(journal)
             store.finish(journal, J.COMMITTED)
-            return Outcome(EXIT_OK, "applied", "Confirmed: the change is kept.", journal.id)
+            return Outcome(ExitCode.OK, Status.APPLIED, "Confirmed: the change is kept.",
+                           journal.id)
         finally:
             store.unlock()

@@ -23,6 +23,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Optional
 
+from clb_wizard.errors import InputError
 from clb_wizard.methods.base import LoAddress
 from clb_wizard.runner import Runner
 from clb_wizard.sysctls import SysctlChange
@@ -131,7 +132,7 @@ class Journal:
         )
 
 
-class LockBusy(Exception):
+class LockBusy(InputError):
     """Another clb-wizard run holds the lock."""
 
 

@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 from typing import Optional
 
+from clb_wizard.errors import ExitCode, Status
 from clb_wizard.facts import read_addresses
 from clb_wizard.methods import get_method
 from clb_wizard.methods.base import Command
@@ -19,8 +20,6 @@ from clb_wizard.transaction import journal as J
 from clb_wizard.transaction.confirm import WATCHDOG_GRACE
 from clb_wizard.transaction.journal import Journal
 from clb_wizard.transaction.steps import (
-    EXIT_OK,
-    EXIT_ROLLBACK_FAILED,
     Outcome,
     Steps,
     TransactionError,
@@ -131,11 +130,11 @@ class Rollback:
         steps.append(f"rm -f {store.journal_path}   # once the host is back as it was")
         return steps
 
-    def _outcome(self, journal: Journal, result: Verification, status: str,
+    def _outcome(self, journal: Journal, result: Verification, status: Status,
                  message: str) -> Outcome:
         """The outcome of a rollback `result` of `journal`: `status`/`message` if it worked."""
-        code = EXIT_OK if result.ok else EXIT_ROLLBACK_FAILED
-        return Outcome(code, status if result.ok else "rollback-failed",
+        code = ExitCode.OK if result.ok else ExitCode.ROLLBACK_FAILED
+        return Outcome(code, status if result.ok else Status.ROLLBACK_FAILED,
                        message if result.ok else "The rollback failed: " + result.summary(),
                        journal.id, rollback_verification=result,
                        manual_steps=[] if result.ok else self.manual_steps(journal),
@@ -153,7 +152,7 @@ class Rollback:
                                        "`clb-wizard recover` first.")
             last = store.last()
             if last is None:
-                return Outcome(EXIT_OK, "nothing-to-do", "Nothing to roll back: no change "
+                return Outcome(ExitCode.OK, Status.NOTHING_TO_DO, "Nothing to roll back: no change "
                                "made by clb-wizard is recorded on this host.")
             for record in last.files:
                 now = steps.runner.file_state(record.path).content
@@ -165,7 +164,7 @@ class Rollback:
                     )
             steps.total = 2 + 2 * len(last.files)
             steps.say(f"rolling back transaction {last.id}")
-            return self._outcome(last, self.run(last), "rolled-back",
+            return self._outcome(last, self.run(last), Status.ROLLED_BACK,
                                  "Rolled back: the host is as it was before.")
         finally:
             store.unlock()
@@ -187,9 +186,10 @@ class Rollback:
             journal = store.active()
             if journal is None or (expired_id and (journal.id != expired_id
                                                    or journal.state != J.AWAITING_CONFIRM)):
-                return Outcome(EXIT_OK, "nothing-to-do", "No interrupted transaction.")
+                return Outcome(ExitCode.OK, Status.NOTHING_TO_DO, "No interrupted transaction.")
             if expired_id and time.time() < (journal.confirm_deadline or 0):
-                return Outcome(EXIT_OK, "nothing-to-do", "Still within the confirm window.")
+                return Outcome(ExitCode.OK, Status.NOTHING_TO_DO,
+                               "Still within the confirm window.")
             steps.total = 3 + 2 * len(journal.files)
             steps.say(f"recovering transaction {journal.id} (stopped at {journal.state})")
             if journal.state == J.VERIFIED:
@@ -198,13 +198,13 @@ class Rollback:
                 if verification.ok:
                     self.sweep_temp_files(journal)
                     store.finish(journal, J.COMMITTED)
-                    return Outcome(EXIT_OK, "recovered-forward",
+                    return Outcome(ExitCode.OK, Status.RECOVERED_FORWARD,
                                    "The interrupted change had been verified and still is: "
                                    "kept.", journal.id, verification, log=steps.log)
             reason = ("not confirmed in time" if journal.state == J.AWAITING_CONFIRM
                       else f"interrupted at {journal.state}")
             journal.error = reason
-            return self._outcome(journal, self.run(journal), "recovered-back",
+            return self._outcome(journal, self.run(journal), Status.RECOVERED_BACK,
                                  f"Rolled back ({reason}): the host is as it was before.")
         finally:
             store.unlock()

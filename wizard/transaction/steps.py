@@ -13,20 +13,19 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Optional
 
+from clb_wizard.errors import ExitCode, InputError, Status
 from clb_wizard.methods.base import Command, LoAddress
 from clb_wizard.platform import NetworkStack, Platform
 from clb_wizard.runner import CommandResult, Runner
 from clb_wizard.transaction.journal import Store
 from clb_wizard.verify import Verification
 
-EXIT_OK, EXIT_INVALID, EXIT_ROLLED_BACK, EXIT_ROLLBACK_FAILED = 0, 2, 3, 4
-
 # Test-only fault injection: SIGKILL this process right after the named checkpoint, to
 # prove that `recover` copes with a crash at that point (tests/live/test_faults.py).
 _FAILPOINT_ENV = "CLB_WIZARD_FAILPOINT"
 
 
-class TransactionError(Exception):
+class TransactionError(InputError):
     """The transaction refused to start (exit 2): nothing was changed."""
 
 
@@ -46,8 +45,8 @@ class Progress:
 
 @dataclass
 class Outcome:
-    exit_code: int
-    status: str  # applied, no-change, dry-run, rolled-back, rollback-failed, nothing-to-do, ...
+    exit_code: ExitCode
+    status: Status
     message: str
     tx_id: Optional[str] = None
     verification: Optional[Verification] = None
@@ -58,9 +57,9 @@ class Outcome:
 
     def to_json(self) -> dict:
         return {
-            "ok": self.exit_code == EXIT_OK,
-            "exit_code": self.exit_code,
-            "status": self.status,
+            "ok": self.exit_code == ExitCode.OK,
+            "exit_code": int(self.exit_code),
+            "status": str(self.status),
             "message": self.message,
             "transaction": self.tx_id,
             "verification": self.verification.to_json() if self.verification else None,
