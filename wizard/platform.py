@@ -10,25 +10,20 @@ for previews of a system you are not on.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from dataclasses import dataclass, field, replace
 from typing import Optional
 
 import distro
 
-from clb_wizard.errors import InputError
+from clb_wizard import methods
+from clb_wizard.errors import PlatformError
+from clb_wizard.methods.base import version_tuple
+from clb_wizard.methods.netplan import is_netplan_config, netplan_renderer
 from clb_wizard.runner import Runner
 
-METHODS = ("ifcfg", "networkmanager", "ifupdown", "netplan", "systemd-unit", "windows")
-
-# NetworkManager manages `lo` (connection type "loopback") from this version on.
-NM_LOOPBACK_MIN = (1, 42)
-# `networkctl reconfigure` (re-applies one link only) exists from systemd 244 on.
-NETWORKD_RECONFIGURE_MIN = 244
-
-
-class PlatformError(InputError):
-    """The OS or network stack is not one clb-wizard can configure."""
+METHODS = methods.METHOD_NAMES
 
 
 @dataclass(frozen=True)
@@ -43,10 +38,22 @@ class Release:
     network_scripts: bool = False
     netplan: bool = False
     ifupdown: bool = False
+    # packages its repositories offer that a method may install first
+    installable: tuple[str, ...] = ()
+    networkd_enabled: bool = False  # stock: systemd-networkd enabled
 
 
 def _rhel(key: str, name: str, nm: str, network_scripts: bool) -> Release:
-    return Release(key, name, "rhel", nm_version=nm, network_scripts=network_scripts)
+    # RHEL 7 and 8 (and rebuilds) ship network-scripts; RHEL 9 removed them.
+    installable = ("network-scripts",) if key.endswith(("-7", "-8")) else ()
+    return Release(key, name, "rhel", nm_version=nm, network_scripts=network_scripts,
+                   installable=installable)
+
+
+def _ubuntu(version: str, networkd: int, netplan: bool = True) -> Release:
+    # Ubuntu enables systemd-networkd (netplan's renderer) on every server install.
+    return Release(f"ubuntu-{version}", f"Ubuntu {version}", "debian", None, networkd,
+                   netplan=netplan, ifupdown=not netplan, networkd_enabled=netplan)
 
 
 KNOWN_RELEASES: dict[str, Release] = {
@@ -66,16 +73,17 @@ KNOWN_RELEASES: dict[str, Release] = {
         _rhel("rhel-10", "Red Hat Enterprise Linux 10", "1.52.0", False),
         _rhel("rocky-10", "Rocky Linux 10", "1.52.0", False),
         _rhel("almalinux-10", "AlmaLinux 10", "1.52.0", False),
-        Release("ubuntu-16.04", "Ubuntu 16.04", "debian", None, 229, ifupdown=True),
-        Release("ubuntu-18.04", "Ubuntu 18.04", "debian", None, 237, netplan=True),
-        Release("ubuntu-20.04", "Ubuntu 20.04", "debian", None, 245, netplan=True),
-        Release("ubuntu-22.04", "Ubuntu 22.04", "debian", None, 249, netplan=True),
-        Release("ubuntu-24.04", "Ubuntu 24.04", "debian", None, 255, netplan=True),
+        _ubuntu("16.04", 229, netplan=False),
+        _ubuntu("18.04", 237),
+        _ubuntu("20.04", 245),
+        _ubuntu("22.04", 249),
+        _ubuntu("24.04", 255),
         Release("debian-10", "Debian 10", "debian", None, 241, ifupdown=True),
         Release("debian-11", "Debian 11", "debian", None, 247, ifupdown=True),
         Release("debian-12", "Debian 12", "debian", None, 252, ifupdown=True),
         # Debian 13 cloud images (what a CLB backend runs) configure the network with netplan.
-        Release("debian-13", "Debian 13", "debian", None, 257, netplan=True),
+        Release("debian-13", "Debian 13", "debian", None, 257, netplan=True,
+                networkd_enabled=True),
         Release("windows", "Windows Server", "windows"),
     )
 }
@@ -87,6 +95,13 @@ _RHEL_LIKE = {"centos", "rhel", "rocky", "almalinux", "ol", "oracle", "opencloud
               "tencentos", "anolis"}
 
 
+# How each family installs a package a method needs first.
+INSTALLERS: dict[str, tuple[str, ...]] = {
+    "rhel": ("dnf", "install", "-y"),
+    "debian": ("apt-get", "install", "-y"),
+}
+
+
 def supported_ids() -> str:
     return ", ".join(KNOWN_RELEASES)
 
@@ -96,12 +111,14 @@ class NetworkStack:
     """What is installed under the root that can keep an address on `lo`."""
 
     netplan: bool = False
-    netplan_configured: bool = False  # /etc/netplan holds YAML files
+    netplan_configured: bool = False  # /etc/netplan holds netplan configuration
+    netplan_renderer: Optional[str] = None  # "networkd" or "NetworkManager"
     ifupdown: bool = False
     network_scripts: bool = False
     networkmanager: bool = False
     nm_version: Optional[str] = None
     networkd_version: Optional[int] = None
+    networkd_enabled: bool = False  # enabled (or running): it applies its config
     systemd: bool = False
 
     def describe(self) -> str:
@@ -115,7 +132,8 @@ class NetworkStack:
         if self.networkmanager:
             parts.append(f"NetworkManager {self.nm_version or '(version unknown)'}")
         if self.networkd_version:
-            parts.append(f"systemd-networkd {self.networkd_version}")
+            parts.append(f"systemd-networkd {self.networkd_version}"
+                         + (" (enabled)" if self.networkd_enabled else ""))
         return ", ".join(parts) or "no known network configuration tool"
 
 
@@ -136,6 +154,10 @@ class Platform:
     def key(self) -> str:
         return f"{self.os_id}-{self.version}" if self.version else self.os_id
 
+    def install_command(self) -> tuple[str, ...]:
+        """The package manager's install command (argv without the packages)."""
+        return INSTALLERS.get(self.family, INSTALLERS["rhel"])
+
     def to_json(self) -> dict:
         return {
             "os_id": self.os_id,
@@ -147,21 +169,8 @@ class Platform:
             "method": self.method,
             "reasons": list(self.reasons),
             "packages": list(self.packages),
-            "stack": {
-                "netplan": self.stack.netplan,
-                "netplan_configured": self.stack.netplan_configured,
-                "ifupdown": self.stack.ifupdown,
-                "network_scripts": self.stack.network_scripts,
-                "networkmanager": self.stack.networkmanager,
-                "nm_version": self.stack.nm_version,
-                "networkd_version": self.stack.networkd_version,
-                "systemd": self.stack.systemd,
-            },
+            "stack": dataclasses.asdict(self.stack),
         }
-
-
-def version_tuple(version: Optional[str]) -> tuple[int, ...]:
-    return tuple(int(p) for p in re.findall(r"\d+", version or "")[:3])
 
 
 def release_key(os_id: str, version: str, id_like: str = "") -> Optional[str]:
@@ -200,28 +209,48 @@ def _has(runner: Runner, *paths: str) -> bool:
     return any(runner.exists(p) for p in paths)
 
 
+# The paths detect_stack probes, by what they tell (the Ansible play probes the same).
+STACK_PROBES: dict[str, tuple[str, ...]] = {
+    "netplan": ("/usr/sbin/netplan", "/usr/bin/netplan", "/sbin/netplan"),
+    "network_scripts": ("/etc/sysconfig/network-scripts/ifup-eth",
+                        "/usr/libexec/network-scripts/ifup-eth"),
+    "ifup": ("/sbin/ifup", "/usr/sbin/ifup"),
+    "interfaces": ("/etc/network/interfaces",),
+    "networkmanager": ("/usr/sbin/NetworkManager", "/sbin/NetworkManager"),
+    "networkd": ("/lib/systemd/systemd-networkd", "/usr/lib/systemd/systemd-networkd"),
+    "systemd": ("/lib/systemd/systemd", "/usr/lib/systemd/systemd"),
+    # `systemctl enable systemd-networkd` links these (the D-Bus alias is what lets
+    # `networkctl reload` start it); netplan's generator links the /run one at boot.
+    "networkd_enabled": (
+        "/etc/systemd/system/dbus-org.freedesktop.network1.service",
+        "/etc/systemd/system/multi-user.target.wants/systemd-networkd.service",
+        "/run/systemd/generator/multi-user.target.wants/systemd-networkd.service",
+    ),
+}
+
+
+def _probe(runner: Runner, what: str) -> bool:
+    return _has(runner, *STACK_PROBES[what])
+
+
+def _networkd_active(runner: Runner) -> bool:
+    if not runner.is_live_root:
+        return False
+    return runner.query(["systemctl", "is-active", "--quiet", "systemd-networkd"]).ok
+
+
 def detect_stack(runner: Runner) -> NetworkStack:
     """Look at what is installed under the root; ask binaries their version on a live root."""
-    netplan = _has(runner, "/usr/sbin/netplan", "/usr/bin/netplan", "/sbin/netplan")
-    netplan_configured = any(
-        name.endswith(".yaml") for name in runner.list_dir("/etc/netplan")  # netplan reads *.yaml
-    )
-    network_scripts = _has(
-        runner,
-        "/etc/sysconfig/network-scripts/ifup-eth",
-        "/usr/libexec/network-scripts/ifup-eth",
-    )
+    netplan = _probe(runner, "netplan")
+    netplan_configured = any(is_netplan_config(n) for n in runner.list_dir("/etc/netplan"))
+    network_scripts = _probe(runner, "network_scripts")
     # ifupdown's ifup lives at /sbin/ifup too; network-scripts' ifup is told apart above.
-    ifupdown = (
-        not network_scripts
-        and _has(runner, "/sbin/ifup", "/usr/sbin/ifup")
-        and runner.exists("/etc/network/interfaces")
-    )
-    networkmanager = _has(runner, "/usr/sbin/NetworkManager", "/sbin/NetworkManager")
-    networkd = _has(
-        runner, "/lib/systemd/systemd-networkd", "/usr/lib/systemd/systemd-networkd"
-    )
-    systemd = _has(runner, "/lib/systemd/systemd", "/usr/lib/systemd/systemd")
+    ifupdown = not network_scripts and _probe(runner, "ifup") and _probe(runner, "interfaces")
+    networkmanager = _probe(runner, "networkmanager")
+    networkd = _probe(runner, "networkd")
+    networkd_enabled = networkd and (_probe(runner, "networkd_enabled")
+                                     or _networkd_active(runner))
+    systemd = _probe(runner, "systemd")
     nm_version = None
     networkd_version = None
     if runner.is_live_root:
@@ -238,11 +267,13 @@ def detect_stack(runner: Runner) -> NetworkStack:
     return NetworkStack(
         netplan=netplan,
         netplan_configured=netplan_configured,
+        netplan_renderer=netplan_renderer(runner) if netplan_configured else None,
         ifupdown=ifupdown,
         network_scripts=network_scripts,
         networkmanager=networkmanager,
         nm_version=nm_version,
         networkd_version=networkd_version if networkd else None,
+        networkd_enabled=networkd_enabled,
         systemd=systemd or networkd,
     )
 
@@ -251,11 +282,13 @@ def _stock_stack(release: Release) -> NetworkStack:
     return NetworkStack(
         netplan=release.netplan,
         netplan_configured=release.netplan,
+        netplan_renderer="networkd" if release.netplan else None,
         ifupdown=release.ifupdown,
         network_scripts=release.network_scripts,
         networkmanager=release.nm_version is not None,
         nm_version=release.nm_version,
         networkd_version=release.networkd_version,
+        networkd_enabled=release.networkd_enabled,
         systemd=release.family != "windows",
     )
 
@@ -269,55 +302,6 @@ def _rhel_nm_default(release: Release, version: str) -> Optional[str]:
         if minor == 1:
             return "1.40.0"
     return release.nm_version
-
-
-def choose_method(release: Release, stack: NetworkStack, version: str) -> tuple[str, tuple, tuple]:
-    """(method, reasons, packages to install) for a release with a detected stack."""
-    if release.family == "windows":
-        return "windows", ("Windows: a loopback adapter and netsh",), ()
-    nm_ok = stack.networkmanager and version_tuple(stack.nm_version) >= NM_LOOPBACK_MIN
-    major = version_tuple(version)[:1] or (0,)
-    if release.family == "rhel":
-        if stack.network_scripts and major[0] <= 8:
-            return "ifcfg", ("network-scripts is installed: ifcfg-lo:N files, ifup lo:N",), ()
-        if nm_ok:
-            return (
-                "networkmanager",
-                (f"NetworkManager {stack.nm_version} manages lo (>= 1.42): a loopback profile",),
-                (),
-            )
-        if major[0] <= 8:
-            return (
-                "ifcfg",
-                (
-                    "network-scripts is not installed: the plan installs it first "
-                    "(NetworkManager below 1.42 cannot keep addresses on lo)",
-                ),
-                ("network-scripts",),
-            )
-        return (
-            "systemd-unit",
-            (
-                f"NetworkManager {stack.nm_version or 'unknown'} is older than 1.42 and cannot "
-                "manage lo, and network-scripts no longer exist: a systemd unit adds the VIPs "
-                "at boot",
-            ),
-            (),
-        )
-    if stack.netplan and stack.netplan_configured:
-        return "netplan", ("netplan configures this host (/etc/netplan has YAML files)",), ()
-    if stack.ifupdown:
-        return "ifupdown", ("ifupdown configures this host (/etc/network/interfaces)",), ()
-    if stack.netplan:
-        return "netplan", ("netplan is installed",), ()
-    if nm_ok:
-        return "networkmanager", (f"NetworkManager {stack.nm_version} manages lo",), ()
-    if stack.systemd:
-        return "systemd-unit", ("no netplan or ifupdown: a systemd unit adds the VIPs at boot",), ()
-    raise PlatformError(
-        f"No supported network configuration tool found ({stack.describe()}). "
-        "Install ifupdown or netplan.io, then run clb-wizard again."
-    )
 
 
 def detect(runner: Runner, os_override: Optional[str] = None) -> Platform:
@@ -357,7 +341,7 @@ def detect(runner: Runner, os_override: Optional[str] = None) -> Platform:
             stack = replace(stack, networkd_version=release.networkd_version)
         name = info.name(pretty=True) or release.name
         detected = True
-    method, reasons, packages = choose_method(release, stack, version)
+    choice = methods.choose(release, stack)
     return Platform(
         os_id=os_id,
         version=version,
@@ -365,9 +349,9 @@ def detect(runner: Runner, os_override: Optional[str] = None) -> Platform:
         family=release.family,
         release=release.key,
         stack=stack,
-        method=method,
-        reasons=reasons,
-        packages=packages,
+        method=choice.method,
+        reasons=choice.reasons,
+        packages=choice.packages,
         detected=detected,
     )
 
@@ -378,23 +362,17 @@ def with_method(platform: Platform, method: str) -> Platform:
         raise PlatformError(f"Unknown method {method!r}: choose one of {', '.join(METHODS)}.")
     if method == platform.method:
         return platform
-    if (platform.family == "windows") != (method == "windows"):
+    forced = methods.get_method(method)
+    if (platform.family == "windows") != (forced.host_os == "windows"):
         raise PlatformError(f"Method {method} does not apply to {platform.name}.")
-    if method == "networkmanager" and version_tuple(platform.stack.nm_version) < NM_LOOPBACK_MIN:
+    release = KNOWN_RELEASES[platform.release]
+    fit = forced.fits(release, platform.stack)
+    if not fit.ok:
         raise PlatformError(
-            f"Method networkmanager needs NetworkManager >= 1.42 to manage lo; this host has "
-            f"{platform.stack.nm_version or 'none'}. Use the method clb-wizard picked "
-            f"({platform.method})."
+            f"Method {method} does not fit {platform.name}: {fit.reason}. Use the method "
+            f"clb-wizard picked ({platform.method})."
         )
-    packages: tuple[str, ...] = ()
-    if method == "ifcfg" and not platform.stack.network_scripts:
-        if platform.family != "rhel" or version_tuple(platform.version)[:1] >= (9,):
-            raise PlatformError(
-                f"Method ifcfg needs Red Hat network-scripts, which {platform.name} does not "
-                f"have. Use the method clb-wizard picked ({platform.method})."
-            )
-        packages = ("network-scripts",)
     return replace(
-        platform, method=method, reasons=(f"method {method} chosen with --method",),
-        packages=packages,
+        platform, method=method, reasons=(f"method {method} chosen with --method", fit.reason),
+        packages=forced.prerequisites(release, platform.stack).packages,
     )

@@ -35,12 +35,12 @@ from clb_wizard.export.script import (
     pairs_of,
     render_script_text,
 )
-from clb_wizard.methods import get_method
+from clb_wizard.methods import choose, get_method
+from clb_wizard.methods.base import TransitionInput
 from clb_wizard.platform import (
     KNOWN_RELEASES,
     NetworkStack,
     PlatformError,
-    choose_method,
     detect,
     detect_stack,
 )
@@ -129,7 +129,7 @@ def test_run_time_conditions_select_the_engines_commands(key):
         for n in range(len(VIPS) + 1):
             for live in itertools.combinations(VIPS, n):
                 before = base if changed else after
-                engine = method.transition(before, after, platform, live=set(live))
+                engine = method.transition(TransitionInput(before, after, platform, set(live)))
                 chosen = [s.argv for s in profile.activate
                           if s.always or (s.on_change and changed)
                           or any(v not in live for v in s.vips)]
@@ -148,7 +148,7 @@ def test_undo_keeps_a_vip_that_was_there_before(key):
         if platform.method == "ifupdown" else {}
     after = {**base, **{f.path: f.content for f in profile.files}}
     for kept in VIPS:
-        engine = method.transition(after, base, platform, live=set(VIPS), preserve={kept})
+        engine = method.transition(TransitionInput(after, base, platform, set(VIPS), {kept}))
         chosen = [s.argv for s in profile.undo_prepare + profile.undo_activate
                   if not s.vips or any(v != kept for v in s.vips)]
         assert chosen == [c.argv for c in engine.prepare + engine.activate]
@@ -203,37 +203,41 @@ def test_playbook_chooses_the_method_as_the_engine_on_every_combination():
     releases = {("rhel", 7): "centos-7", ("rhel", 8): "rocky-8", ("rhel", 9): "rocky-9",
                 ("rhel", 10): "rocky-10", ("debian", 12): "debian-12",
                 ("debian", 22): "ubuntu-22.04"}
-    flags = ("netplan", "netplan_configured", "ifupdown", "network_scripts", "systemd")
+    flags = ("netplan", "netplan_configured", "ifupdown", "network_scripts", "systemd",
+             "networkd_enabled")
     checked = 0
     for (family, major), key in releases.items():
         for values in itertools.product((False, True), repeat=len(flags)):
             for nm in (None, "1.40.0", "1.48.10"):
                 stack = dict(zip(flags, values))
+                renderer = "networkd" if stack["netplan_configured"] else None
                 engine_stack = NetworkStack(**stack, networkmanager=nm is not None,
-                                            nm_version=nm)
+                                            nm_version=nm, netplan_renderer=renderer)
                 try:
-                    expected = choose_method(KNOWN_RELEASES[key], engine_stack,
-                                             KNOWN_RELEASES[key].key.split("-")[1])[0]
+                    expected = choose(KNOWN_RELEASES[key], engine_stack).method
                 except PlatformError:
                     expected = "none"
                 nm_ok = nm is not None and nm >= "1.42"
                 assert _jinja_choose(family, major, {**stack, "nm_ok": nm_ok}) == expected, (
                     key, stack, nm)
                 checked += 1
-    assert checked == 6 * 32 * 3
+    assert checked == 6 * 64 * 3
 
 
 @pytest.mark.parametrize("group", sorted(STACK_PROBES))
 def test_stack_probes_are_the_paths_detect_stack_reads(tmp_path, group):
     attribute = {"netplan": "netplan", "network_scripts": "network_scripts",
                  "networkmanager": "networkmanager", "networkd": "systemd",
-                 "systemd": "systemd", "ifup": "ifupdown", "interfaces": "ifupdown"}[group]
+                 "systemd": "systemd", "ifup": "ifupdown", "interfaces": "ifupdown",
+                 "networkd_enabled": "networkd_enabled"}[group]
     for n, path in enumerate(STACK_PROBES[group]):
         root = tmp_path / f"{group}-{n}"
         write(root, path, "#!/bin/sh\n", 0o755)
         if attribute == "ifupdown":  # needs both ifup and the interfaces file
             other = "interfaces" if group == "ifup" else "ifup"
             write(root, STACK_PROBES[other][0], "#!/bin/sh\n", 0o755)
+        if attribute == "networkd_enabled":  # enabled counts only with networkd installed
+            write(root, STACK_PROBES["networkd"][0], "#!/bin/sh\n", 0o755)
         assert getattr(detect_stack(Runner(root=root)), attribute) is True, path
     empty = tmp_path / "empty"
     empty.mkdir()

@@ -11,7 +11,7 @@ import pytest
 import yaml
 
 import clb_wizard.cli
-from clb_wizard.methods import MethodError
+from clb_wizard.errors import PlatformError
 from clb_wizard.methods.networkmanager import CONNECTION_UUID
 from clb_wizard.plan import FileChange
 from clb_wizard.runner import Runner
@@ -201,7 +201,8 @@ def test_os_preview_assumes_the_stock_interfaces_file(tmp_path, key):
 
 def test_ifupdown_on_a_real_root_without_the_interfaces_file_is_refused(tmp_path):
     root = make_root(tmp_path, "debian-12", without=("ifupdown",))
-    with pytest.raises(MethodError, match="/etc/network/interfaces does not exist"):
+    # --method is refused up front: the method does not fit a host without its file
+    with pytest.raises(PlatformError, match="/etc/network/interfaces is missing"):
         plan_for(root, method="ifupdown")
 
 

@@ -190,3 +190,51 @@ def test_detect_json_shape(tmp_path):
                                   "network_scripts", "networkmanager", "nm_version",
                                   "networkd_version", "systemd"}
     assert data["stack"]["networkd_version"] == 245
+
+
+def test_netplan_needs_a_renderer_that_runs_here(tmp_path):
+    """Issue 13: Debian 12 with netplan.io installed, systemd-networkd not enabled and no
+    YAML yet: netplan would fail at `networkctl reload`, so the next method is chosen."""
+    root = make_root(tmp_path, "debian-12", also=("netplan",), without=("ifupdown",))
+    (root / "etc/netplan/50-cloud-init.yaml").unlink()
+    platform = detect_root(root)
+    assert platform.method == "systemd-unit"
+    assert any("systemd-networkd" in r and "neither enabled nor running" in r
+               for r in platform.reasons)
+    # once networkd is enabled, netplan fits
+    enabled = make_root(tmp_path, "debian-12", name="enabled",
+                        also=("netplan", "networkd-enabled"), without=("ifupdown",))
+    (enabled / "etc/netplan/50-cloud-init.yaml").unlink()
+    assert detect_root(enabled).method == "netplan"
+    # a netplan configuration rendered by networkd: netplan's generator enables it at boot
+    assert detect_root(make_root(tmp_path, "debian-13")).method == "netplan"
+
+
+def test_netplan_with_networkmanager_as_renderer_is_not_netplan_for_lo(tmp_path):
+    root = make_root(tmp_path, "ubuntu-22.04", without=("networkd-enabled",))
+    write(root, "/etc/netplan/01-network-manager-all.yaml",
+          "network:\n  version: 2\n  renderer: NetworkManager\n", 0o600)
+    (root / "etc/netplan/50-cloud-init.yaml").unlink()
+    platform = detect_root(root)
+    assert platform.stack.netplan_renderer == "NetworkManager"
+    assert platform.method == "systemd-unit"  # no NetworkManager >= 1.42 in this root
+
+
+def test_netplan_reads_yaml_only_in_detection_and_the_playbook(tmp_path):
+    from clb_wizard.export.ansible import render_playbook
+    from clb_wizard.methods.netplan import CONFIG_PATTERN
+
+    root = make_root(tmp_path, "ubuntu-22.04")
+    (root / "etc/netplan/50-cloud-init.yaml").rename(root / "etc/netplan/50-cloud-init.yml")
+    assert detect_root(root).stack.netplan_configured is False
+    assert CONFIG_PATTERN == "*.yaml"
+    playbook = render_playbook(["203.0.113.10"])
+    assert "patterns: '*.yaml'" in playbook and "*.yml" not in playbook
+
+
+def test_reasons_say_why_the_preferred_methods_were_passed_over(tmp_path):
+    platform = detect(Runner(root=tmp_path), "rocky-9.1")
+    assert platform.method == "systemd-unit"
+    assert platform.reasons[0].startswith("systemd is the init system")
+    assert any(r.startswith("not networkmanager:") and "1.42" in r for r in platform.reasons)
+    assert any(r.startswith("not ifcfg:") for r in platform.reasons)

@@ -132,9 +132,9 @@ def test_userdata_activates_like_the_plan_and_checks_every_vip(key, tmp_path):
 @pytest.mark.parametrize("key", ["centos-8", "rocky-8", "almalinux-8"])
 def test_userdata_installs_network_scripts_when_missing(key):
     script = userdata(key)
-    install = script.index("yum install -y network-scripts")
+    install = script.index("dnf install -y network-scripts")
     assert script.index("ifup-eth") < install < script.index("ifcfg-lo:1")
-    assert "yum install" not in userdata("centos-7")
+    assert "dnf install" not in userdata("centos-7")
 
 
 def test_userdata_for_ifupdown_adds_a_source_line_only_when_needed():

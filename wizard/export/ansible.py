@@ -35,10 +35,12 @@ from clb_wizard.export.script import (
     inspect_env,
 )
 from clb_wizard.methods.base import MARKER
+from clb_wizard.methods.netplan import CONFIG_PATTERN as NETPLAN_CONFIG
+from clb_wizard.methods.netplan import NETWORKD_RECONFIGURE_MIN
 from clb_wizard.methods.networkmanager import CONNECTION_UUID
 from clb_wizard.platform import (
     KNOWN_RELEASES,
-    NETWORKD_RECONFIGURE_MIN,
+    STACK_PROBES,
     Platform,
     detect,
     with_method,
@@ -56,18 +58,6 @@ VARIANT_RELEASES = {
     "systemd-unit": ("rocky-9.1", None),
     "ifcfg": ("centos-7", None),
     "ifcfg-install": ("rocky-8", None),
-}
-
-# The paths platform.detect_stack looks at (tests/unit/test_export.py checks they agree).
-STACK_PROBES = {
-    "netplan": ("/usr/sbin/netplan", "/usr/bin/netplan", "/sbin/netplan"),
-    "network_scripts": ("/etc/sysconfig/network-scripts/ifup-eth",
-                        "/usr/libexec/network-scripts/ifup-eth"),
-    "ifup": ("/sbin/ifup", "/usr/sbin/ifup"),
-    "interfaces": ("/etc/network/interfaces",),
-    "networkmanager": ("/usr/sbin/NetworkManager", "/sbin/NetworkManager"),
-    "networkd": ("/lib/systemd/systemd-networkd", "/usr/lib/systemd/systemd-networkd"),
-    "systemd": ("/lib/systemd/systemd", "/usr/lib/systemd/systemd"),
 }
 
 DIFFERENCES = (
@@ -172,11 +162,11 @@ CHOOSE_METHOD = (
     "{% if clb_stack.network_scripts and (clb_major | int) <= 8 %}ifcfg"
     "{% elif clb_stack.nm_ok %}networkmanager"
     "{% elif (clb_major | int) <= 8 %}ifcfg"
-    "{% else %}systemd-unit{% endif %}"
+    "{% elif clb_stack.systemd %}systemd-unit{% else %}none{% endif %}"
     "{% else %}"
     "{% if clb_stack.netplan and clb_stack.netplan_configured %}netplan"
     "{% elif clb_stack.ifupdown %}ifupdown"
-    "{% elif clb_stack.netplan %}netplan"
+    "{% elif clb_stack.netplan and clb_stack.networkd_enabled %}netplan"
     "{% elif clb_stack.nm_ok %}networkmanager"
     "{% elif clb_stack.systemd %}systemd-unit"
     "{% else %}none{% endif %}"
@@ -262,7 +252,7 @@ def _tasks() -> list[dict]:
               "ansible.builtin.stat": {"path": "{{ item }}", "get_checksum": False},
               "loop": "{{ clb_probe_paths }}", "register": "clb_probe"})
     t.append({"name": "Find netplan configuration",
-              "ansible.builtin.find": {"paths": "/etc/netplan", "patterns": "*.yaml,*.yml"},
+              "ansible.builtin.find": {"paths": "/etc/netplan", "patterns": NETPLAN_CONFIG},
               "register": "clb_netplan_yaml"})
     t.append(_cmd("Ask NetworkManager its version", ["nmcli", "--version"], "clb_nmcli"))
     t.append(_cmd("Ask systemd-networkd its version", ["networkctl", "--version"],
@@ -293,6 +283,8 @@ def _tasks() -> list[dict]:
         "networkd_version": "{{ (clb_networkctl.stdout | default('') | regex_search("
                             "'systemd (\\d+)', '\\1') | default([''], true) | first) or "
                             "clb_supported.networkd[clb_release_key] | default(0) }}",
+        "networkd_enabled": "{{ " + any_of.format(k="networkd") + " and "
+                            + any_of.format(k="networkd_enabled") + " }}",
         "systemd": "{{ " + any_of.format(k="systemd") + " or "
                    + any_of.format(k="networkd") + " }}",
     }}})

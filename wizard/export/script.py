@@ -25,8 +25,9 @@ from dataclasses import dataclass
 from typing import Optional
 
 from clb_wizard.methods import get_method
-from clb_wizard.methods.base import MARKER, Command, Method
+from clb_wizard.methods.base import MARKER, Command, Method, RenderInput, TransitionInput
 from clb_wizard.methods.ifupdown import DROPIN_DIR, MAIN
+from clb_wizard.methods.netplan import NETWORKD_LO
 from clb_wizard.methods.networkmanager import CONNECTION_UUID
 from clb_wizard.platform import Platform, PlatformError
 
@@ -35,8 +36,6 @@ from clb_wizard.platform import Platform, PlatformError
 _PLACEHOLDERS = ("192.0.2.254", "192.0.2.253", "192.0.2.252")
 _LABEL = re.compile(r"lo:(\d+)")
 _IPV4 = re.compile(r"\d+\.\d+\.\d+\.\d+")
-# networkd's file that `netplan generate` writes for lo (what verify re-reads)
-NETWORKD_LO = "/run/systemd/network/10-netplan-lo.network"
 
 
 class ExportError(PlatformError):
@@ -213,7 +212,7 @@ def _in(command: Command, commands: Sequence[Command]) -> bool:
 
 
 def _variant_key(platform: Platform) -> str:
-    from clb_wizard.platform import NETWORKD_RECONFIGURE_MIN
+    from clb_wizard.methods.netplan import NETWORKD_RECONFIGURE_MIN
 
     if platform.method == "ifcfg" and platform.packages:
         return "ifcfg-install"
@@ -243,7 +242,7 @@ def build_profile(platform: Platform, vips: Sequence[str]) -> Profile:
     vips = tuple(vips)
     every = set(vips)
     base = _baseline(method)
-    rendered = method.render(vips, base, platform)
+    rendered = method.render(RenderInput(vips, base, platform))
     after = {**base, **rendered.files}
     files = tuple(
         ManagedFile(path, text, rendered.modes.get(path, 0o644))
@@ -251,9 +250,12 @@ def build_profile(platform: Platform, vips: Sequence[str]) -> Profile:
     )
     pairs = tuple(pairs_of([f.content for f in files]))
 
-    fresh = method.transition(base, after, platform, live=())
-    changed = method.transition(base, after, platform, live=every)
-    missing = {v: method.transition(after, after, platform, live=every - {v}) for v in vips}
+    def move(before, after_, live, preserve=()):
+        return method.transition(TransitionInput(before, after_, platform, live, preserve))
+
+    fresh = move(base, after, ())
+    changed = move(base, after, every)
+    missing = {v: move(after, after, every - {v}) for v in vips}
 
     def step(command: Command, phase: str) -> Step:
         in_changed = _in(command, getattr(changed, phase))
@@ -271,9 +273,8 @@ def build_profile(platform: Platform, vips: Sequence[str]) -> Profile:
 
     # Undo (rollback): from the new files back to none; a command that goes away when a
     # VIP is preserved removes that VIP, and is skipped when the VIP was there before.
-    undo = method.transition(after, base, platform, live=every)
-    kept = {v: method.transition(after, base, platform, live=every, preserve={v})
-            for v in vips}
+    undo = move(after, base, every)
+    kept = {v: move(after, base, every, {v}) for v in vips}
 
     def undo_step(command: Command, phase: str) -> UndoStep:
         tied = tuple(v for v in vips if not _in(command, getattr(kept[v], phase)))
@@ -284,14 +285,14 @@ def build_profile(platform: Platform, vips: Sequence[str]) -> Profile:
 
     # Retiring an old VIP of ours: ask the engine with a stand-in old VIP.
     placeholder = next(p for p in _PLACEHOLDERS if p not in every)
-    old_rendered = method.render((*vips, placeholder), base, platform)
+    old_rendered = method.render(RenderInput((*vips, placeholder), base, platform))
     old = {**base, **old_rendered.files}
     old_pairs = dict((v, label) for label, v in pairs_of(
         [t for t in old_rendered.files.values() if t is not None]))
     label = old_pairs.get(placeholder, "-")
-    new_from_old = method.render(vips, old, platform)
+    new_from_old = method.render(RenderInput(vips, old, platform))
     after_old = {**old, **new_from_old.files}
-    retire_t = method.transition(old, after_old, platform, live=every | {placeholder})
+    retire_t = move(old, after_old, every | {placeholder})
     retire = []
     for phase in ("prepare", "activate"):
         for command in getattr(retire_t, phase):
@@ -312,7 +313,7 @@ def build_profile(platform: Platform, vips: Sequence[str]) -> Profile:
     if method.name == "ifupdown":
         ours = next(f.path for f in files)
         source_main = MAIN
-        appended = method.render(vips, {MAIN: ""}, platform).files.get(MAIN)
+        appended = method.render(RenderInput(vips, {MAIN: ""}, platform)).files.get(MAIN)
         source_append = appended or ""
         watch = tuple(w for w in watch if w != ours)
     conflict_re = conflict_why = None

@@ -13,10 +13,8 @@ import shlex
 from collections.abc import Sequence
 
 from clb_wizard.methods import get_method
-from clb_wizard.methods.base import MARKER
-from clb_wizard.methods.ifupdown import DROPIN_DIR, MAIN
-from clb_wizard.methods.windows import render_script
-from clb_wizard.platform import Platform
+from clb_wizard.methods.base import MARKER, RenderInput, TransitionInput
+from clb_wizard.platform import KNOWN_RELEASES, Platform
 
 _EOF = "CLB_WIZARD_EOF"
 
@@ -32,16 +30,12 @@ def _write_file(path: str, content: str, mode: int) -> str:
     )
 
 
-def _ensure_sourced(path: str) -> str:
-    """ifupdown: make /etc/network/interfaces read our drop-in unless it already does."""
-    pattern = (
-        r"^[[:space:]]*(source[[:space:]]+(/etc/network/)?interfaces\.d/\*"
-        r"|source-directory[[:space:]]+(/etc/network/)?interfaces\.d/?)[[:space:]]*$"
-    )
+def _ensure_sourced(path: str, main: str, already: str) -> str:
+    """Make `main` read our drop-in unless a line matching `already` (an ERE) does."""
     return (
-        f"if ! grep -Eq {shlex.quote(pattern)} {MAIN}; then\n"
+        f"if ! grep -Eq {shlex.quote(already)} {main}; then\n"
         f"    printf '\\n# Added by clb-wizard: the CLB VIPs on the loopback\\nsource %s\\n' "
-        f"{shlex.quote(path)} >> {MAIN}\n"
+        f"{shlex.quote(path)} >> {main}\n"
         "fi\n"
     )
 
@@ -74,35 +68,41 @@ def _check(vips: Sequence[str]) -> str:
     )
 
 
+def _install(needs, platform: Platform) -> list[str]:
+    """Install the method's packages unless a path shows they already are."""
+    if not needs.packages:
+        return []
+    present = " || ".join(f"[ -e {shlex.quote(p)} ]" for p in needs.present_when) or "false"
+    install = shlex.join((*platform.install_command(), *needs.packages))
+    return [f"if ! {{ {present}; }}; then\n    {install}\nfi\n"]
+
+
 def render_userdata(platform: Platform, vips: Sequence[str]) -> str:
     """The UserData script for a new host of `platform` (stock stack, no files yet)."""
-    if platform.method == "windows":
-        return "#ps1_sysnative\n" + render_script(vips)
     method = get_method(platform.method)
-    current = {MAIN: f"source {DROPIN_DIR}/*\n"} if platform.method == "ifupdown" else {}
-    rendered = method.render(vips, current, platform)
+    current = method.stock_files(KNOWN_RELEASES[platform.release])
+    rendered = method.render(RenderInput(vips, current, platform))
+    if method.host_os != "linux":  # Windows: the script itself, run by cloudbase-init
+        script = next(text for text in rendered.files.values() if text is not None)
+        return "#ps1_sysnative\n" + script
     parts = [
         "#!/bin/bash\n",
         f"# {MARKER}\n",
         f"# cloud-init UserData for {platform.name}: method {platform.method}.\n",
         "set -euo pipefail\n",
     ]
-    for package in platform.packages:
-        parts.append(
-            "if [ ! -e /etc/sysconfig/network-scripts/ifup-eth ] && "
-            "[ ! -e /usr/libexec/network-scripts/ifup-eth ]; then\n"
-            f"    yum install -y {shlex.quote(package)}\n"
-            "fi\n"
-        )
+    parts += _install(method.prerequisites(KNOWN_RELEASES[platform.release], platform.stack),
+                      platform)
+    hints = method.export_hints(platform)
     written = {}
     for path, content in sorted(rendered.files.items()):
-        if content is None or path == MAIN:
+        if content is None or path in current:  # a stock file: only sourced, never rewritten
             continue
         parts.append(_write_file(path, content, rendered.modes.get(path, 0o644)))
         written[path] = content
-        if platform.method == "ifupdown":
-            parts.append(_ensure_sourced(path))
-    steps = method.transition({}, written, platform, live=()).activate
+        if hints.sourced_by:
+            parts.append(_ensure_sourced(path, hints.sourced_by, hints.sourced_re))
+    steps = method.transition(TransitionInput({}, written, platform)).activate
     parts += [f"{command.shell()}\n" for command in steps]
     parts.append(_check(vips))
     return "".join(parts)

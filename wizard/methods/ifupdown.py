@@ -9,17 +9,19 @@ from __future__ import annotations
 import fnmatch
 import posixpath
 import re
-from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 
 from clb_wizard.methods.base import (
+    ExportHints,
     Files,
-    LoAddress,
+    Fit,
     Method,
     MethodError,
     Rendered,
+    RenderInput,
     Transition,
+    TransitionInput,
     alias_transition,
     assign_labels,
     foreign_note,
@@ -27,7 +29,10 @@ from clb_wizard.methods.base import (
     is_ours,
     live_label_numbers,
 )
-from clb_wizard.platform import Platform
+
+if TYPE_CHECKING:
+    from clb_wizard.platform import NetworkStack, Platform, Release
+    from clb_wizard.runner import Runner
 
 MAIN = "/etc/network/interfaces"
 DROPIN_DIR = "/etc/network/interfaces.d"
@@ -165,6 +170,22 @@ def _render_dropin(labels: dict[str, int]) -> str:
     return "".join(body)
 
 
+# What Debian and Ubuntu install as /etc/network/interfaces (Ubuntu 16.04 reads the
+# directory with source-directory; later releases with a glob).
+STOCK_INTERFACES = "source /etc/network/interfaces.d/*\n\nauto lo\niface lo inet loopback\n"
+STOCK_INTERFACES_16_04 = (
+    "source-directory /etc/network/interfaces.d\n\nauto lo\niface lo inet loopback\n"
+)
+
+
+# A line of /etc/network/interfaces that already reads every drop-in (for the exports'
+# shell, which cannot run parse_interfaces).
+SOURCES_DROPINS_RE = (
+    r"^[[:space:]]*(source[[:space:]]+(/etc/network/)?interfaces\.d/\*"
+    r"|source-directory[[:space:]]+(/etc/network/)?interfaces\.d/?)[[:space:]]*$"
+)
+
+
 def _source_line(path: str) -> str:
     return f"\n# Added by clb-wizard: the CLB VIPs on the loopback\nsource {path}\n"
 
@@ -174,6 +195,32 @@ class IfupdownMethod(Method):
     title = "ifupdown (/etc/network/interfaces.d)"
     watch_dirs = (DROPIN_DIR,)
     watch_files = (MAIN,)
+
+    def fits(self, release: Release, stack: NetworkStack) -> Fit:
+        if stack.ifupdown:
+            return Fit(True, f"ifupdown configures this host ({MAIN})")
+        return Fit(False, f"ifupdown is not installed, or {MAIN} is missing")
+
+    def stock_files(self, release: Release) -> dict[str, str]:
+        if release.key == "ubuntu-16.04":
+            return {MAIN: STOCK_INTERFACES_16_04}
+        return {MAIN: STOCK_INTERFACES}
+
+    def reread(self, runner: Runner, files: Files) -> Optional[list[str]]:
+        labels = [f"lo:{n}" for n in sorted(self.configured_labels(files))]
+        if not labels:
+            return []
+        out = runner.query(["ifquery", *labels])  # one call for every alias
+        if not out.ok:
+            return [f"(ifquery failed: {out.describe()})"]
+        return [value.strip().split("/")[0] for key, _, value in
+                (line.partition(":") for line in out.stdout.splitlines())
+                if key.strip() == "address"]
+
+    def export_hints(self, platform: Platform) -> ExportHints:
+        return ExportHints(activate=(("ifup", "lo:{label}"),),
+                           deactivate=(("ifdown", "--force", "lo:{label}"),),
+                           reread="ifquery", sourced_by=MAIN, sourced_re=SOURCES_DROPINS_RE)
 
     def configured_labels(self, files: Files) -> dict[int, str]:
         """lo:N -> VIP, from our drop-in (verification asks ifquery about these labels)."""
@@ -185,13 +232,8 @@ class IfupdownMethod(Method):
     def configured_vips(self, files: Files) -> list[str]:
         return [vip for _, vip in sorted(self.configured_labels(files).items())]
 
-    def render(
-        self,
-        vips: Sequence[str],
-        current: Files,
-        platform: Platform,
-        live: Sequence[LoAddress] = (),
-    ) -> Rendered:
+    def render(self, given: RenderInput) -> Rendered:
+        vips, current, live = given.vips, given.current, given.live
         main = current.get(MAIN)
         if main is None:
             raise MethodError(
@@ -234,14 +276,8 @@ class IfupdownMethod(Method):
             files[path] = None
         return Rendered(files, modes, tuple(notes), foreign=tuple(foreign))
 
-    def transition(
-        self,
-        before: Files,
-        after: Files,
-        platform: Platform,
-        live: Collection[str] = (),
-        preserve: Collection[str] = (),
-    ) -> Transition:
+    def transition(self, move: TransitionInput) -> Transition:
+        before, after, live, preserve = move.before, move.after, move.live, move.preserve
         # Our drop-in on each side, looked up separately: when ours is deleted, the merged
         # view would point at the first free name and miss the aliases to take down.
         old_path, new_path = _our_path(before), _our_path(after)
