@@ -234,9 +234,15 @@ def _probe(runner: Runner, what: str) -> bool:
 
 
 def _networkd_active(runner: Runner) -> bool:
+    """Is systemd-networkd running on this very host? systemctl knows when systemd is
+    PID 1; networkctl also tells when networkd runs without it (it warns that networkd
+    is not running, or cannot reach it, otherwise)."""
     if not runner.is_live_root:
         return False
-    return runner.query(["systemctl", "is-active", "--quiet", "systemd-networkd"]).ok
+    if runner.query(["systemctl", "is-active", "--quiet", "systemd-networkd"]).ok:
+        return True
+    out = runner.query(["networkctl", "--no-pager", "list"])
+    return out.ok and "not running" not in out.stdout + out.stderr
 
 
 def detect_stack(runner: Runner) -> NetworkStack:
