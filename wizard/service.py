@@ -105,9 +105,21 @@ def host_ipv4s(addresses: Optional[HostAddresses]) -> tuple[str, ...]:
 
 
 def detect_platform(runner: Runner, options: Options) -> Platform:
+    """The platform and its method; a host no method fits is refused with the commands
+    that put these VIPs on lo by hand (nothing is changed)."""
+    from clb_wizard.errors import PlatformError
+    from clb_wizard.methods import NoMethodFits
     from clb_wizard.platform import detect, with_method
+    from clb_wizard.vips import VipError, check_vips
 
-    platform = detect(runner, options.os_override)
+    try:
+        platform = detect(runner, options.os_override)
+    except NoMethodFits as exc:
+        try:
+            vips: tuple[str, ...] = check_vips(options.vips).vips if options.vips else ()
+        except VipError:
+            vips = ()
+        raise PlatformError(exc.with_vips(vips)) from None
     return with_method(platform, options.method) if options.method else platform
 
 
@@ -161,10 +173,10 @@ def _assume_stock_files(snapshot: dict[str, FileState], platform: Platform):
     """An --os preview of a system we are not on: files the OS always ships that are
     missing under the root are taken as shipped (Debian's interfaces sources the dir)."""
     from clb_wizard.methods import get_method
-    from clb_wizard.platform import KNOWN_RELEASES
+    from clb_wizard.platform import release_of
     from clb_wizard.runner import FileState
 
-    stock = get_method(platform.method).stock_files(KNOWN_RELEASES[platform.release])
+    stock = get_method(platform.method).stock_files(release_of(platform))
     missing = {path: FileState(text.encode()) for path, text in stock.items()
                if not snapshot.get(path, FileState(None)).exists}
     return {**snapshot, **missing}

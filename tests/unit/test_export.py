@@ -47,7 +47,7 @@ from clb_wizard.platform import (
 from clb_wizard.runner import Runner
 from clb_wizard.service import Options, prepare_plan
 from clb_wizard.sysctls import PATH as SYSCTL_PATH
-from tests.fixtures.roots import LINUX_KEYS, VIP1, VIP2, VIP3, make_root, write
+from tests.fixtures.roots import LINUX_OS_KEYS, VIP1, VIP2, VIP3, make_root, write
 
 VIPS = (VIP1, VIP2, VIP3)
 NOWHERE = Path("/nonexistent")
@@ -79,7 +79,7 @@ def need(tool: str) -> str:
 
 
 # -- the script ------------------------------------------------------------------------------
-@pytest.mark.parametrize("key", LINUX_KEYS)
+@pytest.mark.parametrize("key", LINUX_OS_KEYS)
 def test_script_is_shellcheck_clean_for_every_linux_os(tmp_path, key):
     script = tmp_path / "clb-wizard-lo.sh"
     script.write_text(script_for(key))
@@ -95,7 +95,7 @@ def test_script_is_shellcheck_clean_for_every_linux_os(tmp_path, key):
     assert not re.search(r"(^|\s)\[\[ ", text), "[[ is not POSIX"
 
 
-@pytest.mark.parametrize("key", LINUX_KEYS)
+@pytest.mark.parametrize("key", LINUX_OS_KEYS)
 def test_script_files_are_the_engines_plan_byte_for_byte(tmp_path, key):
     """The files the script writes are those `clb-wizard plan` writes on a stock host."""
     plan = prepare_plan(Runner(root=make_root(tmp_path, key)), Options(vips=VIPS))
@@ -229,15 +229,18 @@ def test_stack_probes_are_the_paths_detect_stack_reads(tmp_path, group):
     attribute = {"netplan": "netplan", "network_scripts": "network_scripts",
                  "networkmanager": "networkmanager", "networkd": "systemd",
                  "systemd": "systemd", "ifup": "ifupdown", "interfaces": "ifupdown",
-                 "networkd_enabled": "networkd_enabled"}[group]
+                 "networkd_enabled": "networkd_enabled", "ifupdown_ng": "ifupdown_ng",
+                 "wicked": "wicked", "wicked_enabled": "wicked"}[group]
+    needs = {"networkd_enabled": "networkd", "ifupdown_ng": "interfaces",
+             "wicked": "wicked_enabled", "wicked_enabled": "wicked"}  # only both count
     for n, path in enumerate(STACK_PROBES[group]):
         root = tmp_path / f"{group}-{n}"
         write(root, path, "#!/bin/sh\n", 0o755)
         if attribute == "ifupdown":  # needs both ifup and the interfaces file
             other = "interfaces" if group == "ifup" else "ifup"
             write(root, STACK_PROBES[other][0], "#!/bin/sh\n", 0o755)
-        if attribute == "networkd_enabled":  # enabled counts only with networkd installed
-            write(root, STACK_PROBES["networkd"][0], "#!/bin/sh\n", 0o755)
+        if group in needs:
+            write(root, STACK_PROBES[needs[group]][0], "#!/bin/sh\n", 0o755)
         assert getattr(detect_stack(Runner(root=root)), attribute) is True, path
     empty = tmp_path / "empty"
     empty.mkdir()
@@ -253,7 +256,7 @@ def test_playbook_files_are_the_engines_and_it_passes_syntax_check(tmp_path):
     play = load(text)[0]
     profiles = play["vars"]["clb_profiles"]
     assert set(profiles) == {"ifupdown", "netplan", "netplan-legacy", "networkmanager",
-                             "systemd-unit", "ifcfg", "ifcfg-install"}
+                             "systemd-unit", "ifcfg", "ifcfg-install", "networkd"}
     for key, profile in profiles_for(VIPS).items():
         written = {f["path"]: (f["content"], f["mode"]) for f in profiles[key]["files"]}
         assert written == {f.path: (f.content, f"{f.mode:04o}") for f in profile.files}

@@ -27,7 +27,7 @@ from clb_wizard.methods.base import (
     TransitionInput,
     is_ours,
 )
-from clb_wizard.platform import KNOWN_RELEASES, Platform, detect
+from clb_wizard.platform import KNOWN_RELEASES, Platform, detect, release_of
 from clb_wizard.runner import Runner
 from tests.fixtures.roots import VIP1, VIP2, VIP3
 
@@ -48,7 +48,7 @@ def fitting_platform(name: str, tmp_path: Path) -> Platform:
 
 
 def stock(method: Method, platform: Platform) -> dict:
-    return dict(method.stock_files(KNOWN_RELEASES[platform.release]))
+    return dict(method.stock_files(release_of(platform)))
 
 
 @pytest.mark.parametrize("name", NAMES)

@@ -155,6 +155,30 @@ def check_content(key, plan, vips, ifquery_dir=None):
                                 ("systemctl", "enable", "clb-wizard-lo.service")]
         assert commands[2:] == [("ip", "addr", "replace", f"{v}/32", "dev", "lo", "label",
                                  f"lo:{n}") for n, v in enumerate(vips, 1)]
+    elif method == "networkd":  # a plain .network file: [Match] lo, the VIPs only
+        change = files["/etc/systemd/network/10-clb-wizard-lo.network"]
+        assert (change.action, change.mode) == ("create", 0o644)
+        network = parse_unit(change.after)
+        assert unit_values(network, "Match", "Name") == ["lo"]
+        assert unit_values(network, "Network", "Address") == [f"{v}/32" for v in vips]
+        assert commands == [("networkctl", "reload"), ("networkctl", "reconfigure", "lo")]
+    elif method == "wicked":  # the stock ifcfg-lo kept, our suffixed keys added
+        change = files["/etc/sysconfig/network/ifcfg-lo"]
+        assert change.action == "modify" and change.after.startswith(change.before)
+        values = parse_ifcfg_text(change.after)
+        assert values["IPADDR"] == "127.0.0.1/8" and values["STARTMODE"] == "nfsroot"
+        assert [values[f"IPADDR_CLB{n}"] for n in range(1, len(vips) + 1)] == [
+            f"{v}/32" for v in vips]
+        assert commands == [("wicked", "ifup", "lo")]
+    elif method == "ifupdown-ng":  # an extra `iface lo` with one address per VIP
+        change = files[DROPIN]
+        autos, ifaces = parse_stanzas(change.after.replace("iface lo\n", "iface lo - -\n"))
+        assert autos == [] and list(ifaces) == ["lo"]
+        assert change.after.count("    address ") == len(vips)
+        assert all(f"    address {v}/32\n" in change.after for v in vips)
+        main = files["/etc/network/interfaces"]  # Alpine's file gets a `source` line
+        assert main.after.startswith(main.before) and f"source {DROPIN}" in main.after
+        assert commands == [("ip", "addr", "replace", f"{v}/32", "dev", "lo") for v in vips]
     elif method == "windows":
         script = next(c.after for p, c in files.items() if p.endswith("\\clb-wizard-lo.ps1"))
         assert windows_vip_array(script) == list(vips)

@@ -56,6 +56,7 @@ VARIANT_RELEASES = {
     "netplan-legacy": ("ubuntu-18.04", None),
     "networkmanager": ("rocky-9", None),
     "systemd-unit": ("rocky-9.1", None),
+    "networkd": ("amzn-2023", None),
     "ifcfg": ("centos-7", None),
     "ifcfg-install": ("rocky-8", None),
 }
@@ -161,12 +162,16 @@ CHOOSE_METHOD = (
     "{% if clb_family == 'rhel' %}"
     "{% if clb_stack.network_scripts and (clb_major | int) <= 8 %}ifcfg"
     "{% elif clb_stack.nm_ok %}networkmanager"
+    "{% elif clb_stack.networkd_enabled and not (clb_stack.netplan and "
+    "clb_stack.netplan_configured) %}networkd"
     "{% elif (clb_major | int) <= 8 %}ifcfg"
     "{% elif clb_stack.systemd %}systemd-unit{% else %}none{% endif %}"
     "{% else %}"
     "{% if clb_stack.netplan and clb_stack.netplan_configured %}netplan"
+    "{% elif clb_stack.netplan and clb_stack.networkd_enabled and not clb_stack.ifupdown %}"
+    "netplan"
+    "{% elif clb_stack.networkd_enabled %}networkd"
     "{% elif clb_stack.ifupdown %}ifupdown"
-    "{% elif clb_stack.netplan and clb_stack.networkd_enabled %}netplan"
     "{% elif clb_stack.nm_ok %}networkmanager"
     "{% elif clb_stack.systemd %}systemd-unit"
     "{% else %}none{% endif %}"
@@ -257,6 +262,9 @@ def _tasks() -> list[dict]:
     t.append(_cmd("Ask NetworkManager its version", ["nmcli", "--version"], "clb_nmcli"))
     t.append(_cmd("Ask systemd-networkd its version", ["networkctl", "--version"],
                   "clb_networkctl"))
+    # running counts as enabled (as in platform.detect_stack): networkctl warns when not
+    t.append(_cmd("Ask whether systemd-networkd runs", ["networkctl", "--no-pager", "list"],
+                  "clb_networkd_list"))
     present = ("clb_probe.results | selectattr('stat.exists') | map(attribute='item') | list")
     any_of = "(clb_probes.{k} | select('in', clb_present) | list | length > 0)"
     release_key = ("(ansible_facts.distribution | lower) ~ '-' ~ "
@@ -283,8 +291,10 @@ def _tasks() -> list[dict]:
         "networkd_version": "{{ (clb_networkctl.stdout | default('') | regex_search("
                             "'systemd (\\d+)', '\\1') | default([''], true) | first) or "
                             "clb_supported.networkd[clb_release_key] | default(0) }}",
-        "networkd_enabled": "{{ " + any_of.format(k="networkd") + " and "
-                            + any_of.format(k="networkd_enabled") + " }}",
+        "networkd_enabled": "{{ " + any_of.format(k="networkd") + " and ("
+                            + any_of.format(k="networkd_enabled")
+                            + " or (clb_networkd_list.rc == 0 and 'not running' not in "
+                            "(clb_networkd_list.stdout ~ clb_networkd_list.stderr))) }}",
         "systemd": "{{ " + any_of.format(k="systemd") + " or "
                    + any_of.format(k="networkd") + " }}",
     }}})

@@ -26,10 +26,10 @@ from typing import Optional
 
 from clb_wizard.methods import get_method
 from clb_wizard.methods.base import MARKER, Command, Method, RenderInput, TransitionInput
-from clb_wizard.methods.ifupdown import DROPIN_DIR, MAIN
+from clb_wizard.methods.ifupdown import MAIN
 from clb_wizard.methods.netplan import NETWORKD_LO
 from clb_wizard.methods.networkmanager import CONNECTION_UUID
-from clb_wizard.platform import Platform, PlatformError
+from clb_wizard.platform import Platform, PlatformError, release_of
 
 # Documentation addresses used as a stand-in old VIP to learn from the engine how a
 # method retires a VIP it no longer configures.
@@ -196,11 +196,9 @@ LO_AWK = r"""$3 == "inet" || $3 == "inet6" {
 }"""
 
 
-def _baseline(method: Method) -> dict[str, Optional[str]]:
+def _baseline(method: Method, platform: Platform) -> dict[str, Optional[str]]:
     """The files of a host where the wizard never ran (its stock configuration)."""
-    if method.name == "ifupdown":
-        return {MAIN: f"source {DROPIN_DIR}/*\n"}
-    return {}
+    return dict(method.stock_files(release_of(platform)))
 
 
 def _same(a: Command, b: Command) -> bool:
@@ -241,7 +239,7 @@ def build_profile(platform: Platform, vips: Sequence[str]) -> Profile:
     method = get_method(platform.method)
     vips = tuple(vips)
     every = set(vips)
-    base = _baseline(method)
+    base = _baseline(method, platform)
     rendered = method.render(RenderInput(vips, base, platform))
     after = {**base, **rendered.files}
     files = tuple(

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 
 from clb_wizard.methods import get_method
 from clb_wizard.methods.base import MARKER, RenderInput, TransitionInput
-from clb_wizard.platform import KNOWN_RELEASES, Platform
+from clb_wizard.platform import Platform, release_of
 
 _EOF = "CLB_WIZARD_EOF"
 
@@ -27,6 +27,16 @@ def _write_file(path: str, content: str, mode: int) -> str:
         f"cat > \"$tmp\" <<'{_EOF}'\n{content}{_EOF}\n"
         f"chmod {mode:04o} \"$tmp\"\n"
         f"mv -f \"$tmp\" {shlex.quote(path)}\n"
+    )
+
+
+def _append_once(path: str, tail: str) -> str:
+    """Add our lines to a file the OS ships (e.g. wicked's ifcfg-lo) unless they are there."""
+    first = next(line for line in tail.splitlines() if line.strip())
+    return (
+        f"if ! grep -qxF -- {shlex.quote(first)} {shlex.quote(path)} 2>/dev/null; then\n"
+        f"    cat >> {shlex.quote(path)} <<'{_EOF}'\n{tail}{_EOF}\n"
+        "fi\n"
     )
 
 
@@ -48,20 +58,20 @@ CHECK_SECONDS = 10
 
 def _check(vips: Sequence[str]) -> str:
     quoted = " ".join(shlex.quote(v) for v in vips)
-    # `grep -F ... >/dev/null`, not `grep -q`: under `set -o pipefail` an early-exiting
-    # grep can fail the pipeline with SIGPIPE when `ip` still has output to write.
-    # The VIPs are a bash array: `for vip in 203.0.113.10; do` (one VIP, the usual case)
-    # is shellcheck warning SC2043.
+    # POSIX sh (Alpine has no bash): the VIPs are the positional parameters, since
+    # `for vip in 203.0.113.10; do` (one VIP, the usual case) is shellcheck's SC2043.
+    # `grep -F ... >/dev/null`, not `grep -q`: an early-exiting grep can kill `ip` with
+    # SIGPIPE while it still has output to write.
     return (
-        f"vips=({quoted})\n"
-        f"deadline=$((SECONDS + {CHECK_SECONDS}))\n"
-        'for vip in "${vips[@]}"; do\n'
+        f"set -- {quoted}\n"
+        f"deadline=$(($(date +%s) + {CHECK_SECONDS}))\n"
+        'for vip in "$@"; do\n'
         '    until ip -o -4 addr show dev lo | grep -F -- " $vip/32 " >/dev/null; do\n'
-        '        if [ "$SECONDS" -ge "$deadline" ]; then\n'
+        '        if [ "$(date +%s)" -ge "$deadline" ]; then\n'
         '            echo "clb-wizard: $vip is not on lo" >&2\n'
         "            exit 1\n"
         "        fi\n"
-        "        sleep 0.2\n"
+        "        sleep 1\n"
         "    done\n"
         "done\n"
         'echo "clb-wizard: the CLB VIPs are on lo"\n'
@@ -80,26 +90,32 @@ def _install(needs, platform: Platform) -> list[str]:
 def render_userdata(platform: Platform, vips: Sequence[str]) -> str:
     """The UserData script for a new host of `platform` (stock stack, no files yet)."""
     method = get_method(platform.method)
-    current = method.stock_files(KNOWN_RELEASES[platform.release])
+    current = method.stock_files(release_of(platform))
     rendered = method.render(RenderInput(vips, current, platform))
     if method.host_os != "linux":  # Windows: the script itself, run by cloudbase-init
         script = next(text for text in rendered.files.values() if text is not None)
         return "#ps1_sysnative\n" + script
     parts = [
-        "#!/bin/bash\n",
+        "#!/bin/sh\n",
         f"# {MARKER}\n",
         f"# cloud-init UserData for {platform.name}: method {platform.method}.\n",
-        "set -euo pipefail\n",
+        "set -eu\n",
     ]
-    parts += _install(method.prerequisites(KNOWN_RELEASES[platform.release], platform.stack),
+    parts += _install(method.prerequisites(release_of(platform), platform.stack),
                       platform)
     hints = method.export_hints(platform)
     written = {}
     for path, content in sorted(rendered.files.items()):
-        if content is None or path in current:  # a stock file: only sourced, never rewritten
+        if content is None:
+            continue
+        written[path] = content
+        stock = current.get(path)
+        if path == hints.sourced_by:  # made to read our drop-in, after the drop-in
+            continue
+        if stock is not None and content.startswith(stock):  # a stock file we add to
+            parts.append(_append_once(path, content[len(stock):]))
             continue
         parts.append(_write_file(path, content, rendered.modes.get(path, 0o644)))
-        written[path] = content
         if hints.sourced_by:
             parts.append(_ensure_sourced(path, hints.sourced_by, hints.sourced_re))
     steps = method.transition(TransitionInput({}, written, platform)).activate

@@ -10,6 +10,7 @@ Reading the snapshot and running the commands is the runner's job, not the metho
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import shlex
 from abc import ABC, abstractmethod
@@ -159,6 +160,10 @@ class Method(ABC):
     watch_files: tuple[str, ...] = ()
     # "linux", or "windows": the plan is a script to run on another host
     host_os: str = "linux"
+    # services that must be enabled for the configuration to apply at boot
+    services: tuple[str, ...] = ()
+    # NetworkStack fields as they are when this method's tool is installed and working
+    tool_present: Mapping[str, object] = {}
 
     # -- choosing ----------------------------------------------------------------------
     @abstractmethod
@@ -166,8 +171,14 @@ class Method(ABC):
         """Can this method keep VIPs on lo on a host of this release with this stack?"""
 
     def prerequisites(self, release: Release, stack: NetworkStack) -> Prerequisites:
-        """Packages to install and services to enable first (none by default)."""
-        return Prerequisites()
+        """Packages to install first (none by default) and the services that must be
+        enabled for the configuration to apply at boot."""
+        return Prerequisites(services=self.services)
+
+    def assume_installed(self, stack: NetworkStack) -> NetworkStack:
+        """The stack with this method's tool present and working: what `--method` asks an
+        --os preview to assume (versions stay the release's)."""
+        return dataclasses.replace(stack, **self.tool_present)
 
     def stock_files(self, release: Release) -> dict[str, str]:
         """Files every host of this release ships (assumed in --os previews when missing

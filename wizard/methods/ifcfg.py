@@ -85,6 +85,7 @@ def _ours_by_label(method: IfcfgMethod, files: Files) -> dict[int, str]:
 class IfcfgMethod(Method):
     name = "ifcfg"
     title = "network-scripts (ifcfg-lo:N files)"
+    services = ("network",)
     watch_dirs = (DIR,)
 
     def fits(self, release: Release, stack: NetworkStack) -> Fit:
@@ -97,8 +98,8 @@ class IfcfgMethod(Method):
 
     def prerequisites(self, release: Release, stack: NetworkStack) -> Prerequisites:
         if stack.network_scripts:
-            return Prerequisites(services=("network",))
-        return Prerequisites((PACKAGE,), present_when=INSTALLED, services=("network",))
+            return Prerequisites(services=self.services)
+        return Prerequisites((PACKAGE,), present_when=INSTALLED, services=self.services)
 
     def variant(self, platform: Platform) -> str:
         return "ifcfg-install" if platform.packages else self.name

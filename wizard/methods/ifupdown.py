@@ -124,7 +124,7 @@ def _dropins(files: Files) -> dict[str, Optional[str]]:
 _OUR_NAME = re.compile(rf"^{re.escape(DROPIN_DIR)}/{BASENAME}(-(\d+))?$")
 
 
-def _our_path(files: Files) -> str:
+def our_dropin_path(files: Files) -> str:
     """Our drop-in: clb-wizard-lo, or -2, -3... when an admin's file already has the name.
 
     A drop-in of ours that already exists wins, whatever its number: once the admin's
@@ -190,16 +190,31 @@ def _source_line(path: str) -> str:
     return f"\n# Added by clb-wizard: the CLB VIPs on the loopback\nsource {path}\n"
 
 
+def main_reading(main: str, path: str) -> Optional[str]:
+    """/etc/network/interfaces with a `source` line for our drop-in, or None when it
+    already reads it."""
+    if sources_file(main, path):
+        return None
+    return main + ("" if main.endswith("\n") or not main else "\n") + _source_line(path)
+
+
+def interfaces_fit(tool: str, present: bool) -> Fit:
+    """ifupdown and ifupdown-ng both fit when installed with their interfaces file."""
+    if present:
+        return Fit(True, f"{tool} configures this host ({MAIN})")
+    return Fit(False, f"{tool} is not installed, or {MAIN} is missing")
+
+
 class IfupdownMethod(Method):
     name = "ifupdown"
     title = "ifupdown (/etc/network/interfaces.d)"
+    services = ("networking",)
+    tool_present = {"ifupdown": True}
     watch_dirs = (DROPIN_DIR,)
     watch_files = (MAIN,)
 
     def fits(self, release: Release, stack: NetworkStack) -> Fit:
-        if stack.ifupdown:
-            return Fit(True, f"ifupdown configures this host ({MAIN})")
-        return Fit(False, f"ifupdown is not installed, or {MAIN} is missing")
+        return interfaces_fit("ifupdown", stack.ifupdown)
 
     def stock_files(self, release: Release) -> dict[str, str]:
         if release.key == "ubuntu-16.04":
@@ -240,7 +255,7 @@ class IfupdownMethod(Method):
                 f"{MAIN} does not exist, so ifupdown is not configuring this host. "
                 "Check the network stack (clb-wizard detect) or pass --method."
             )
-        path = _our_path(current)
+        path = our_dropin_path(current)
         ours = _aliases(path, current.get(path))
         used: set[int] = set(_aliases(MAIN, main))
         foreign: list[str] = []
@@ -266,11 +281,9 @@ class IfupdownMethod(Method):
         if labels:
             files[path] = _render_dropin(labels)
             modes[path] = 0o644
-            if not sources_file(main, path):
-                files[MAIN] = main + ("" if main.endswith("\n") or not main else "\n") + (
-                    _source_line(path)
-                )
-                modes[MAIN] = 0o644
+            reading = main_reading(main, path)
+            if reading is not None:
+                files[MAIN], modes[MAIN] = reading, 0o644
                 notes.append(f"{MAIN} does not read {DROPIN_DIR}/: a 'source' line is added.")
         elif current.get(path) is not None:
             files[path] = None
@@ -280,7 +293,7 @@ class IfupdownMethod(Method):
         before, after, live, preserve = move.before, move.after, move.live, move.preserve
         # Our drop-in on each side, looked up separately: when ours is deleted, the merged
         # view would point at the first free name and miss the aliases to take down.
-        old_path, new_path = _our_path(before), _our_path(after)
+        old_path, new_path = our_dropin_path(before), our_dropin_path(after)
         was, will = before.get(old_path), after.get(new_path)
         old = _aliases(old_path, was) if is_ours(was) else {}
         new = _aliases(new_path, will) if is_ours(will) else {}

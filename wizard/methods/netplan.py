@@ -27,7 +27,6 @@ from clb_wizard.methods.base import (
     Fit,
     Method,
     MethodError,
-    Prerequisites,
     Rendered,
     RenderInput,
     Transition,
@@ -192,6 +191,9 @@ def _can_reconfigure(platform: Platform) -> bool:
 class NetplanMethod(Method):
     name = "netplan"
     title = "netplan (/etc/netplan)"
+    services = ("systemd-networkd",)
+    tool_present = {"netplan": True, "netplan_configured": True,
+                    "netplan_renderer": "networkd", "networkd_enabled": True}
     watch_dirs = (DIR,)
 
     def fits(self, release: Release, stack: NetworkStack) -> Fit:
@@ -211,9 +213,6 @@ class NetplanMethod(Method):
         if stack.ifupdown:
             return Fit(False, f"{DIR} has no configuration, and ifupdown configures this host")
         return Fit(True, "netplan is installed and systemd-networkd is enabled")
-
-    def prerequisites(self, release: Release, stack: NetworkStack) -> Prerequisites:
-        return Prerequisites(services=("systemd-networkd",))
 
     def variant(self, platform: Platform) -> str:
         return self.name if _can_reconfigure(platform) else "netplan-legacy"

@@ -20,7 +20,6 @@ from clb_wizard.methods.base import (
     Fit,
     Method,
     MethodError,
-    Prerequisites,
     Rendered,
     RenderInput,
     Transition,
@@ -95,6 +94,8 @@ def _vips_in(path: str, text: Optional[str]) -> list[str]:
 class NetworkManagerMethod(Method):
     name = "networkmanager"
     title = "NetworkManager loopback profile"
+    services = ("NetworkManager",)
+    tool_present = {"networkmanager": True}  # its version stays the release's
     watch_dirs = (DIR,)
 
     def fits(self, release: Release, stack: NetworkStack) -> Fit:
@@ -105,9 +106,6 @@ class NetworkManagerMethod(Method):
                               "older than 1.42 and cannot manage lo")
         return Fit(True, f"NetworkManager {stack.nm_version} manages lo (>= 1.42): a "
                          "loopback profile")
-
-    def prerequisites(self, release: Release, stack: NetworkStack) -> Prerequisites:
-        return Prerequisites(services=("NetworkManager",))
 
     def reread(self, runner: Runner, files: Files) -> Optional[list[str]]:
         out = runner.query(["nmcli", "-g", "ipv4.addresses", "connection", "show", "uuid",
