@@ -10,6 +10,7 @@
   and its `ifup lo` (what `ifup -a` does at boot) puts them on lo with 127.0.0.1 kept.
   A negative control shows why the method never uses alias stanzas: ifupdown-ng's
   `ifdown lo:1` flushes every address of lo.
+- UserData for Amazon Linux 2023 and Alpine, run by dash (POSIX sh, as on Alpine).
 - wicked (SUSE) has no Debian package: proven on content in tests/unit.
 """
 
@@ -26,7 +27,7 @@ from clb_wizard.runner import Runner
 from clb_wizard.service import Options, prepare_plan
 from tests.conftest import require
 from tests.fixtures.roots import VIP1, VIP2, apply_files, make_root
-from tests.live.test_validators import execute, lo_inet, wait_for
+from tests.live.test_validators import execute, lo_inet, userdata, wait_for
 from tests.sandbox import REPO
 
 pytestmark = pytest.mark.live
@@ -131,3 +132,25 @@ def test_ifupdown_ng_alias_ifdown_flushes_all_of_lo(sandbox):
 def test_tools_for_the_families_exist():
     for name in ("ifparse", "ifquery", "ifup", "ifdown"):
         assert Path(ng(name)).exists()
+
+
+# -- UserData for the new families, run by a POSIX sh (dash) -----------------------------------
+def test_userdata_for_networkd_runs(sandbox):
+    require("networkctl", "dbus-daemon", "dash")
+    sandbox.start_networkd()
+    result = sandbox.run(["dash", "-c", userdata("amzn-2023", [VIP1, VIP2])])
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert {VIP1, VIP2} <= set(lo_inet(sandbox))
+    status = sandbox.run(["networkctl", "--no-pager", "status", "lo"], check=True).stdout
+    assert network_file_of(status) == NETWORKD_PATH
+
+
+def test_userdata_for_alpine_runs_and_ifupdown_ng_reads_it(sandbox):
+    require("dash")
+    sandbox.write(ENI, "auto lo\niface lo inet loopback\n")  # Alpine's own
+    sandbox.sh("rm -rf /etc/network/interfaces.d")
+    result = sandbox.run(["dash", "-c", userdata("alpine-3", [VIP1])])
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert lo_inet(sandbox)[VIP1]["prefixlen"] == 32
+    query = sandbox.run([ng("ifquery"), "-i", ENI, "-p", "address", "lo"], check=True)
+    assert query.stdout.split() == [f"{VIP1}/32"]  # what `ifup -a` applies at boot

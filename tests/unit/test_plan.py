@@ -453,3 +453,15 @@ def test_cli_plan_json_for_every_os_by_root_and_by_os(tmp_path, capsys, key):
         assert [(f["path"], f["after"], f["mode"]) for f in data["files"]] == [
             (c.path, c.after, f"{c.mode:04o}") for c in engine.files]
         assert [tuple(c["argv"]) for c in data["commands"]] == argvs(engine)
+
+
+def test_every_networkmanager_family_gets_the_profile_a_real_networkmanager_loads(tmp_path):
+    """openEuler 24.03, OpenCloudOS 9, TencentOS 4, Fedora, Leap 16...: the same keyfile as
+    Rocky 9, which tests/live loads and activates with a real NetworkManager 1.42."""
+    reference = {c.path: c.after for c in plan_for(make_root(tmp_path, "rocky-9")).files}
+    keys = [k for k, spec in SPECS.items() if spec.method == "networkmanager"]
+    assert {"openeuler-24.03", "opencloudos-9", "tencentos-4", "fedora-41",
+            "opensuse-leap-16"} <= set(keys)
+    for key in keys:
+        plan = plan_for(make_root(tmp_path, key, name=f"nm-{key}"))
+        assert {c.path: c.after for c in plan.files} == reference, key
