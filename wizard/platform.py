@@ -65,9 +65,8 @@ class NetworkStack:
             ("network-scripts", self.network_scripts), ("wicked", self.wicked)) if present]
         if self.networkmanager:
             parts.append(f"NetworkManager {self.nm_version or '(version unknown)'}")
-        if self.networkd_version or self.networkd_enabled:
-            parts.append(f"systemd-networkd {self.networkd_version or ''}".rstrip()
-                         + (" (enabled)" if self.networkd_enabled else ""))
+        if self.networkd_version:
+            parts.append(f"systemd-networkd {self.networkd_version}")
         if not self.systemd:
             parts.append("no systemd")
         return ", ".join(parts) or "no known network configuration tool"

@@ -71,7 +71,8 @@ def get_method(name: str) -> Method:
 @dataclass(frozen=True)
 class Choice:
     method: str
-    reasons: tuple[str, ...]  # why this method, then why not the ones before it
+    # why this method; for the fallback also why not the ones before it (a plan shows these)
+    reasons: tuple[str, ...]
     packages: tuple[str, ...] = ()  # to install before the method works
 
 
@@ -126,7 +127,8 @@ def choose(release: Release, stack: NetworkStack) -> Choice:
             passed = tuple(f"not {n}: {f.reason}" for n, f in verdicts
                            if not f.ok and order.index(n) < order.index(name))
             packages = REGISTRY[name].prerequisites(release, stack).packages
-            return Choice(name, (fit.reason, *passed), packages)
+            reasons = (fit.reason, *passed) if name in FALLBACKS else (fit.reason,)
+            return Choice(name, reasons, packages)
     raise NoMethodFits(stack, verdicts)
 
 

@@ -208,8 +208,7 @@ class NetplanMethod(Method):
             return Fit(False, "netplan is installed, but systemd-networkd (the renderer lo's "
                               "file needs) is neither enabled nor running here")
         if stack.netplan_configured:
-            return Fit(True, f"netplan configures this host ({DIR} has configuration), "
-                             "rendered by systemd-networkd")
+            return Fit(True, f"netplan configures this host ({DIR} has YAML files)")
         if stack.ifupdown:
             return Fit(False, f"{DIR} has no configuration, and ifupdown configures this host")
         return Fit(True, "netplan is installed and systemd-networkd is enabled")
