@@ -3,9 +3,11 @@
 #   iproute2 (ip), ifupdown (ifup/ifdown/ifquery), netplan.io (netplan generate) with
 #   systemd-networkd, shellcheck, dbus (a private bus for NetworkManager and networkd),
 #   NetworkManager unpacked into .cache/nmroot (not installed system-wide: that
-#   would pull in udev and systemd changes the machine does not need), and for the boot
-#   tests systemd-nspawn (systemd-container), debootstrap and Debian's archive keys
-#   (without recommends: systemd-container's would add mymachines to nsswitch).
+#   would pull in udev and systemd changes the machine does not need), ifupdown-ng
+#   (Alpine's tool) unpacked into .cache/ifupdown-ng-root (Debian's package conflicts
+#   with ifupdown, which the tests need too), and for the boot tests systemd-nspawn
+#   (systemd-container), debootstrap and Debian's archive keys (without recommends:
+#   systemd-container's would add mymachines to nsswitch).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if [ "$(id -u)" -ne 0 ]; then
@@ -20,7 +22,9 @@ for p in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")
 done
 nmroot=.cache/nmroot
-if [ ${#missing[@]} -gt 0 ] || [ ! -x "$nmroot/usr/sbin/NetworkManager" ]; then
+ngroot=.cache/ifupdown-ng-root
+if [ ${#missing[@]} -gt 0 ] || [ ! -x "$nmroot/usr/sbin/NetworkManager" ] \
+        || [ ! -x "$ngroot/sbin/ifupdown" ]; then
     apt-get update -qq
 fi
 if [ ${#missing[@]} -gt 0 ]; then
@@ -32,5 +36,11 @@ if [ ! -x "$nmroot/usr/sbin/NetworkManager" ]; then
         libmm-glib0 libndp0 libteamdctl0 2>/dev/null)
     for deb in .cache/nm-debs/*.deb; do dpkg -x "$deb" "$nmroot"; done
 fi
+if [ ! -x "$ngroot/sbin/ifupdown" ]; then
+    mkdir -p .cache/ifupdown-ng-debs "$ngroot"
+    (cd .cache/ifupdown-ng-debs && apt-get download -qq ifupdown-ng 2>/dev/null)
+    for deb in .cache/ifupdown-ng-debs/*.deb; do dpkg -x "$deb" "$ngroot"; done
+fi
+"$ngroot/sbin/ifquery" --version >/dev/null
 "$nmroot/usr/sbin/NetworkManager" --version >/dev/null 2>&1 \
     || LD_LIBRARY_PATH="$nmroot/usr/lib/$(uname -m)-linux-gnu" "$nmroot/usr/sbin/NetworkManager" --version

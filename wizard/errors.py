@@ -56,3 +56,7 @@ class InputError(ClbWizardError):
     change (exit 2)."""
 
     exit_code = ExitCode.INVALID
+
+
+class PlatformError(InputError):
+    """The OS or network stack is not one clb-wizard can configure."""

@@ -16,7 +16,16 @@ from clb_wizard import sysctls
 from clb_wizard.facts import HostAddresses
 from clb_wizard.files import printable
 from clb_wizard.methods import get_method
-from clb_wizard.methods.base import Command, Files, LoAddress, MethodError, cmd, is_ours
+from clb_wizard.methods.base import (
+    Command,
+    Files,
+    LoAddress,
+    MethodError,
+    RenderInput,
+    TransitionInput,
+    cmd,
+    is_ours,
+)
 from clb_wizard.platform import Platform
 from clb_wizard.runner import FileState, Runner
 from clb_wizard.sysctls import SysctlChange
@@ -160,7 +169,7 @@ def build_plan(
     method = get_method(platform.method)
     live_addrs = addresses.lo if addresses is not None else ()
     before: Files = _texts(snapshot)
-    rendered = method.render(report.vips, before, platform, live_addrs)
+    rendered = method.render(RenderInput(report.vips, before, platform, live_addrs))
     after = {**before, **rendered.files}
     wanted = dict(rendered.files)
     modes = dict(rendered.modes)
@@ -187,14 +196,14 @@ def build_plan(
         if addresses is not None
         else set(method.configured_vips(before)) | set(rendered.foreign)
     )
-    transition = method.transition(before, after, platform, live=live)
+    transition = method.transition(TransitionInput(before, after, platform, live=live))
     activate = transition.activate + sysctls.apply_commands(sysctl_changes)
     prepare = list(transition.prepare)
     for package in platform.packages:
-        prepare.insert(0, cmd(f"install {package} (ifup for ifcfg files)",
-                              "dnf", "install", "-y", package))
+        prepare.insert(0, cmd(f"install {package} (needed by {method.title})",
+                              *platform.install_command(), package))
     checks = []
-    if platform.family != "windows":  # the Windows script checks its own result
+    if method.host_os == "linux":  # the Windows script checks its own result
         for vip in report.vips:
             checks.append(Check("on-lo", vip, f"{vip}/32 is an address of lo"))
             checks.append(Check("routed-local", vip, f"the kernel routes {vip} locally"))

@@ -1,94 +1,42 @@
 """Which OS this is and how it keeps network configuration.
 
-The OS comes from `<root>/etc/os-release` (via `distro`); the network stack comes from
-what is actually installed under the root (netplan, ifupdown, network-scripts,
-NetworkManager and its version), because the OS name alone is not enough: a Debian 13
-cloud image uses netplan, a Debian 13 server install uses ifupdown, a Rocky 8 host may
-lack network-scripts. `--os ID` skips detection and assumes the release's stock stack,
-for previews of a system you are not on.
+Detection goes by what is installed, not by a list of names: the OS family comes from
+`<root>/etc/os-release` (via `distro`: ID_LIKE, then ID, with the package manager asked
+for IDs that name RHEL-like and Debian-like editions alike), and the network stack from
+what is present under the root (NetworkManager and its version, network-scripts,
+ifupdown or ifupdown-ng, netplan and its renderer, systemd-networkd and whether it is
+enabled, wicked, systemd as init). Each method then says whether it fits (methods/).
+An OS clb-wizard has no name for still gets a method that fits its stack.
+
+`--os ID` skips detection and assumes the release's stock stack (releases.py), for
+previews of a system you are not on.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from dataclasses import dataclass, field, replace
 from typing import Optional
 
 import distro
 
-from clb_wizard.errors import InputError
+from clb_wizard import methods
+from clb_wizard.errors import PlatformError
+from clb_wizard.methods.base import version_tuple
+from clb_wizard.methods.netplan import is_netplan_config, netplan_renderer
+from clb_wizard.releases import (
+    INSTALLERS,
+    KNOWN_RELEASES,
+    Release,
+    family_of,
+    parse_os_arg,
+    release_key,
+    supported_ids,
+)
 from clb_wizard.runner import Runner
 
-METHODS = ("ifcfg", "networkmanager", "ifupdown", "netplan", "systemd-unit", "windows")
-
-# NetworkManager manages `lo` (connection type "loopback") from this version on.
-NM_LOOPBACK_MIN = (1, 42)
-# `networkctl reconfigure` (re-applies one link only) exists from systemd 244 on.
-NETWORKD_RECONFIGURE_MIN = 244
-
-
-class PlatformError(InputError):
-    """The OS or network stack is not one clb-wizard can configure."""
-
-
-@dataclass(frozen=True)
-class Release:
-    """What a release ships by default (used for --os previews and as fallbacks)."""
-
-    key: str
-    name: str
-    family: str  # "rhel", "debian" or "windows"
-    nm_version: Optional[str] = None
-    networkd_version: Optional[int] = None
-    network_scripts: bool = False
-    netplan: bool = False
-    ifupdown: bool = False
-
-
-def _rhel(key: str, name: str, nm: str, network_scripts: bool) -> Release:
-    return Release(key, name, "rhel", nm_version=nm, network_scripts=network_scripts)
-
-
-KNOWN_RELEASES: dict[str, Release] = {
-    r.key: r
-    for r in (
-        _rhel("centos-7", "CentOS 7", "1.18.8", True),
-        _rhel("rhel-7", "Red Hat Enterprise Linux 7", "1.18.8", True),
-        _rhel("centos-8", "CentOS 8", "1.30.0", False),
-        _rhel("rhel-8", "Red Hat Enterprise Linux 8", "1.40.16", False),
-        _rhel("rocky-8", "Rocky Linux 8", "1.40.16", False),
-        _rhel("almalinux-8", "AlmaLinux 8", "1.40.16", False),
-        _rhel("centos-9", "CentOS Stream 9", "1.48.10", False),
-        _rhel("rhel-9", "Red Hat Enterprise Linux 9", "1.48.10", False),
-        _rhel("rocky-9", "Rocky Linux 9", "1.48.10", False),
-        _rhel("almalinux-9", "AlmaLinux 9", "1.48.10", False),
-        _rhel("centos-10", "CentOS Stream 10", "1.52.0", False),
-        _rhel("rhel-10", "Red Hat Enterprise Linux 10", "1.52.0", False),
-        _rhel("rocky-10", "Rocky Linux 10", "1.52.0", False),
-        _rhel("almalinux-10", "AlmaLinux 10", "1.52.0", False),
-        Release("ubuntu-16.04", "Ubuntu 16.04", "debian", None, 229, ifupdown=True),
-        Release("ubuntu-18.04", "Ubuntu 18.04", "debian", None, 237, netplan=True),
-        Release("ubuntu-20.04", "Ubuntu 20.04", "debian", None, 245, netplan=True),
-        Release("ubuntu-22.04", "Ubuntu 22.04", "debian", None, 249, netplan=True),
-        Release("ubuntu-24.04", "Ubuntu 24.04", "debian", None, 255, netplan=True),
-        Release("debian-10", "Debian 10", "debian", None, 241, ifupdown=True),
-        Release("debian-11", "Debian 11", "debian", None, 247, ifupdown=True),
-        Release("debian-12", "Debian 12", "debian", None, 252, ifupdown=True),
-        # Debian 13 cloud images (what a CLB backend runs) configure the network with netplan.
-        Release("debian-13", "Debian 13", "debian", None, 257, netplan=True),
-        Release("windows", "Windows Server", "windows"),
-    )
-}
-
-# os-release IDs of RHEL rebuilds and derivatives that behave like RHEL of the same major.
-# "oracle": distro normalises Oracle Linux's os-release ID "ol" to "oracle", so detection
-# sees that name, never "ol" (which --os still accepts).
-_RHEL_LIKE = {"centos", "rhel", "rocky", "almalinux", "ol", "oracle", "opencloudos",
-              "tencentos", "anolis"}
-
-
-def supported_ids() -> str:
-    return ", ".join(KNOWN_RELEASES)
+METHODS = methods.METHOD_NAMES
 
 
 @dataclass(frozen=True)
@@ -96,27 +44,31 @@ class NetworkStack:
     """What is installed under the root that can keep an address on `lo`."""
 
     netplan: bool = False
-    netplan_configured: bool = False  # /etc/netplan holds YAML files
+    netplan_configured: bool = False  # /etc/netplan holds netplan configuration
+    netplan_renderer: Optional[str] = None  # "networkd" or "NetworkManager"
     ifupdown: bool = False
+    ifupdown_ng: bool = False
     network_scripts: bool = False
     networkmanager: bool = False
     nm_version: Optional[str] = None
     networkd_version: Optional[int] = None
-    systemd: bool = False
-    networkd_enabled: bool = False  # enabled or running: it renders netplan's config
+    networkd_enabled: bool = False  # enabled (or running): it applies its config
+    wicked: bool = False  # installed and the enabled network service
+    systemd: bool = False  # systemd is the init system
 
     def describe(self) -> str:
         parts = []
         if self.netplan:
             parts.append("netplan" + (" (configured)" if self.netplan_configured else ""))
-        if self.ifupdown:
-            parts.append("ifupdown")
-        if self.network_scripts:
-            parts.append("network-scripts")
+        parts += [name for name, present in (
+            ("ifupdown", self.ifupdown), ("ifupdown-ng", self.ifupdown_ng),
+            ("network-scripts", self.network_scripts), ("wicked", self.wicked)) if present]
         if self.networkmanager:
             parts.append(f"NetworkManager {self.nm_version or '(version unknown)'}")
         if self.networkd_version:
             parts.append(f"systemd-networkd {self.networkd_version}")
+        if not self.systemd:
+            parts.append("no systemd")
         return ", ".join(parts) or "no known network configuration tool"
 
 
@@ -126,7 +78,7 @@ class Platform:
     version: str  # os-release VERSION_ID, e.g. "9.4"
     name: str  # human name, e.g. "Rocky Linux 9.4"
     family: str
-    release: str  # key of KNOWN_RELEASES this behaves like
+    release: str  # key of KNOWN_RELEASES this behaves like, or ID-VERSION when unknown
     stack: NetworkStack
     method: str
     reasons: tuple[str, ...] = field(default=())  # why this method
@@ -136,6 +88,10 @@ class Platform:
     @property
     def key(self) -> str:
         return f"{self.os_id}-{self.version}" if self.version else self.os_id
+
+    def install_command(self) -> tuple[str, ...]:
+        """The package manager's install command (argv without the packages)."""
+        return INSTALLERS.get(self.family, INSTALLERS["rhel"])
 
     def to_json(self) -> dict:
         return {
@@ -148,77 +104,70 @@ class Platform:
             "method": self.method,
             "reasons": list(self.reasons),
             "packages": list(self.packages),
-            "stack": {
-                "netplan": self.stack.netplan,
-                "netplan_configured": self.stack.netplan_configured,
-                "ifupdown": self.stack.ifupdown,
-                "network_scripts": self.stack.network_scripts,
-                "networkmanager": self.stack.networkmanager,
-                "nm_version": self.stack.nm_version,
-                "networkd_version": self.stack.networkd_version,
-                "networkd_enabled": self.stack.networkd_enabled,
-                "systemd": self.stack.systemd,
-            },
+            "stack": dataclasses.asdict(self.stack),
         }
 
 
-def version_tuple(version: Optional[str]) -> tuple[int, ...]:
-    return tuple(int(p) for p in re.findall(r"\d+", version or "")[:3])
-
-
-def release_key(os_id: str, version: str, id_like: str = "") -> Optional[str]:
-    """Map an os-release ID/VERSION_ID (or an --os value's parts) to a KNOWN_RELEASES key."""
-    os_id = os_id.lower()
-    if os_id == "windows":
-        return "windows"
-    major = version.split(".")[0]
-    if os_id == "ubuntu":
-        key = "ubuntu-" + ".".join(version.split(".")[:2])
-        return key if key in KNOWN_RELEASES else None
-    candidates = [os_id] + (["rhel"] if os_id in _RHEL_LIKE or "rhel" in id_like.split() else [])
-    candidates += [like for like in id_like.split() if like in ("debian", "ubuntu")]
-    for candidate in candidates:
-        key = f"{candidate}-{major}"
-        if key in KNOWN_RELEASES:
-            return key
-    return None
-
-
-def parse_os_arg(value: str) -> tuple[str, str]:
-    """`rocky-9.4` -> ("rocky", "9.4"); `windows` -> ("windows", "")."""
-    value = value.strip().lower()
-    if value == "windows":
-        return "windows", ""
-    os_id, sep, version = value.rpartition("-")
-    if not sep or not os_id or not re.fullmatch(r"\d+(\.\d+)*", version):
-        raise PlatformError(
-            f"--os {value!r} is not of the form ID-VERSION (os-release ID and VERSION_ID, "
-            f"e.g. rocky-9 or ubuntu-22.04). Supported: {supported_ids()}."
-        )
-    return os_id, version
+def release_of(platform: Platform) -> Release:
+    """The release a platform behaves like (a bare one for an OS the table lacks)."""
+    known = KNOWN_RELEASES.get(platform.release)
+    if known is not None:
+        return known
+    installable = ("network-scripts",) if platform.stack.network_scripts else ()
+    return Release(platform.release, platform.name, platform.family, installable=installable)
 
 
 def _has(runner: Runner, *paths: str) -> bool:
     return any(runner.exists(p) for p in paths)
 
 
-# `systemctl enable systemd-networkd` links these (the D-Bus alias is what lets
-# `networkctl reload` start it); netplan's generator links the /run one at boot.
-NETWORKD_ENABLED = (
-    "/etc/systemd/system/dbus-org.freedesktop.network1.service",
-    "/etc/systemd/system/multi-user.target.wants/systemd-networkd.service",
-    "/run/systemd/generator/multi-user.target.wants/systemd-networkd.service",
+# The paths detect_stack probes, by what they tell (the Ansible play probes the same).
+STACK_PROBES: dict[str, tuple[str, ...]] = {
+    "netplan": ("/usr/sbin/netplan", "/usr/bin/netplan", "/sbin/netplan"),
+    "network_scripts": ("/etc/sysconfig/network-scripts/ifup-eth",
+                        "/usr/libexec/network-scripts/ifup-eth"),
+    "ifup": ("/sbin/ifup", "/usr/sbin/ifup"),
+    # ifupdown-ng's ifup, ifdown, ifquery... are links to one `ifupdown` binary
+    "ifupdown_ng": ("/sbin/ifupdown", "/usr/sbin/ifupdown"),
+    "interfaces": ("/etc/network/interfaces",),
+    "networkmanager": ("/usr/sbin/NetworkManager", "/sbin/NetworkManager"),
+    "networkd": ("/lib/systemd/systemd-networkd", "/usr/lib/systemd/systemd-networkd"),
+    "systemd": ("/lib/systemd/systemd", "/usr/lib/systemd/systemd"),
+    # `systemctl enable systemd-networkd` links these (the D-Bus alias is what lets
+    # `networkctl reload` start it); netplan's generator links the /run one at boot.
+    "networkd_enabled": (
+        "/etc/systemd/system/dbus-org.freedesktop.network1.service",
+        "/etc/systemd/system/multi-user.target.wants/systemd-networkd.service",
+        "/run/systemd/generator/multi-user.target.wants/systemd-networkd.service",
+    ),
+    "wicked": ("/usr/sbin/wicked", "/sbin/wicked"),
+    # `systemctl enable wicked` (YaST's network setup with wicked) links this
+    "wicked_enabled": ("/etc/systemd/system/multi-user.target.wants/wicked.service",),
+}
+
+# The package manager a root has tells its family when os-release does not.
+PACKAGE_MANAGERS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("suse", ("/usr/bin/zypper",)),  # before rpm: SUSE has rpm too
+    ("debian", ("/usr/bin/dpkg", "/bin/dpkg")),
+    ("rhel", ("/usr/bin/dnf", "/usr/bin/yum", "/usr/bin/rpm", "/bin/rpm")),
+    ("alpine", ("/sbin/apk",)),
+    ("linux", ("/usr/bin/pacman",)),
 )
 
+# Where NetworkManager keeps its plugins: the directory is named after its version.
+_NM_LIB_DIRS = ("/usr/lib64/NetworkManager", "/usr/lib/NetworkManager",
+                "/usr/lib/x86_64-linux-gnu/NetworkManager",
+                "/usr/lib/aarch64-linux-gnu/NetworkManager")
 
-def _linked(runner: Runner, *paths: str) -> bool:
-    """Any of these (symlinks, whether or not their target is under the root) is there."""
-    return any(runner.link_of(p) is not None or runner.exists(p) for p in paths)
+
+def _probe(runner: Runner, what: str) -> bool:
+    return _has(runner, *STACK_PROBES[what])
 
 
 def _networkd_active(runner: Runner) -> bool:
-    """systemd-networkd runs on this very host (systemctl knows under systemd as PID 1;
-    networkctl also when networkd was started without it, and warns when it is not)."""
+    """Is systemd-networkd running on this very host? systemctl knows when systemd is
+    PID 1; networkctl also tells when networkd runs without it (it warns that networkd
+    is not running, or cannot reach it, otherwise)."""
     if not runner.is_live_root:
         return False
     if runner.query(["systemctl", "is-active", "--quiet", "systemd-networkd"]).ok:
@@ -229,52 +178,60 @@ def _networkd_active(runner: Runner) -> bool:
     return out.ok and "not running" not in out.stdout + out.stderr
 
 
+def package_family(runner: Runner) -> Optional[str]:
+    return next((family for family, paths in PACKAGE_MANAGERS if _has(runner, *paths)), None)
+
+
+def _nm_version_in_root(runner: Runner) -> Optional[str]:
+    for directory in _NM_LIB_DIRS:
+        versions = [n for n in runner.list_dir(directory) if re.fullmatch(r"\d+\.\d+[\w.-]*", n)]
+        if versions:
+            return max(versions, key=version_tuple)
+    return None
+
+
+def _live_versions(runner: Runner, networkd: bool) -> tuple[Optional[str], Optional[int]]:
+    """On this very host, ask nmcli (its version is the daemon's, packaged together; that
+    also finds a NetworkManager installed outside /usr/sbin) and networkctl."""
+    nm_version = networkd_version = None
+    out = runner.query(["nmcli", "--version"])
+    found = re.search(r"version (\d+(?:\.\d+)*)", out.stdout) if out.ok else None
+    if found:
+        nm_version = found.group(1)
+    if networkd:
+        out = runner.query(["networkctl", "--version"])
+        found = re.search(r"systemd (\d+)", out.stdout) if out.ok else None
+        networkd_version = int(found.group(1)) if found else None
+    return nm_version, networkd_version
+
+
 def detect_stack(runner: Runner) -> NetworkStack:
     """Look at what is installed under the root; ask binaries their version on a live root."""
-    netplan = _has(runner, "/usr/sbin/netplan", "/usr/bin/netplan", "/sbin/netplan")
-    netplan_configured = any(
-        name.endswith(".yaml") for name in runner.list_dir("/etc/netplan")  # netplan reads *.yaml
-    )
-    network_scripts = _has(
-        runner,
-        "/etc/sysconfig/network-scripts/ifup-eth",
-        "/usr/libexec/network-scripts/ifup-eth",
-    )
-    # ifupdown's ifup lives at /sbin/ifup too; network-scripts' ifup is told apart above.
-    ifupdown = (
-        not network_scripts
-        and _has(runner, "/sbin/ifup", "/usr/sbin/ifup")
-        and runner.exists("/etc/network/interfaces")
-    )
-    networkmanager = _has(runner, "/usr/sbin/NetworkManager", "/sbin/NetworkManager")
-    networkd = _has(
-        runner, "/lib/systemd/systemd-networkd", "/usr/lib/systemd/systemd-networkd"
-    )
-    systemd = _has(runner, "/lib/systemd/systemd", "/usr/lib/systemd/systemd")
-    nm_version = None
-    networkd_version = None
-    if runner.is_live_root:
-        # On this very host, ask nmcli (its version is the daemon's, packaged together);
-        # that also finds a NetworkManager installed outside /usr/sbin.
-        out = runner.query(["nmcli", "--version"])
-        found = re.search(r"version (\d+(?:\.\d+)*)", out.stdout) if out.ok else None
-        if found:
-            networkmanager, nm_version = True, found.group(1)
-        if networkd:
-            out = runner.query(["networkctl", "--version"])
-            found = re.search(r"systemd (\d+)", out.stdout) if out.ok else None
-            networkd_version = int(found.group(1)) if found else None
+    netplan_configured = any(is_netplan_config(n) for n in runner.list_dir("/etc/netplan"))
+    network_scripts = _probe(runner, "network_scripts")
+    interfaces = _probe(runner, "interfaces")
+    ifupdown_ng = _probe(runner, "ifupdown_ng") and interfaces
+    # ifupdown's ifup lives at /sbin/ifup too; network-scripts' and ifupdown-ng's are
+    # told apart above.
+    ifupdown = (not network_scripts and not ifupdown_ng and _probe(runner, "ifup")
+                and interfaces)
+    networkd = _probe(runner, "networkd")
+    nm_version, networkd_version = (_live_versions(runner, networkd) if runner.is_live_root
+                                    else (_nm_version_in_root(runner), None))
     return NetworkStack(
-        netplan=netplan,
+        netplan=_probe(runner, "netplan"),
         netplan_configured=netplan_configured,
+        netplan_renderer=netplan_renderer(runner) if netplan_configured else None,
         ifupdown=ifupdown,
+        ifupdown_ng=ifupdown_ng,
         network_scripts=network_scripts,
-        networkmanager=networkmanager,
+        networkmanager=_probe(runner, "networkmanager") or nm_version is not None,
         nm_version=nm_version,
         networkd_version=networkd_version if networkd else None,
-        systemd=systemd or networkd,
-        networkd_enabled=networkd and (_linked(runner, *NETWORKD_ENABLED)
+        networkd_enabled=networkd and (_probe(runner, "networkd_enabled")
                                        or _networkd_active(runner)),
+        wicked=_probe(runner, "wicked") and _probe(runner, "wicked_enabled"),
+        systemd=_probe(runner, "systemd") or networkd,
     )
 
 
@@ -282,19 +239,23 @@ def _stock_stack(release: Release) -> NetworkStack:
     return NetworkStack(
         netplan=release.netplan,
         netplan_configured=release.netplan,
+        netplan_renderer="networkd" if release.netplan else None,
         ifupdown=release.ifupdown,
+        ifupdown_ng=release.ifupdown_ng,
         network_scripts=release.network_scripts,
         networkmanager=release.nm_version is not None,
         nm_version=release.nm_version,
         networkd_version=release.networkd_version,
-        systemd=release.family != "windows",
-        networkd_enabled=release.netplan,
+        networkd_enabled=release.networkd_enabled,
+        wicked=release.wicked,
+        systemd=release.systemd and release.family != "windows",
     )
 
 
 def _rhel_nm_default(release: Release, version: str) -> Optional[str]:
     """RHEL 9.0 and 9.1 shipped NetworkManager 1.36 and 1.40; 9.2 brought 1.42."""
-    if release.key.endswith("-9") and len(version_tuple(version)) >= 2:
+    if release.key.endswith("-9") and release.family == "rhel" and len(
+            version_tuple(version)) >= 2:
         minor = version_tuple(version)[1]
         if minor == 0:
             return "1.36.0"
@@ -303,96 +264,56 @@ def _rhel_nm_default(release: Release, version: str) -> Optional[str]:
     return release.nm_version
 
 
-def choose_method(release: Release, stack: NetworkStack, version: str) -> tuple[str, tuple, tuple]:
-    """(method, reasons, packages to install) for a release with a detected stack."""
-    if release.family == "windows":
-        return "windows", ("Windows: a loopback adapter and netsh",), ()
-    nm_ok = stack.networkmanager and version_tuple(stack.nm_version) >= NM_LOOPBACK_MIN
-    major = version_tuple(version)[:1] or (0,)
-    if release.family == "rhel":
-        if stack.network_scripts and major[0] <= 8:
-            return "ifcfg", ("network-scripts is installed: ifcfg-lo:N files, ifup lo:N",), ()
-        if nm_ok:
-            return (
-                "networkmanager",
-                (f"NetworkManager {stack.nm_version} manages lo (>= 1.42): a loopback profile",),
-                (),
-            )
-        if major[0] <= 8:
-            return (
-                "ifcfg",
-                (
-                    "network-scripts is not installed: the plan installs it first "
-                    "(NetworkManager below 1.42 cannot keep addresses on lo)",
-                ),
-                ("network-scripts",),
-            )
-        return (
-            "systemd-unit",
-            (
-                f"NetworkManager {stack.nm_version or 'unknown'} is older than 1.42 and cannot "
-                "manage lo, and network-scripts no longer exist: a systemd unit adds the VIPs "
-                "at boot",
-            ),
-            (),
-        )
-    if stack.netplan and stack.netplan_configured:
-        return "netplan", ("netplan configures this host (/etc/netplan has YAML files)",), ()
-    if stack.ifupdown:
-        return "ifupdown", ("ifupdown configures this host (/etc/network/interfaces)",), ()
-    # netplan only writes config: without YAML its generator does not start networkd, so
-    # it fits only where networkd is enabled or running (Debian ships it disabled)
-    if stack.netplan and stack.networkd_enabled:
-        return "netplan", ("netplan is installed and systemd-networkd, its renderer, is "
-                           "enabled",), ()
-    if nm_ok:
-        return "networkmanager", (f"NetworkManager {stack.nm_version} manages lo",), ()
-    if stack.systemd:
-        return "systemd-unit", ("no netplan or ifupdown: a systemd unit adds the VIPs at boot",), ()
-    raise PlatformError(
-        f"No supported network configuration tool found ({stack.describe()}). "
-        "Install ifupdown or netplan.io, then run clb-wizard again."
+def _preview(os_override: str) -> tuple[str, str, str, Release, NetworkStack]:
+    os_id, version = parse_os_arg(os_override)
+    key = release_key(os_id, version)
+    if key is None:
+        raise PlatformError(f"Unsupported OS {os_override!r}. Supported: {supported_ids()}.")
+    release = KNOWN_RELEASES[key]
+    stack = replace(_stock_stack(release), nm_version=_rhel_nm_default(release, version))
+    return os_id, version or "", release.name, release, stack
+
+
+def _live(runner: Runner) -> tuple[str, str, str, Release, NetworkStack, tuple[str, ...]]:
+    info = distro.LinuxDistribution(
+        root_dir=str(runner.root), include_lsb=False, include_uname=False,
+        include_oslevel=False,
     )
+    os_id, version, id_like = info.id(), info.version(), info.like()
+    if not os_id:
+        raise PlatformError(
+            f"Cannot tell the OS: {runner.host_path('/etc/os-release')} is missing or has "
+            f"no ID. Pass --os ID-VERSION to choose one. Supported: {supported_ids()}."
+        )
+    name = info.name(pretty=True) or os_id
+    stack = detect_stack(runner)
+    family = family_of(os_id, id_like, package_family(runner))
+    notes: tuple[str, ...] = ()
+    key = release_key(os_id, version, id_like)
+    known = KNOWN_RELEASES.get(key or "")
+    if known is not None and known.family == (family or known.family):
+        release = known
+    else:
+        if family is None:
+            notes = (f"not recognised: {name} (os-release ID {os_id!r}, no ID_LIKE or package "
+                     "manager clb-wizard knows); the method follows the network stack found",)
+        release = Release(f"{os_id}-{version}" if version else os_id, name, family or "linux",
+                          installable=("network-scripts",) if stack.network_scripts else ())
+    if stack.networkmanager and stack.nm_version is None:
+        stack = replace(stack, nm_version=_rhel_nm_default(release, version))
+    if stack.networkd_version is None and (stack.netplan or stack.systemd):
+        stack = replace(stack, networkd_version=release.networkd_version)
+    return os_id, version, name, release, stack, notes
 
 
 def detect(runner: Runner, os_override: Optional[str] = None) -> Platform:
     """The platform under runner.root, or the stock one for `os_override` (--os)."""
+    notes: tuple[str, ...] = ()
     if os_override:
-        os_id, version = parse_os_arg(os_override)
-        key = release_key(os_id, version)
-        if key is None:
-            raise PlatformError(f"Unsupported OS {os_override!r}. Supported: {supported_ids()}.")
-        release = KNOWN_RELEASES[key]
-        version = version or ""
-        stack = replace(_stock_stack(release), nm_version=_rhel_nm_default(release, version))
-        name = release.name
-        detected = False
+        os_id, version, name, release, stack = _preview(os_override)
     else:
-        info = distro.LinuxDistribution(
-            root_dir=str(runner.root), include_lsb=False, include_uname=False,
-            include_oslevel=False,
-        )
-        os_id, version, id_like = info.id(), info.version(), info.like()
-        if not os_id:
-            raise PlatformError(
-                f"Cannot tell the OS: {runner.host_path('/etc/os-release')} is missing or has "
-                f"no ID. Pass --os ID-VERSION to choose one. Supported: {supported_ids()}."
-            )
-        key = release_key(os_id, version, id_like)
-        if key is None:
-            raise PlatformError(
-                f"Unsupported OS {os_id}-{version} ({info.name(pretty=True)}). "
-                f"Supported: {supported_ids()}."
-            )
-        release = KNOWN_RELEASES[key]
-        stack = detect_stack(runner)
-        if stack.networkmanager and stack.nm_version is None:
-            stack = replace(stack, nm_version=_rhel_nm_default(release, version))
-        if stack.networkd_version is None and (stack.netplan or stack.systemd):
-            stack = replace(stack, networkd_version=release.networkd_version)
-        name = info.name(pretty=True) or release.name
-        detected = True
-    method, reasons, packages = choose_method(release, stack, version)
+        os_id, version, name, release, stack, notes = _live(runner)
+    choice = methods.choose(release, stack)
     return Platform(
         os_id=os_id,
         version=version,
@@ -400,10 +321,10 @@ def detect(runner: Runner, os_override: Optional[str] = None) -> Platform:
         family=release.family,
         release=release.key,
         stack=stack,
-        method=method,
-        reasons=reasons,
-        packages=packages,
-        detected=detected,
+        method=choice.method,
+        reasons=choice.reasons + notes,
+        packages=choice.packages,
+        detected=not os_override,
     )
 
 
@@ -413,23 +334,24 @@ def with_method(platform: Platform, method: str) -> Platform:
         raise PlatformError(f"Unknown method {method!r}: choose one of {', '.join(METHODS)}.")
     if method == platform.method:
         return platform
-    if (platform.family == "windows") != (method == "windows"):
+    forced = methods.get_method(method)
+    if (platform.family == "windows") != (forced.host_os == "windows"):
         raise PlatformError(f"Method {method} does not apply to {platform.name}.")
-    if method == "networkmanager" and version_tuple(platform.stack.nm_version) < NM_LOOPBACK_MIN:
+    release = release_of(platform)
+    # a preview (--os) assumes the forced method's tool is installed; a real host must have it
+    stack = platform.stack if platform.detected else forced.assume_installed(platform.stack)
+    fit = forced.fits(release, stack)
+    if not fit.ok:
         raise PlatformError(
-            f"Method networkmanager needs NetworkManager >= 1.42 to manage lo; this host has "
-            f"{platform.stack.nm_version or 'none'}. Use the method clb-wizard picked "
-            f"({platform.method})."
+            f"Method {method} does not fit {platform.name}: {fit.reason}. Use the method "
+            f"clb-wizard picked ({platform.method})."
         )
-    packages: tuple[str, ...] = ()
-    if method == "ifcfg" and not platform.stack.network_scripts:
-        if platform.family != "rhel" or version_tuple(platform.version)[:1] >= (9,):
-            raise PlatformError(
-                f"Method ifcfg needs Red Hat network-scripts, which {platform.name} does not "
-                f"have. Use the method clb-wizard picked ({platform.method})."
-            )
-        packages = ("network-scripts",)
     return replace(
-        platform, method=method, reasons=(f"method {method} chosen with --method",),
-        packages=packages,
+        platform, method=method, reasons=(f"method {method} chosen with --method", fit.reason),
+        packages=forced.prerequisites(release, stack).packages, stack=stack,
     )
+
+
+__all__ = ["KNOWN_RELEASES", "METHODS", "STACK_PROBES", "NetworkStack", "Platform",
+           "PlatformError", "Release", "detect", "detect_stack", "parse_os_arg",
+           "release_key", "release_of", "supported_ids", "with_method"]

@@ -199,7 +199,7 @@ def build_report(runner: Runner, vips: Sequence[str] = (), os_override: Optional
         except Exception as exc:
             errors.append(f"addresses: {exc}")
         report["sysctls"] = _sysctl_values(list(addresses.others) if addresses else [])
-    if platform is not None and platform.method != "windows":
+    if platform is not None and _on_linux(platform):
         report["files"] = _files(runner, platform.method, errors)
     log_tail: list[str] = []
     journal = active or last
@@ -216,9 +216,14 @@ def build_report(runner: Runner, vips: Sequence[str] = (), os_override: Optional
     return report
 
 
+def _on_linux(platform: Platform) -> bool:
+    """The method configures this Linux host (not a script for a Windows one)."""
+    return get_method(platform.method).host_os == "linux"
+
+
 def _verification(runner: Runner, platform: Optional[Platform], vips: Sequence[str],
                   last: Optional[Journal], report: dict, errors: list[str]) -> Optional[dict]:
-    if not runner.is_live_root or platform is None or platform.method == "windows":
+    if not runner.is_live_root or platform is None or not _on_linux(platform):
         return None
     foreign: list[str] = []
     if vips:

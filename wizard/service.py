@@ -132,17 +132,31 @@ def host_ipv4s(addresses: Optional[HostAddresses]) -> tuple[str, ...]:
 
 
 def detect_platform(runner: Runner, options: Options) -> Platform:
+    """The platform and its method; a host no method fits is refused with the commands
+    that put these VIPs on lo by hand (nothing is changed)."""
+    from clb_wizard.errors import PlatformError
+    from clb_wizard.methods import NoMethodFits
     from clb_wizard.platform import detect, with_method
+    from clb_wizard.vips import VipError, check_vips
 
-    platform = detect(runner, options.os_override)
+    try:
+        platform = detect(runner, options.os_override)
+    except NoMethodFits as exc:
+        try:
+            vips: tuple[str, ...] = check_vips(options.vips).vips if options.vips else ()
+        except VipError:
+            vips = ()
+        raise PlatformError(exc.with_vips(vips)) from None
     return with_method(platform, options.method) if options.method else platform
 
 
 def live_addresses(runner: Runner, platform: Platform, options: Options) -> Optional[HostAddresses]:
     """The host's addresses, only when planning for this very host (not a preview)."""
     from clb_wizard.facts import read_addresses
+    from clb_wizard.methods import get_method
 
-    if runner.is_live_root and not options.os_override and platform.family != "windows":
+    host_os = get_method(platform.method).host_os
+    if runner.is_live_root and not options.os_override and host_os == "linux":
         return read_addresses(runner)
     return None
 
@@ -219,19 +233,14 @@ def prepare_plan(runner: Runner, options: Options, platform: Optional[Platform] 
 def _assume_stock_files(snapshot: dict[str, FileState], platform: Platform):
     """An --os preview of a system we are not on: files the OS always ships that are
     missing under the root are taken as shipped (Debian's interfaces sources the dir)."""
-    from clb_wizard.methods.ifupdown import MAIN as IFUPDOWN_MAIN
+    from clb_wizard.methods import get_method
+    from clb_wizard.platform import release_of
     from clb_wizard.runner import FileState
 
-    if platform.method == "ifupdown" and not snapshot.get(IFUPDOWN_MAIN, FileState(None)).exists:
-        stock = STOCK_INTERFACES_16_04 if platform.release == "ubuntu-16.04" else STOCK_INTERFACES
-        return {**snapshot, IFUPDOWN_MAIN: FileState(stock.encode())}
-    return snapshot
-
-
-STOCK_INTERFACES = "source /etc/network/interfaces.d/*\n\nauto lo\niface lo inet loopback\n"
-STOCK_INTERFACES_16_04 = (
-    "source-directory /etc/network/interfaces.d\n\nauto lo\niface lo inet loopback\n"
-)
+    stock = get_method(platform.method).stock_files(release_of(platform))
+    missing = {path: FileState(text.encode()) for path, text in stock.items()
+               if not snapshot.get(path, FileState(None)).exists}
+    return {**snapshot, **missing}
 
 
 # -- the engine's calls on one root ----------------------------------------------------------

@@ -10,13 +10,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Optional
 
 from clb_wizard.facts import HostAddresses, read_addresses, read_sysctl, route_types
 from clb_wizard.methods import get_method
-from clb_wizard.methods.base import Files, LoAddress
-from clb_wizard.methods.ifupdown import IfupdownMethod
-from clb_wizard.methods.networkmanager import CONNECTION_UUID
+from clb_wizard.methods.base import LoAddress
 from clb_wizard.plan import gather
 from clb_wizard.platform import Platform
 from clb_wizard.runner import Runner
@@ -74,33 +71,6 @@ def kernel_facts(runner: Runner, vips: Sequence[str], addresses: HostAddresses) 
     return facts
 
 
-def _tool_reread(runner: Runner, platform: Platform, files: Files) -> Optional[list[str]]:
-    """The VIPs as the method's own tool reads the config back; None if it has no reader."""
-    method = platform.method
-    if method == "ifupdown":
-        labels = [f"lo:{n}" for n in sorted(IfupdownMethod().configured_labels(files))]
-        if not labels:
-            return []
-        out = runner.query(["ifquery", *labels])  # one call for every alias
-        if not out.ok:
-            return [f"(ifquery failed: {out.describe()})"]
-        return [value.strip().split("/")[0] for key, _, value in
-                (line.partition(":") for line in out.stdout.splitlines())
-                if key.strip() == "address"]
-    if method == "networkmanager":
-        out = runner.query(["nmcli", "-g", "ipv4.addresses", "connection", "show", "uuid",
-                            CONNECTION_UUID])
-        if not out.ok:
-            return [f"(nmcli cannot show the profile: {out.describe()})"]
-        return [a.strip().split("/")[0] for a in out.stdout.replace("\\", "").split(",")
-                if a.strip()]
-    if method == "netplan":
-        text = runner.read_text("/run/systemd/network/10-netplan-lo.network") or ""
-        return [line.split("=", 1)[1].split("/")[0] for line in text.splitlines()
-                if line.startswith("Address=") and line.endswith("/32")]
-    return None
-
-
 def config_facts(runner: Runner, platform: Platform, vips: Sequence[str],
                  foreign: Sequence[str] = ()) -> list[Fact]:
     """Our files re-parse to exactly the VIPs (less those a foreign file already holds),
@@ -112,7 +82,7 @@ def config_facts(runner: Runner, platform: Platform, vips: Sequence[str],
     facts = [Fact("config re-reads", ours == expected,
                   f"{method.title}: {', '.join(ours) or 'no VIPs'}"
                   + ("" if ours == expected else f" (expected {', '.join(expected)})"))]
-    by_tool = _tool_reread(runner, platform, files)
+    by_tool = method.reread(runner, files)
     if by_tool is not None:
         facts.append(Fact(f"{platform.method} reads it back", sorted(by_tool) == expected,
                           ", ".join(by_tool) or "no VIPs"))

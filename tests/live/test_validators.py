@@ -31,6 +31,7 @@ import pytest
 
 from clb_wizard.export.userdata import render_userdata
 from clb_wizard.methods import get_method
+from clb_wizard.methods.base import TransitionInput
 from clb_wizard.methods.networkmanager import CONNECTION_UUID
 from clb_wizard.platform import detect
 from clb_wizard.runner import Runner
@@ -221,8 +222,8 @@ def test_ifupdown_plan_with_the_real_ifup_and_ifdown(sandbox, tmp_path, variant)
     # removing our file altogether: the method's own commands take the rest down
     apply_files(root, smaller)
     files = {DROPIN: read(root, DROPIN)}
-    move = get_method("ifupdown").transition(files, {DROPIN: None},
-                                             smaller.platform, live={VIP3})
+    move = get_method("ifupdown").transition(
+        TransitionInput(files, {DROPIN: None}, smaller.platform, live={VIP3}))
     # every alias of the file goes down, lo:1 too although it is already down:
     # `ifdown --force` of an alias that is not up must not fail
     assert [c.argv for c in move.prepare] == [("ifdown", "--force", "lo:1"),
@@ -274,8 +275,8 @@ def test_networkmanager_profile_loaded_and_activated_by_a_real_networkmanager(sa
     assert VIP1 in inet and VIP2 not in inet and "127.0.0.1" in inet
     # drop the profile: the method's own down + load remove it, lo keeps 127.0.0.1
     apply_files(root, smaller)
-    move = get_method("networkmanager").transition(
-        {NM_PATH: read(root, NM_PATH)}, {NM_PATH: None}, smaller.platform, live={VIP1})
+    move = get_method("networkmanager").transition(TransitionInput(
+        {NM_PATH: read(root, NM_PATH)}, {NM_PATH: None}, smaller.platform, live={VIP1}))
     run_commands(sandbox, move.prepare)
     sandbox.run(["rm", NM_PATH], check=True)
     run_commands(sandbox, move.activate)

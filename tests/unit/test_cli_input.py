@@ -17,7 +17,6 @@ from tests.fixtures.roots import (
     VIP1,
     VIP2,
     make_root,
-    os_release_text,
     tree_digest,
     write,
 )
@@ -46,12 +45,10 @@ def broken_interfaces(root):
           "iface lo inet loopback\n")
 
 
-def fedora_root(root):
-    for path in ("etc/os-release", "usr/lib/os-release"):
-        (root / path).unlink(missing_ok=True)
-    write(root, "/etc/os-release", os_release_text({
-        "NAME": "Fedora Linux", "ID": "fedora", "VERSION_ID": "40",
-        "PRETTY_NAME": "Fedora Linux 40 (Server Edition)"}))
+def no_known_stack(root):
+    """An OS without systemd whose only network tool is gone (Alpine minus ifupdown-ng)."""
+    for tool in ("ifupdown", "ifup", "ifquery"):  # one binary and its links
+        (root / "sbin" / tool).unlink()
 
 
 BAD_INPUT = [
@@ -79,7 +76,8 @@ BAD_INPUT = [
      "--force"),
     ("unknown-os-flag", "debian-12", ["--os", "fedora-40", "--vip", VIP1], None, "Supported:"),
     ("malformed-os-flag", "debian-12", ["--os", "debian", "--vip", VIP1], None, "ID-VERSION"),
-    ("unknown-os-root", "debian-12", ["--vip", VIP1], fedora_root, "fedora-40"),
+    ("unknown-os-root", "alpine-3", ["--vip", VIP1], no_known_stack,
+     f"ip addr add {VIP1}/32 dev lo label lo:1"),
     ("bad-yaml", "ubuntu-22.04", ["--vip", VIP1], broken_yaml, "60-admin.yaml"),
     ("bad-ifcfg", "centos-7", ["--vip", VIP1], broken_ifcfg, "KEY=VALUE"),
     ("bad-interfaces", "debian-12", ["--vip", VIP1], broken_interfaces, "outside any 'iface'"),

@@ -31,19 +31,19 @@ from clb_wizard.export.ansible import (
 from clb_wizard.export.profile import ExportError, build_profile, pairs_of
 from clb_wizard.export.script import render_script_text
 from clb_wizard.export.shell import LIBRARY, library_file
-from clb_wizard.methods import get_method
+from clb_wizard.methods import choose, get_method
+from clb_wizard.methods.base import TransitionInput
 from clb_wizard.platform import (
     KNOWN_RELEASES,
     NetworkStack,
     PlatformError,
-    choose_method,
     detect,
     detect_stack,
 )
 from clb_wizard.runner import Runner
 from clb_wizard.service import Options, prepare_plan
 from clb_wizard.sysctls import PATH as SYSCTL_PATH
-from tests.fixtures.roots import LINUX_KEYS, VIP1, VIP2, VIP3, make_root, write
+from tests.fixtures.roots import LINUX_OS_KEYS, VIP1, VIP2, VIP3, make_root, write
 
 VIPS = (VIP1, VIP2, VIP3)
 NOWHERE = Path("/nonexistent")
@@ -78,7 +78,7 @@ def need(tool: str) -> str:
 
 
 # -- the script ------------------------------------------------------------------------------
-@pytest.mark.parametrize("key", LINUX_KEYS)
+@pytest.mark.parametrize("key", LINUX_OS_KEYS)
 def test_script_is_shellcheck_clean_for_every_linux_os(tmp_path, key):
     script = tmp_path / "clb-wizard-lo.sh"
     script.write_text(script_for(key))
@@ -116,7 +116,7 @@ def test_script_is_data_then_the_library_as_shipped(key):
     assert script.endswith('clb_main "$@"\n')
 
 
-@pytest.mark.parametrize("key", LINUX_KEYS)
+@pytest.mark.parametrize("key", LINUX_OS_KEYS)
 def test_script_files_are_the_engines_plan_byte_for_byte(tmp_path, key):
     """The files the script writes are those `clb-wizard plan` writes on a stock host."""
     plan = prepare_plan(Runner(root=make_root(tmp_path, key)), Options(vips=VIPS))
@@ -150,7 +150,7 @@ def test_run_time_conditions_select_the_engines_commands(key):
         for n in range(len(VIPS) + 1):
             for live in itertools.combinations(VIPS, n):
                 before = base if changed else after
-                engine = method.transition(before, after, platform, live=set(live))
+                engine = method.transition(TransitionInput(before, after, platform, set(live)))
                 chosen = [s.argv for s in profile.activate
                           if s.always or (s.on_change and changed)
                           or any(v not in live for v in s.vips)]
@@ -169,7 +169,7 @@ def test_undo_keeps_a_vip_that_was_there_before(key):
         if platform.method == "ifupdown" else {}
     after = {**base, **{f.path: f.content for f in profile.files}}
     for kept in VIPS:
-        engine = method.transition(after, base, platform, live=set(VIPS), preserve={kept})
+        engine = method.transition(TransitionInput(after, base, platform, set(VIPS), {kept}))
         chosen = [s.argv for s in profile.undo_prepare + profile.undo_activate
                   if not s.vips or any(v != kept for v in s.vips)]
         assert chosen == [c.argv for c in engine.prepare + engine.activate]
@@ -231,11 +231,11 @@ def test_playbook_chooses_the_method_as_the_engine_on_every_combination():
         for values in itertools.product((False, True), repeat=len(flags)):
             for nm in (None, "1.40.0", "1.48.10"):
                 stack = dict(zip(flags, values))
+                renderer = "networkd" if stack["netplan_configured"] else None
                 engine_stack = NetworkStack(**stack, networkmanager=nm is not None,
-                                            nm_version=nm)
+                                            nm_version=nm, netplan_renderer=renderer)
                 try:
-                    expected = choose_method(KNOWN_RELEASES[key], engine_stack,
-                                             KNOWN_RELEASES[key].key.split("-")[1])[0]
+                    expected = choose(KNOWN_RELEASES[key], engine_stack).method
                 except PlatformError:
                     expected = "none"
                 nm_ok = nm is not None and nm >= "1.42"
@@ -250,15 +250,18 @@ def test_stack_probes_are_the_paths_detect_stack_reads(tmp_path, group):
     attribute = {"netplan": "netplan", "network_scripts": "network_scripts",
                  "networkmanager": "networkmanager", "networkd": "systemd",
                  "systemd": "systemd", "ifup": "ifupdown", "interfaces": "ifupdown",
-                 "networkd_enabled": "networkd_enabled"}[group]
+                 "networkd_enabled": "networkd_enabled", "ifupdown_ng": "ifupdown_ng",
+                 "wicked": "wicked", "wicked_enabled": "wicked"}[group]
+    needs = {"networkd_enabled": "networkd", "ifupdown_ng": "interfaces",
+             "wicked": "wicked_enabled", "wicked_enabled": "wicked"}  # only both count
     for n, path in enumerate(STACK_PROBES[group]):
         root = tmp_path / f"{group}-{n}"
         write(root, path, "#!/bin/sh\n", 0o755)
         if attribute == "ifupdown":  # needs both ifup and the interfaces file
             other = "interfaces" if group == "ifup" else "ifup"
             write(root, STACK_PROBES[other][0], "#!/bin/sh\n", 0o755)
-        if attribute == "networkd_enabled":  # a link to a networkd that is installed
-            write(root, STACK_PROBES["networkd"][0], "#!/bin/sh\n", 0o755)
+        if group in needs:
+            write(root, STACK_PROBES[needs[group]][0], "#!/bin/sh\n", 0o755)
         assert getattr(detect_stack(Runner(root=root)), attribute) is True, path
     empty = tmp_path / "empty"
     empty.mkdir()
@@ -274,7 +277,7 @@ def test_playbook_files_are_the_engines_and_it_passes_syntax_check(tmp_path):
     play = load(text)[0]
     profiles = play["vars"]["clb_profiles"]
     assert set(profiles) == {"ifupdown", "netplan", "netplan-legacy", "networkmanager",
-                             "systemd-unit", "ifcfg", "ifcfg-install"}
+                             "systemd-unit", "ifcfg", "ifcfg-install", "networkd"}
     for key, profile in profiles_for(VIPS).items():
         written = {f["path"]: (f["content"], f["mode"]) for f in profiles[key]["files"]}
         assert written == {f.path: (f.content, f"{f.mode:04o}") for f in profile.files}

@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from clb_wizard.methods import MethodError, get_method
-from clb_wizard.methods.base import MARKER, LoAddress, is_ours
+from clb_wizard.methods.base import MARKER, LoAddress, RenderInput, TransitionInput, is_ours
 from clb_wizard.methods.ifupdown import sources_file
 from clb_wizard.methods.networkmanager import CONNECTION_UUID
 from clb_wizard.platform import detect
@@ -51,10 +51,10 @@ def render_and_move(method_name, key, vips, current, live=None):
     """Render, then the transition from `current` to the result, as build_plan does."""
     method = get_method(method_name)
     plat = platform(key)
-    rendered = method.render(vips, current, plat)
+    rendered = method.render(RenderInput(vips, current, plat))
     after = {**current, **rendered.files}
     live_set = set(method.configured_vips(current)) if live is None else set(live)
-    return rendered, method.transition(current, after, plat, live=live_set), after
+    return rendered, method.transition(TransitionInput(current, after, plat, live_set)), after
 
 
 # -- ifcfg ---------------------------------------------------------------------------------------
@@ -91,7 +91,7 @@ def test_ifcfg_a_vip_already_in_a_foreign_file_is_left_to_it():
 def test_ifcfg_avoids_labels_in_use_on_the_live_host():
     method = get_method("ifcfg")
     live = [LoAddress("127.0.0.1", 8), LoAddress("192.0.2.77", 32, "lo:1")]
-    rendered = method.render([VIP1], {}, platform("centos-7"), live)
+    rendered = method.render(RenderInput([VIP1], {}, platform("centos-7"), live))
     assert list(rendered.files) == [f"{NS}/ifcfg-lo:2"]
 
 
@@ -323,7 +323,7 @@ def test_networkmanager_a_broken_keyfile_stops_the_plan():
 def test_networkmanager_removing_every_vip_downs_and_unloads_the_profile():
     first, _, files = render_and_move("networkmanager", "rocky-9", [VIP1], {})
     method = get_method("networkmanager")
-    move = method.transition(files, {NM: None}, platform("rocky-9"), live={VIP1})
+    move = method.transition(TransitionInput(files, {NM: None}, platform("rocky-9"), {VIP1}))
     assert argvs(move.prepare) == [("nmcli", "connection", "down", "uuid", CONNECTION_UUID)]
     assert argvs(move.activate) == [("nmcli", "connection", "load", NM)]
 
@@ -409,10 +409,10 @@ def test_deleting_our_renamed_file_takes_its_vips_down(name, key, ours, current)
     plat = platform(key)
     theirs = {f"{NP}/90-clb-wizard-lo.yaml": "network:\n  version: 2\n"} if name == "netplan" \
         else {f"{ENI_D}/clb-wizard-lo": "auto lo:1\niface lo:1 inet static\n  address 192.0.2.5\n"}
-    rendered = method.render([VIP1], {**current, **theirs}, plat)
+    rendered = method.render(RenderInput([VIP1], {**current, **theirs}, plat))
     assert list(rendered.files) == [ours]
     before = {**current, **rendered.files}  # the admin's file is gone by now
-    move = method.transition(before, {**before, ours: None}, plat, live={VIP1})
+    move = method.transition(TransitionInput(before, {**before, ours: None}, plat, {VIP1}))
     commands = argvs(move.prepare + move.activate)
     if name == "netplan":
         assert commands[-1] == ("ip", "addr", "del", f"{VIP1}/32", "dev", "lo")
@@ -429,22 +429,26 @@ def _valid(ip) -> bool:
     return True
 
 
+ALPINE_ENI = "auto lo\niface lo inet loopback\n"
 vip_lists = st.lists(st.ip_addresses(v=4).filter(_valid).map(str), min_size=1, max_size=8,
                      unique=True)
 
 
-@settings(max_examples=60)
+@settings(max_examples=60, deadline=None)  # no timing in tests: the machine may be busy
 @given(vip_lists)
 def test_any_vips_render_and_re_read(vips):
     for name, key, current in (("ifcfg", "centos-7", {}),
                                ("ifupdown", "debian-12", {ENI: DEBIAN_ENI}),
                                ("netplan", "ubuntu-22.04", {}),
                                ("networkmanager", "rocky-9", {}),
-                               ("systemd-unit", "rocky-9.1", {})):
+                               ("systemd-unit", "rocky-9.1", {}),
+                               ("networkd", "amzn-2023", {}),
+                               ("wicked", "sles-15", {}),
+                               ("ifupdown-ng", "alpine-3", {ENI: ALPINE_ENI})):
         rendered, move, after = render_and_move(name, key, vips, current)
         assert get_method(name).configured_vips(after) == vips, name
         assert [c for c in move.activate if c.argv[0] in ("ifup", "ip", "netplan", "nmcli",
-                                                          "systemctl", "networkctl")]
+                                                          "systemctl", "networkctl", "wicked")]
     data = yaml.safe_load(after_netplan(vips))
     assert data["network"]["ethernets"]["lo"]["addresses"] == [f"{v}/32" for v in vips]
 

@@ -11,7 +11,7 @@ import pytest
 import yaml
 
 import clb_wizard.cli
-from clb_wizard.methods import MethodError
+from clb_wizard.errors import PlatformError
 from clb_wizard.methods.networkmanager import CONNECTION_UUID
 from clb_wizard.plan import FileChange
 from clb_wizard.runner import Runner
@@ -154,6 +154,30 @@ def check_content(key, plan, vips, ifquery_dir=None):
                                 ("systemctl", "enable", "clb-wizard-lo.service")]
         assert commands[2:] == [("ip", "addr", "replace", f"{v}/32", "dev", "lo", "label",
                                  f"lo:{n}") for n, v in enumerate(vips, 1)]
+    elif method == "networkd":  # a plain .network file: [Match] lo, the VIPs only
+        change = files["/etc/systemd/network/10-clb-wizard-lo.network"]
+        assert (change.action, change.mode) == ("create", 0o644)
+        network = parse_unit(change.after)
+        assert unit_values(network, "Match", "Name") == ["lo"]
+        assert unit_values(network, "Network", "Address") == [f"{v}/32" for v in vips]
+        assert commands == [("networkctl", "reload"), ("networkctl", "reconfigure", "lo")]
+    elif method == "wicked":  # the stock ifcfg-lo kept, our suffixed keys added
+        change = files["/etc/sysconfig/network/ifcfg-lo"]
+        assert change.action == "modify" and change.after.startswith(change.before)
+        values = parse_ifcfg_text(change.after)
+        assert values["IPADDR"] == "127.0.0.1/8" and values["STARTMODE"] == "nfsroot"
+        assert [values[f"IPADDR_CLB{n}"] for n in range(1, len(vips) + 1)] == [
+            f"{v}/32" for v in vips]
+        assert commands == [("wicked", "ifup", "lo")]
+    elif method == "ifupdown-ng":  # an extra `iface lo` with one address per VIP
+        change = files[DROPIN]
+        autos, ifaces = parse_stanzas(change.after.replace("iface lo\n", "iface lo - -\n"))
+        assert autos == [] and list(ifaces) == ["lo"]
+        assert change.after.count("    address ") == len(vips)
+        assert all(f"    address {v}/32\n" in change.after for v in vips)
+        main = files["/etc/network/interfaces"]  # Alpine's file gets a `source` line
+        assert main.after.startswith(main.before) and f"source {DROPIN}" in main.after
+        assert commands == [("ip", "addr", "replace", f"{v}/32", "dev", "lo") for v in vips]
     elif method == "windows":
         script = next(c.after for p, c in files.items() if p.endswith("\\clb-wizard-lo.ps1"))
         assert windows_vip_array(script) == list(vips)
@@ -200,7 +224,8 @@ def test_os_preview_assumes_the_stock_interfaces_file(tmp_path, key):
 
 def test_ifupdown_on_a_real_root_without_the_interfaces_file_is_refused(tmp_path):
     root = make_root(tmp_path, "debian-12", without=("ifupdown",))
-    with pytest.raises(MethodError, match="/etc/network/interfaces does not exist"):
+    # --method is refused up front: the method does not fit a host without its file
+    with pytest.raises(PlatformError, match="/etc/network/interfaces is missing"):
         plan_for(root, method="ifupdown")
 
 
@@ -427,3 +452,15 @@ def test_cli_plan_json_for_every_os_by_root_and_by_os(tmp_path, capsys, key):
         assert [(f["path"], f["after"], f["mode"]) for f in data["files"]] == [
             (c.path, c.after, f"{c.mode:04o}") for c in engine.files]
         assert [tuple(c["argv"]) for c in data["commands"]] == argvs(engine)
+
+
+def test_every_networkmanager_family_gets_the_profile_a_real_networkmanager_loads(tmp_path):
+    """openEuler 24.03, OpenCloudOS 9, TencentOS 4, Fedora, Leap 16...: the same keyfile as
+    Rocky 9, which tests/live loads and activates with a real NetworkManager 1.42."""
+    reference = {c.path: c.after for c in plan_for(make_root(tmp_path, "rocky-9")).files}
+    keys = [k for k, spec in SPECS.items() if spec.method == "networkmanager"]
+    assert {"openeuler-24.03", "opencloudos-9", "tencentos-4", "fedora-41",
+            "opensuse-leap-16"} <= set(keys)
+    for key in keys:
+        plan = plan_for(make_root(tmp_path, key, name=f"nm-{key}"))
+        assert {c.path: c.after for c in plan.files} == reference, key

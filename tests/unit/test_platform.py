@@ -2,18 +2,31 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 
+from clb_wizard.methods import get_method
 from clb_wizard.platform import (
     KNOWN_RELEASES,
     PlatformError,
     detect,
     parse_os_arg,
     release_key,
+    release_of,
     with_method,
 )
 from clb_wizard.runner import Runner
-from tests.fixtures.roots import LINUX_KEYS, RELEASE_KEYS, SPECS, make_root, os_release_text, write
+from clb_wizard.service import Options, prepare_plan
+from tests.fixtures.roots import (
+    LINUX_KEYS,
+    RELEASE_KEYS,
+    SPECS,
+    make_root,
+    os_release_text,
+    tree_digest,
+    write,
+)
 
 
 def detect_root(root, os_override=None):
@@ -25,15 +38,19 @@ def test_every_release_is_detected_from_its_root(tmp_path, key):
     spec = SPECS[key]
     platform = detect_root(make_root(tmp_path, key))
     assert platform.detected is True
-    assert platform.method == spec.method
+    assert platform.method == spec.method, platform.reasons
     assert platform.packages == spec.packages
-    assert platform.os_id == spec.os_release["ID"]
-    assert platform.version == spec.os_release["VERSION_ID"]
+    # distro lower-cases the ID and renames some ("opensuse-leap" -> "opensuse")
+    assert platform.os_id == {"opensuse-leap": "opensuse"}.get(
+        spec.os_release["ID"].lower(), spec.os_release["ID"].lower())
+    assert platform.version == spec.os_release.get("VERSION_ID", "")
     assert platform.name == spec.os_release["PRETTY_NAME"]
-    assert platform.release == (key if key != "rocky-9.1" else "rocky-9")
-    assert platform.family == ("rhel" if spec.os_release["ID"] not in ("ubuntu", "debian")
-                               else "debian")
+    assert platform.release == (spec.release or {"rocky-9.1": "rocky-9"}.get(key, key))
+    assert platform.family == (spec.family or (
+        "rhel" if spec.os_release["ID"] not in ("ubuntu", "debian") else "debian"))
     assert platform.reasons, "the method must come with a reason"
+    assert platform.reasons[0] == get_method(spec.method).fits(
+        release_of(platform), platform.stack).reason, "the first reason says why it fits"
     if spec.networkd:
         assert platform.stack.networkd_version == spec.networkd
 
@@ -73,13 +90,15 @@ def test_detection_follows_what_is_installed_not_the_name(tmp_path):
     bare = make_root(tmp_path, "ubuntu-22.04", name="u22-bare")
     (bare / "etc/netplan/50-cloud-init.yaml").unlink()
     wants = bare / "etc/systemd/system/multi-user.target.wants"
-    wants.mkdir(parents=True)
-    (wants / "systemd-networkd.service").symlink_to(
-        "/lib/systemd/system/systemd-networkd.service")
+    wants.mkdir(parents=True, exist_ok=True)  # the family fixture may enable it already
+    if not os.path.lexists(wants / "systemd-networkd.service"):
+        (wants / "systemd-networkd.service").symlink_to(
+            "/lib/systemd/system/systemd-networkd.service")
     assert detect_root(bare).method == "netplan"
     # ... but not where networkd is disabled (Debian's netplan.io as installed, issue 13:
     # `networkctl reload` fails there): the systemd unit, proven by boots in tests/boot.
     (wants / "systemd-networkd.service").unlink()
+    (bare / "etc/systemd/system/dbus-org.freedesktop.network1.service").unlink(missing_ok=True)
     assert not detect_root(bare).stack.networkd_enabled
     assert detect_root(bare).method == "systemd-unit"
 
@@ -133,16 +152,30 @@ def test_unknown_os_via_flag_lists_what_is_supported(tmp_path):
             parse_os_arg(value)
 
 
-def test_a_root_of_an_unsupported_os_is_refused_with_the_list(tmp_path):
-    root = tmp_path / "fedora"
+def test_an_unknown_linux_with_systemd_gets_the_unit_and_a_note(tmp_path):
+    """Issue 14: an OS clb-wizard has no name for is taken by its stack, not refused."""
+    platform = detect_root(make_root(tmp_path, "foolinux-1"))
+    assert (platform.method, platform.family) == ("systemd-unit", "linux")
+    assert any("not recognised: Foo Linux 1.0" in r and "'foolinux'" in r
+               for r in platform.reasons), platform.reasons
+
+
+def test_a_linux_without_systemd_or_a_known_stack_is_refused_with_manual_steps(tmp_path):
+    root = tmp_path / "barlinux"
     write(root, "/etc/os-release", os_release_text({
-        "NAME": "Fedora Linux", "VERSION": "40 (Server Edition)", "ID": "fedora",
-        "VERSION_ID": "40", "PRETTY_NAME": "Fedora Linux 40 (Server Edition)"}))
+        "NAME": "Bar Linux", "ID": "barlinux", "VERSION_ID": "2",
+        "PRETTY_NAME": "Bar Linux 2"}))
+    before = tree_digest(root)
     with pytest.raises(PlatformError) as info:
-        detect_root(root)
+        prepare_plan(Runner(root=root), Options(vips=("203.0.113.10", "203.0.113.11")))
     message = str(info.value)
-    assert "fedora-40" in message and "Fedora Linux 40" in message
-    assert "Supported:" in message and "debian-12" in message
+    assert "no systemd" in message and "Nothing was changed" in message
+    assert "ip addr add 203.0.113.10/32 dev lo label lo:1" in message
+    assert "ip addr add 203.0.113.11/32 dev lo label lo:2" in message
+    assert "arp_ignore=1" in message and "/etc/local.d/" in message
+    assert tree_digest(root) == before
+    with pytest.raises(PlatformError, match="ip addr add VIP/32"):  # detect: no VIPs yet
+        detect_root(root)
 
 
 def test_a_root_without_os_release_says_to_pass_os(tmp_path):
@@ -163,7 +196,8 @@ def test_rhel_rebuilds_are_recognised_through_id_like(tmp_path):
     write(root, "/usr/lib/systemd/systemd", "")
     platform = detect_root(root)
     assert (platform.release, platform.method) == ("rhel-9", "networkmanager")
-    assert release_key("opencloudos", "9.0", "") == "rhel-9"
+    assert release_key("opencloudos", "9.0", "") == "opencloudos-9"
+    assert release_key("miraclelinux", "9.2", "rhel fedora") == "rhel-9"
     assert release_key("anything", "8.6", "rhel centos fedora") == "rhel-8"
     assert release_key("raspbian", "12", "debian") == "debian-12"
     assert release_key("ubuntu", "22.04") == "ubuntu-22.04"
@@ -200,3 +234,77 @@ def test_detect_json_shape(tmp_path):
                                   "network_scripts", "networkmanager", "nm_version",
                                   "networkd_version", "systemd"}
     assert data["stack"]["networkd_version"] == 245
+
+
+def test_netplan_needs_a_renderer_that_runs_here(tmp_path):
+    """Issue 13: Debian 12 with netplan.io installed, systemd-networkd not enabled and no
+    YAML yet: netplan would fail at `networkctl reload`, so the next method is chosen."""
+    root = make_root(tmp_path, "debian-12", also=("netplan",), without=("ifupdown",))
+    (root / "etc/netplan/50-cloud-init.yaml").unlink()
+    platform = detect_root(root)
+    assert platform.method == "systemd-unit"
+    assert any("systemd-networkd" in r and "neither enabled nor running" in r
+               for r in platform.reasons)
+    # once networkd is enabled, netplan fits
+    enabled = make_root(tmp_path, "debian-12", name="enabled",
+                        also=("netplan", "networkd-enabled"), without=("ifupdown",))
+    (enabled / "etc/netplan/50-cloud-init.yaml").unlink()
+    assert detect_root(enabled).method == "netplan"
+    # a netplan configuration rendered by networkd: netplan's generator enables it at boot
+    assert detect_root(make_root(tmp_path, "debian-13")).method == "netplan"
+
+
+def test_netplan_with_networkmanager_as_renderer_is_not_netplan_for_lo(tmp_path):
+    root = make_root(tmp_path, "ubuntu-22.04", without=("networkd-enabled",))
+    write(root, "/etc/netplan/01-network-manager-all.yaml",
+          "network:\n  version: 2\n  renderer: NetworkManager\n", 0o600)
+    (root / "etc/netplan/50-cloud-init.yaml").unlink()
+    platform = detect_root(root)
+    assert platform.stack.netplan_renderer == "NetworkManager"
+    assert platform.method == "systemd-unit"  # no NetworkManager >= 1.42 in this root
+
+
+def test_netplan_reads_yaml_only_in_detection_and_the_playbook(tmp_path):
+    from clb_wizard.export.ansible import render_playbook
+    from clb_wizard.methods.netplan import CONFIG_PATTERN
+
+    root = make_root(tmp_path, "ubuntu-22.04")
+    (root / "etc/netplan/50-cloud-init.yaml").rename(root / "etc/netplan/50-cloud-init.yml")
+    assert detect_root(root).stack.netplan_configured is False
+    assert CONFIG_PATTERN == "*.yaml"
+    playbook = render_playbook(["203.0.113.10"])
+    assert "patterns: '*.yaml'" in playbook and "*.yml" not in playbook
+
+
+def test_reasons_say_why_the_preferred_methods_were_passed_over(tmp_path):
+    platform = detect(Runner(root=tmp_path), "rocky-9.1")
+    assert platform.method == "systemd-unit"
+    assert platform.reasons[0].startswith("systemd is the init system")
+    assert any(r.startswith("not networkmanager:") and "1.42" in r for r in platform.reasons)
+    assert any(r.startswith("not ifcfg:") for r in platform.reasons)
+
+
+def test_openeuler_with_a_rocky_9_stack_is_networkmanager(tmp_path):
+    """The issue's report: openEuler 22.03 whose stack is a Rocky 9 one (NetworkManager
+    1.48 and nmcli) was "Unsupported OS"; it follows its stack now."""
+    root = make_root(tmp_path, "openeuler-22.03", without=("nm-lib-1.32.12", "ifcfg-rh"),
+                     also=("nm-lib-1.48.10", "nm-keyfile-eth0"))
+    platform = detect_root(root)
+    assert (platform.family, platform.method) == ("rhel", "networkmanager")
+    assert platform.stack.nm_version == "1.48.10"
+    assert platform.reasons[0].startswith("NetworkManager 1.48.10 manages lo")
+
+
+def test_debian_with_networkd_enabled_and_no_netplan_is_networkd(tmp_path):
+    """A Debian root whose admin enabled systemd-networkd (ifupdown still installed, no
+    netplan): networkd's own .network file, not ifupdown."""
+    platform = detect_root(make_root(tmp_path, "debian-12", also=("networkd-enabled",)))
+    assert platform.method == "networkd"
+    assert platform.reasons[0].startswith("systemd-networkd is enabled and there is no netplan")
+
+
+def test_uos_and_kylin_follow_their_package_manager(tmp_path):
+    server = detect_root(make_root(tmp_path, "uos-20"))
+    desktop = detect_root(make_root(tmp_path, "uos-20-desktop"))
+    assert (server.family, desktop.family) == ("rhel", "debian")
+    assert (server.method, desktop.method) == ("ifcfg", "ifupdown")

@@ -19,6 +19,7 @@ from pathlib import Path
 
 from clb_wizard.errors import ExitCode
 from clb_wizard.files import FileRefused, atomic_write
+from clb_wizard.methods import LINUX_METHODS
 from clb_wizard.platform import METHODS, PlatformError
 from clb_wizard.runner import Runner, RunnerError
 from clb_wizard.service import Options, Service, checked_vips, detect_platform
@@ -126,7 +127,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--os", metavar="ID",
                    help="the target OS (e.g. centos-7, ubuntu-18.04); required for a script. "
                    "For ansible: pin the playbook to that OS's method")
-    p.add_argument("--method", choices=[m for m in METHODS if m != "windows"],
+    p.add_argument("--method", choices=LINUX_METHODS,
                    help="override the persistence method")
     p.add_argument("--output", metavar="PATH",
                    help="write into this directory (or file) instead of stdout")

@@ -39,6 +39,7 @@ from clb_wizard.export.ansible_plan import (
     CHOOSE_METHOD,
     back_up,
     inspect_and_plan,
+    playbook_rhel,
     probe_and_choose,
 )
 from clb_wizard.export.ansible_record import record
@@ -47,7 +48,7 @@ from clb_wizard.export.shell import assignments, inspect_env, library_file
 from clb_wizard.methods.base import MARKER
 from clb_wizard.platform import (
     KNOWN_RELEASES,
-    NETWORKD_ENABLED,
+    STACK_PROBES,
     Platform,
     detect,
     with_method,
@@ -65,21 +66,9 @@ VARIANT_RELEASES = {
     "netplan-legacy": ("ubuntu-18.04", None),
     "networkmanager": ("rocky-9", None),
     "systemd-unit": ("rocky-9.1", None),
+    "networkd": ("amzn-2023", None),
     "ifcfg": ("centos-7", None),
     "ifcfg-install": ("rocky-8", None),
-}
-
-# The paths platform.detect_stack looks at (tests/unit/test_export.py checks they agree).
-STACK_PROBES = {
-    "netplan": ("/usr/sbin/netplan", "/usr/bin/netplan", "/sbin/netplan"),
-    "network_scripts": ("/etc/sysconfig/network-scripts/ifup-eth",
-                        "/usr/libexec/network-scripts/ifup-eth"),
-    "ifup": ("/sbin/ifup", "/usr/sbin/ifup"),
-    "interfaces": ("/etc/network/interfaces",),
-    "networkmanager": ("/usr/sbin/NetworkManager", "/sbin/NetworkManager"),
-    "networkd": ("/lib/systemd/systemd-networkd", "/usr/lib/systemd/systemd-networkd"),
-    "systemd": ("/lib/systemd/systemd", "/usr/lib/systemd/systemd"),
-    "networkd_enabled": NETWORKD_ENABLED,
 }
 
 DIFFERENCES = (
@@ -185,7 +174,7 @@ def _supported() -> dict:
     ubuntu = sorted(k.split("-", 1)[1] for k in KNOWN_RELEASES if k.startswith("ubuntu-"))
     debian = sorted(int(k.split("-", 1)[1]) for k in KNOWN_RELEASES if k.startswith("debian-"))
     rhel = sorted({int(k.split("-", 1)[1]) for k, r in KNOWN_RELEASES.items()
-                   if r.family == "rhel"})
+                   if r.family == "rhel" and playbook_rhel(k)})
     networkd = {k: r.networkd_version for k, r in KNOWN_RELEASES.items() if r.networkd_version}
     return {"ubuntu": ubuntu, "debian": debian, "rhel": rhel, "networkd": networkd}
 

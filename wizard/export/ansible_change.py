@@ -14,7 +14,7 @@ from clb_wizard.export.ansible_plan import (
     _read_lo,
     _vip_on_lo,
 )
-from clb_wizard.export.profile import NETWORKD_LO
+from clb_wizard.methods.netplan import NETWORKD_LO
 from clb_wizard.methods.networkmanager import CONNECTION_UUID
 
 # `ip addr add` for one "FAMILY ADDRESS PREFIXLEN LABEL" line of lo's addresses

@@ -7,15 +7,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Optional
 
+from clb_wizard import methods
+from clb_wizard.errors import PlatformError
 from clb_wizard.export.choice import by_condition, decision
-from clb_wizard.platform import (
-    KNOWN_RELEASES,
-    NETWORKD_RECONFIGURE_MIN,
-    NetworkStack,
-    PlatformError,
-    Release,
-    choose_method,
-)
+from clb_wizard.methods.netplan import CONFIG_PATTERN as NETPLAN_CONFIG
+from clb_wizard.methods.netplan import NETWORKD_RECONFIGURE_MIN
+from clb_wizard.platform import KNOWN_RELEASES, NetworkStack, Release
 
 
 def _cmd(name: str, argv, register: str, **extra) -> dict:
@@ -88,19 +85,29 @@ def _engine_choice(release: Release, facts: Mapping[str, bool]) -> str:
                          networkmanager=facts["nm_ok"],
                          nm_version="1.42.0" if facts["nm_ok"] else None)
     try:
-        return choose_method(release, stack, release.key.split("-")[1])[0]
+        return methods.choose(release, stack).method
     except PlatformError:
         return "none"
+
+
+# The RHEL releases the play tells apart by major version alone (its family test is
+# Ansible's os_family; rebuilds with majors of their own, e.g. Kylin 10, Amazon Linux 2023,
+# would collide with RHEL's majors).
+PLAYBOOK_RHEL_IDS = ("centos", "rhel", "rocky", "almalinux")
+
+
+def playbook_rhel(key: str) -> bool:
+    return key.split("-", 1)[0] in PLAYBOOK_RHEL_IDS
 
 
 def _choose_method() -> str:
     """The engine's choice as Jinja, one branch per family (and RHEL major)."""
     trees = {}
     for release in KNOWN_RELEASES.values():
-        if release.family == "rhel":
+        if release.family == "rhel" and playbook_rhel(release.key):
             condition = (f"clb_family == 'rhel' and (clb_major | int) == "
                          f"{release.key.split('-')[1]}")
-        elif release.family == "debian":
+        elif release.family == "debian" and release.key.startswith(("debian-", "ubuntu-")):
             condition = "clb_family == 'debian'"
         else:
             continue
@@ -128,7 +135,7 @@ def probe_and_choose() -> list[dict]:
               "ansible.builtin.stat": {"path": "{{ item }}", "get_checksum": False},
               "loop": "{{ clb_probe_paths }}", "register": "clb_probe"})
     t.append({"name": "Find netplan configuration",
-              "ansible.builtin.find": {"paths": "/etc/netplan", "patterns": "*.yaml,*.yml"},
+              "ansible.builtin.find": {"paths": "/etc/netplan", "patterns": NETPLAN_CONFIG},
               "register": "clb_netplan_yaml"})
     t.append(_cmd("Ask NetworkManager its version", ["nmcli", "--version"], "clb_nmcli"))
     t.append(_cmd("Ask systemd-networkd its version", ["networkctl", "--version"],

@@ -20,18 +20,16 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Optional
 
+from clb_wizard.errors import PlatformError
 from clb_wizard.methods import get_method
-from clb_wizard.methods.base import Command, Method
-from clb_wizard.methods.ifupdown import DROPIN_DIR, MAIN
-from clb_wizard.platform import Platform, PlatformError
+from clb_wizard.methods.base import Command, Method, RenderInput, TransitionInput
+from clb_wizard.platform import Platform, release_of
 
 # Documentation addresses used as a stand-in old VIP to learn from the engine how a
 # method retires a VIP it no longer configures.
 _PLACEHOLDERS = ("192.0.2.254", "192.0.2.253", "192.0.2.252")
 _LABEL = re.compile(r"lo:(\d+)")
 _IPV4 = re.compile(r"\d+\.\d+\.\d+\.\d+")
-# networkd's file that `netplan generate` writes for lo (what verify re-reads)
-NETWORKD_LO = "/run/systemd/network/10-netplan-lo.network"
 
 
 class ExportError(PlatformError):
@@ -165,11 +163,9 @@ def pairs_of(texts: Sequence[str]) -> list[tuple[str, str]]:
     return found
 
 
-def _baseline(method: Method) -> dict[str, Optional[str]]:
+def _baseline(method: Method, platform: Platform) -> dict[str, Optional[str]]:
     """The files of a host where the wizard never ran (its stock configuration)."""
-    if method.name == "ifupdown":
-        return {MAIN: f"source {DROPIN_DIR}/*\n"}
-    return {}
+    return dict(method.stock_files(release_of(platform)))
 
 
 def _same(a: Command, b: Command) -> bool:
@@ -178,18 +174,6 @@ def _same(a: Command, b: Command) -> bool:
 
 def _in(command: Command, commands: Sequence[Command]) -> bool:
     return any(_same(command, c) for c in commands)
-
-
-def _variant_key(platform: Platform) -> str:
-    from clb_wizard.platform import NETWORKD_RECONFIGURE_MIN
-
-    if platform.method == "ifcfg" and platform.packages:
-        return "ifcfg-install"
-    if platform.method == "netplan" and (
-        (platform.stack.networkd_version or 0) < NETWORKD_RECONFIGURE_MIN
-    ):
-        return "netplan-legacy"
-    return platform.method
 
 
 def _template(argv: Sequence[str], vip: str, label: str) -> tuple[str, ...]:
@@ -204,14 +188,14 @@ def _mentions(argv: Sequence[str], vip: str, label: str) -> bool:
 
 def build_profile(platform: Platform, vips: Sequence[str]) -> Profile:
     """The export model for `platform` (its method and stack) and these VIPs."""
-    if platform.method == "windows":
+    method = get_method(platform.method)
+    if method.host_os != "linux":
         raise ExportError("Windows hosts take the PowerShell script of `clb-wizard plan --os "
                           "windows`, not a shell script or an Ansible play.")
-    method = get_method(platform.method)
     vips = tuple(vips)
     every = set(vips)
-    base = _baseline(method)
-    rendered = method.render(vips, base, platform)
+    base = _baseline(method, platform)
+    rendered = method.render(RenderInput(vips, base, platform))
     after = {**base, **rendered.files}
     files = tuple(
         ManagedFile(path, text, rendered.modes.get(path, 0o644))
@@ -219,9 +203,12 @@ def build_profile(platform: Platform, vips: Sequence[str]) -> Profile:
     )
     pairs = tuple(pairs_of([f.content for f in files]))
 
-    fresh = method.transition(base, after, platform, live=())
-    changed = method.transition(base, after, platform, live=every)
-    missing = {v: method.transition(after, after, platform, live=every - {v}) for v in vips}
+    def move(before, after_, live, preserve=()):
+        return method.transition(TransitionInput(before, after_, platform, live, preserve))
+
+    fresh = move(base, after, ())
+    changed = move(base, after, every)
+    missing = {v: move(after, after, every - {v}) for v in vips}
 
     def step(command: Command, phase: str) -> Step:
         in_changed = _in(command, getattr(changed, phase))
@@ -239,9 +226,8 @@ def build_profile(platform: Platform, vips: Sequence[str]) -> Profile:
 
     # Undo (rollback): from the new files back to none; a command that goes away when a
     # VIP is preserved removes that VIP, and is skipped when the VIP was there before.
-    undo = method.transition(after, base, platform, live=every)
-    kept = {v: method.transition(after, base, platform, live=every, preserve={v})
-            for v in vips}
+    undo = move(after, base, every)
+    kept = {v: move(after, base, every, {v}) for v in vips}
 
     def undo_step(command: Command, phase: str) -> UndoStep:
         tied = tuple(v for v in vips if not _in(command, getattr(kept[v], phase)))
@@ -252,14 +238,14 @@ def build_profile(platform: Platform, vips: Sequence[str]) -> Profile:
 
     # Retiring an old VIP of ours: ask the engine with a stand-in old VIP.
     placeholder = next(p for p in _PLACEHOLDERS if p not in every)
-    old_rendered = method.render((*vips, placeholder), base, platform)
+    old_rendered = method.render(RenderInput((*vips, placeholder), base, platform))
     old = {**base, **old_rendered.files}
     old_pairs = dict((v, label) for label, v in pairs_of(
         [t for t in old_rendered.files.values() if t is not None]))
     label = old_pairs.get(placeholder, "-")
-    new_from_old = method.render(vips, old, platform)
+    new_from_old = method.render(RenderInput(vips, old, platform))
     after_old = {**old, **new_from_old.files}
-    retire_t = method.transition(old, after_old, platform, live=every | {placeholder})
+    retire_t = move(old, after_old, every | {placeholder})
     retire = []
     for phase in ("prepare", "activate"):
         for command in getattr(retire_t, phase):
@@ -275,28 +261,22 @@ def build_profile(platform: Platform, vips: Sequence[str]) -> Profile:
     reload = tuple(c for c in (*changed.prepare, *changed.activate)
                    if not any(v in " ".join(c.argv) for v in vips))
 
+    hints = method.export_hints(platform)
     watch = (*method.watch_dirs, *method.watch_files)
     source_main = source_append = None
-    if method.name == "ifupdown":
+    if hints.sourced_by is not None:  # ifupdown: the file that must read our drop-in
         ours = next(f.path for f in files)
-        source_main = MAIN
-        appended = method.render(vips, {MAIN: ""}, platform).files.get(MAIN)
+        source_main = hints.sourced_by
+        appended = method.render(RenderInput(vips, {source_main: ""}, platform)).files.get(
+            source_main)
         source_append = appended or ""
         watch = tuple(w for w in watch if w != ours)
-    conflict_re = conflict_why = None
-    if method.name == "networkmanager":
-        conflict_re = "^(type=loopback|interface-name=lo)[[:space:]]*$"
-        conflict_why = ("already holds a profile for lo; lo can have only one active profile "
-                        "and this export will not replace it (add the VIPs to that profile "
-                        "with nmcli, or run clb-wizard on this host)")
-    reread = {"ifupdown": "ifquery", "netplan": "networkd", "networkmanager": "nmcli"}.get(
-        method.name)
     return Profile(
-        key=_variant_key(platform), method=method.name, title=method.title,
+        key=method.variant(platform), method=method.name, title=method.title,
         platform=platform, vips=vips, files=files, pairs=pairs,
         prepare=tuple(prepare), activate=tuple(activate), retire=tuple(retire),
         undo_prepare=undo_prepare, undo_activate=undo_activate, reload=reload,
         watch=watch, stale_glob=stale_glob, source_main=source_main,
-        source_append=source_append, conflict_re=conflict_re, conflict_why=conflict_why or "",
-        reread=reread,
+        source_append=source_append, conflict_re=hints.conflict_re, conflict_why=hints.conflict_why,
+        reread=hints.reread,
     )

@@ -9,7 +9,7 @@ as quoted here-documents, and tables of the engine's commands with when each run
 
 from __future__ import annotations
 
-from clb_wizard.export.profile import NETWORKD_LO, Profile, Step
+from clb_wizard.export.profile import Profile, Step
 from clb_wizard.export.shell import (
     LIBRARY,
     assignments,
@@ -20,6 +20,7 @@ from clb_wizard.export.shell import (
     words,
 )
 from clb_wizard.methods.base import MARKER
+from clb_wizard.methods.netplan import NETWORKD_LO
 from clb_wizard.methods.networkmanager import CONNECTION_UUID
 from clb_wizard.sysctls import PATH as ARP_PATH
 from clb_wizard.sysctls import WANTED as ARP_WANTED

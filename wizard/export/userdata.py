@@ -13,10 +13,8 @@ import shlex
 from collections.abc import Sequence
 
 from clb_wizard.methods import get_method
-from clb_wizard.methods.base import MARKER
-from clb_wizard.methods.ifupdown import DROPIN_DIR, MAIN
-from clb_wizard.methods.windows import render_script
-from clb_wizard.platform import Platform
+from clb_wizard.methods.base import MARKER, RenderInput, TransitionInput
+from clb_wizard.platform import Platform, release_of
 
 _EOF = "CLB_WIZARD_EOF"
 
@@ -32,16 +30,22 @@ def _write_file(path: str, content: str, mode: int) -> str:
     )
 
 
-def _ensure_sourced(path: str) -> str:
-    """ifupdown: make /etc/network/interfaces read our drop-in unless it already does."""
-    pattern = (
-        r"^[[:space:]]*(source[[:space:]]+(/etc/network/)?interfaces\.d/\*"
-        r"|source-directory[[:space:]]+(/etc/network/)?interfaces\.d/?)[[:space:]]*$"
-    )
+def _append_once(path: str, tail: str) -> str:
+    """Add our lines to a file the OS ships (e.g. wicked's ifcfg-lo) unless they are there."""
+    first = next(line for line in tail.splitlines() if line.strip())
     return (
-        f"if ! grep -Eq {shlex.quote(pattern)} {MAIN}; then\n"
+        f"if ! grep -qxF -- {shlex.quote(first)} {shlex.quote(path)} 2>/dev/null; then\n"
+        f"    cat >> {shlex.quote(path)} <<'{_EOF}'\n{tail}{_EOF}\n"
+        "fi\n"
+    )
+
+
+def _ensure_sourced(path: str, main: str, already: str) -> str:
+    """Make `main` read our drop-in unless a line matching `already` (an ERE) does."""
+    return (
+        f"if ! grep -Eq {shlex.quote(already)} {main}; then\n"
         f"    printf '\\n# Added by clb-wizard: the CLB VIPs on the loopback\\nsource %s\\n' "
-        f"{shlex.quote(path)} >> {MAIN}\n"
+        f"{shlex.quote(path)} >> {main}\n"
         "fi\n"
     )
 
@@ -54,55 +58,67 @@ CHECK_SECONDS = 10
 
 def _check(vips: Sequence[str]) -> str:
     quoted = " ".join(shlex.quote(v) for v in vips)
-    # `grep -F ... >/dev/null`, not `grep -q`: under `set -o pipefail` an early-exiting
-    # grep can fail the pipeline with SIGPIPE when `ip` still has output to write.
-    # The VIPs are a bash array: `for vip in 203.0.113.10; do` (one VIP, the usual case)
-    # is shellcheck warning SC2043.
+    # POSIX sh (Alpine has no bash): the VIPs are the positional parameters, since
+    # `for vip in 203.0.113.10; do` (one VIP, the usual case) is shellcheck's SC2043.
+    # `grep -F ... >/dev/null`, not `grep -q`: an early-exiting grep can kill `ip` with
+    # SIGPIPE while it still has output to write.
     return (
-        f"vips=({quoted})\n"
-        f"deadline=$((SECONDS + {CHECK_SECONDS}))\n"
-        'for vip in "${vips[@]}"; do\n'
+        f"set -- {quoted}\n"
+        f"deadline=$(($(date +%s) + {CHECK_SECONDS}))\n"
+        'for vip in "$@"; do\n'
         '    until ip -o -4 addr show dev lo | grep -F -- " $vip/32 " >/dev/null; do\n'
-        '        if [ "$SECONDS" -ge "$deadline" ]; then\n'
+        '        if [ "$(date +%s)" -ge "$deadline" ]; then\n'
         '            echo "clb-wizard: $vip is not on lo" >&2\n'
         "            exit 1\n"
         "        fi\n"
-        "        sleep 0.2\n"
+        "        sleep 1\n"
         "    done\n"
         "done\n"
         'echo "clb-wizard: the CLB VIPs are on lo"\n'
     )
 
 
+def _install(needs, platform: Platform) -> list[str]:
+    """Install the method's packages unless a path shows they already are."""
+    if not needs.packages:
+        return []
+    present = " || ".join(f"[ -e {shlex.quote(p)} ]" for p in needs.present_when) or "false"
+    install = shlex.join((*platform.install_command(), *needs.packages))
+    return [f"if ! {{ {present}; }}; then\n    {install}\nfi\n"]
+
+
 def render_userdata(platform: Platform, vips: Sequence[str]) -> str:
     """The UserData script for a new host of `platform` (stock stack, no files yet)."""
-    if platform.method == "windows":
-        return "#ps1_sysnative\n" + render_script(vips)
     method = get_method(platform.method)
-    current = {MAIN: f"source {DROPIN_DIR}/*\n"} if platform.method == "ifupdown" else {}
-    rendered = method.render(vips, current, platform)
+    current = method.stock_files(release_of(platform))
+    rendered = method.render(RenderInput(vips, current, platform))
+    if method.host_os != "linux":  # Windows: the script itself, run by cloudbase-init
+        script = next(text for text in rendered.files.values() if text is not None)
+        return "#ps1_sysnative\n" + script
     parts = [
-        "#!/bin/bash\n",
+        "#!/bin/sh\n",
         f"# {MARKER}\n",
         f"# cloud-init UserData for {platform.name}: method {platform.method}.\n",
-        "set -euo pipefail\n",
+        "set -eu\n",
     ]
-    for package in platform.packages:
-        parts.append(
-            "if [ ! -e /etc/sysconfig/network-scripts/ifup-eth ] && "
-            "[ ! -e /usr/libexec/network-scripts/ifup-eth ]; then\n"
-            f"    yum install -y {shlex.quote(package)}\n"
-            "fi\n"
-        )
+    parts += _install(method.prerequisites(release_of(platform), platform.stack),
+                      platform)
+    hints = method.export_hints(platform)
     written = {}
     for path, content in sorted(rendered.files.items()):
-        if content is None or path == MAIN:
+        if content is None:
+            continue
+        written[path] = content
+        stock = current.get(path)
+        if path == hints.sourced_by:  # made to read our drop-in, after the drop-in
+            continue
+        if stock is not None and content.startswith(stock):  # a stock file we add to
+            parts.append(_append_once(path, content[len(stock):]))
             continue
         parts.append(_write_file(path, content, rendered.modes.get(path, 0o644)))
-        written[path] = content
-        if platform.method == "ifupdown":
-            parts.append(_ensure_sourced(path))
-    steps = method.transition({}, written, platform, live=()).activate
+        if hints.sourced_by:
+            parts.append(_ensure_sourced(path, hints.sourced_by, hints.sourced_re))
+    steps = method.transition(TransitionInput({}, written, platform)).activate
     parts += [f"{command.shell()}\n" for command in steps]
     parts.append(_check(vips))
     return "".join(parts)

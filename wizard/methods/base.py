@@ -1,21 +1,28 @@
 """What every persistence method provides, and the pieces they share.
 
-A method is pure: from the VIPs, the current files (a snapshot) and the live `lo`
-addresses, it renders the files it wants and the commands that move the host from one
-set of files to another. Reading the snapshot and running the commands is the
-runner's job, not the method's.
+A method owns everything about its network stack, so nothing outside `methods/` names
+it: whether it fits a host (and why), what it needs installed or enabled first, the stock
+files it assumes, its rendering and transitions, how its own tool reads the config
+back, and the data the exporters need. Rendering and transitions are pure: from the
+VIPs, the current files (a snapshot) and the live `lo` addresses to files and commands.
+Reading the snapshot and running the commands is the runner's job, not the method's.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import re
 import shlex
 from abc import ABC, abstractmethod
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Optional
+from typing import TYPE_CHECKING, NamedTuple, Optional
 
 from clb_wizard.errors import InputError
-from clb_wizard.platform import Platform
+
+if TYPE_CHECKING:  # methods never need platform.py at run time: it imports them
+    from clb_wizard.platform import NetworkStack, Platform, Release
+    from clb_wizard.runner import Runner
 
 # The first line of every file we write: how we tell our files from the admin's.
 MARKER = "clb-wizard: CLB VIPs on the loopback (message forwarding mode)."
@@ -86,43 +93,128 @@ class Transition:
     activate: tuple[Command, ...] = ()
 
 
+@dataclass(frozen=True)
+class RenderInput:
+    """What a method renders from: exactly these VIPs, the current files, the platform,
+    and the live addresses of lo (empty when planning for another host)."""
+
+    vips: Sequence[str]
+    current: Files
+    platform: Platform
+    live: Sequence[LoAddress] = ()
+
+
+@dataclass(frozen=True)
+class TransitionInput:
+    """From `before` files to `after` files. `live`: the addresses on lo now (a VIP the
+    new config keeps that is not live is brought up even if its config does not change).
+    `preserve`: addresses that must stay on lo even if the new config drops them (on
+    rollback: the ones that were there before apply)."""
+
+    before: Files
+    after: Files
+    platform: Platform
+    live: Collection[str] = ()
+    preserve: Collection[str] = ()
+
+
+class Fit(NamedTuple):
+    """Whether a method can keep VIPs on lo on a host, and why (shown to the user)."""
+
+    ok: bool
+    reason: str
+
+
+@dataclass(frozen=True)
+class Prerequisites:
+    """What must be on the host before the method works: packages the plan installs
+    first (`present_when`: any of these paths means they already are), and services
+    that must be enabled for the configuration to take effect at boot."""
+
+    packages: tuple[str, ...] = ()
+    present_when: tuple[str, ...] = ()
+    services: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class ExportHints:
+    """What the exporters (UserData, sh script, Ansible) need beyond render/transition.
+
+    Command templates use `{vip}` and `{label}` (the N of lo:N) placeholders.
+    """
+
+    activate: tuple[tuple[str, ...], ...] = ()  # bring the config of one VIP up
+    deactivate: tuple[tuple[str, ...], ...] = ()  # take one VIP of ours down
+    reread: Optional[str] = None  # the tool that reads the config back (verify)
+    sourced_by: Optional[str] = None  # a file that must read our drop-in (ifupdown)
+    sourced_re: str = ""  # an ERE matching a line of it that already does
+    conflict_re: Optional[str] = None  # a line that, in a file not ours, refuses
+    conflict_why: str = ""
+
+
 class Method(ABC):
     name: str = ""
     title: str = ""
     # directories and files whose content the method needs to see
     watch_dirs: tuple[str, ...] = ()
     watch_files: tuple[str, ...] = ()
+    # "linux", or "windows": the plan is a script to run on another host
+    host_os: str = "linux"
+    # services that must be enabled for the configuration to apply at boot
+    services: tuple[str, ...] = ()
+    # NetworkStack fields as they are when this method's tool is installed and working
+    tool_present: Mapping[str, object] = {}
 
+    # -- choosing ----------------------------------------------------------------------
     @abstractmethod
-    def render(
-        self,
-        vips: Sequence[str],
-        current: Files,
-        platform: Platform,
-        live: Sequence[LoAddress] = (),
-    ) -> Rendered:
+    def fits(self, release: Release, stack: NetworkStack) -> Fit:
+        """Can this method keep VIPs on lo on a host of this release with this stack?"""
+
+    def prerequisites(self, release: Release, stack: NetworkStack) -> Prerequisites:
+        """Packages to install first (none by default) and the services that must be
+        enabled for the configuration to apply at boot."""
+        return Prerequisites(services=self.services)
+
+    def assume_installed(self, stack: NetworkStack) -> NetworkStack:
+        """The stack with this method's tool present and working: what `--method` asks an
+        --os preview to assume (versions stay the release's)."""
+        return dataclasses.replace(stack, **self.tool_present)
+
+    def stock_files(self, release: Release) -> dict[str, str]:
+        """Files every host of this release ships (assumed in --os previews when missing
+        under the root, and for UserData and exports)."""
+        return {}
+
+    def variant(self, platform: Platform) -> str:
+        """The export variant: hosts whose commands differ get different variants."""
+        return self.name
+
+    # -- rendering ---------------------------------------------------------------------
+    @abstractmethod
+    def render(self, given: RenderInput) -> Rendered:
         """The files for exactly these VIPs, given the current ones."""
 
     @abstractmethod
-    def transition(
-        self,
-        before: Files,
-        after: Files,
-        platform: Platform,
-        live: Collection[str] = (),
-        preserve: Collection[str] = (),
-    ) -> Transition:
-        """Commands that take the live host from `before` files to `after` files.
-
-        `live` is the set of addresses on lo now: a VIP the new config keeps that is not
-        live is brought up even if its config does not change. `preserve` lists
-        addresses that must stay on lo even if the new config drops them (on rollback:
-        the ones that were there before apply).
-        """
+    def transition(self, move: TransitionInput) -> Transition:
+        """Commands that take the live host from `before` files to `after` files."""
 
     @abstractmethod
     def configured_vips(self, files: Files) -> list[str]:
         """The VIPs our own files among `files` put on lo (for verify and idempotency)."""
+
+    # -- reading back and exporting ----------------------------------------------------
+    def reread(self, runner: Runner, files: Files) -> Optional[list[str]]:
+        """The VIPs as the method's own tool reads the config back (read-only queries
+        through the runner); None when the tool has no reader."""
+        return None
+
+    def export_hints(self, platform: Platform) -> ExportHints:
+        return ExportHints()
+
+
+def version_tuple(version: Optional[str]) -> tuple[int, ...]:
+    """"1.42.4" -> (1, 42, 4); None or no digits -> ()."""
+    return tuple(int(p) for p in re.findall(r"\d+", version or "")[:3])
 
 
 def is_ours(content: Optional[str]) -> bool:

@@ -8,16 +8,19 @@ from __future__ import annotations
 
 import re
 import shlex
-from collections.abc import Collection, Sequence
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 
 from clb_wizard.methods.base import (
+    ExportHints,
     Files,
-    LoAddress,
+    Fit,
     Method,
     MethodError,
+    Prerequisites,
     Rendered,
+    RenderInput,
     Transition,
+    TransitionInput,
     alias_transition,
     assign_labels,
     foreign_note,
@@ -25,9 +28,14 @@ from clb_wizard.methods.base import (
     is_ours,
     live_label_numbers,
 )
-from clb_wizard.platform import Platform
+
+if TYPE_CHECKING:
+    from clb_wizard.platform import NetworkStack, Platform, Release
 
 DIR = "/etc/sysconfig/network-scripts"
+PACKAGE = "network-scripts"
+# Either of these means network-scripts is installed (ifup-eth moved in RHEL 8).
+INSTALLED = (f"{DIR}/ifup-eth", "/usr/libexec/network-scripts/ifup-eth")
 _NAME = re.compile(r"^ifcfg-lo:(\d+)$")
 _LINE = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_]*)=(.*)$")
 
@@ -77,7 +85,28 @@ def _ours_by_label(method: IfcfgMethod, files: Files) -> dict[int, str]:
 class IfcfgMethod(Method):
     name = "ifcfg"
     title = "network-scripts (ifcfg-lo:N files)"
+    services = ("network",)
     watch_dirs = (DIR,)
+
+    def fits(self, release: Release, stack: NetworkStack) -> Fit:
+        if PACKAGE not in release.installable:
+            return Fit(False, f"Red Hat network-scripts are not part of {release.name}")
+        if stack.network_scripts:
+            return Fit(True, "network-scripts is installed: ifcfg-lo:N files, ifup lo:N")
+        return Fit(True, "network-scripts is not installed: the plan installs it first "
+                         "(NetworkManager below 1.42 cannot keep addresses on lo)")
+
+    def prerequisites(self, release: Release, stack: NetworkStack) -> Prerequisites:
+        if stack.network_scripts:
+            return Prerequisites(services=self.services)
+        return Prerequisites((PACKAGE,), present_when=INSTALLED, services=self.services)
+
+    def variant(self, platform: Platform) -> str:
+        return "ifcfg-install" if platform.packages else self.name
+
+    def export_hints(self, platform: Platform) -> ExportHints:
+        return ExportHints(activate=(("ifup", "lo:{label}"),),
+                           deactivate=(("ifdown", "lo:{label}"),))
 
     def _vip_of(self, path: str, text: str) -> Optional[str]:
         values = parse_ifcfg(path, text)
@@ -92,13 +121,8 @@ class IfcfgMethod(Method):
                     vips.append(vip)
         return vips
 
-    def render(
-        self,
-        vips: Sequence[str],
-        current: Files,
-        platform: Platform,
-        live: Sequence[LoAddress] = (),
-    ) -> Rendered:
+    def render(self, given: RenderInput) -> Rendered:
+        vips, current, live = given.vips, given.current, given.live
         aliases = _alias_files(current)
         kept: dict[str, int] = {}
         ours_unwanted: list[str] = []
@@ -128,13 +152,7 @@ class IfcfgMethod(Method):
             modes[path] = 0o644
         return Rendered(files, modes, tuple(notes), foreign=tuple(foreign))
 
-    def transition(
-        self,
-        before: Files,
-        after: Files,
-        platform: Platform,
-        live: Collection[str] = (),
-        preserve: Collection[str] = (),
-    ) -> Transition:
+    def transition(self, move: TransitionInput) -> Transition:
+        before, after, live, preserve = move.before, move.after, move.live, move.preserve
         old, new = _ours_by_label(self, before), _ours_by_label(self, after)
         return alias_transition(old, new, live, preserve, down=("ifdown",))

@@ -9,17 +9,19 @@ from __future__ import annotations
 import fnmatch
 import posixpath
 import re
-from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 
 from clb_wizard.methods.base import (
+    ExportHints,
     Files,
-    LoAddress,
+    Fit,
     Method,
     MethodError,
     Rendered,
+    RenderInput,
     Transition,
+    TransitionInput,
     alias_transition,
     assign_labels,
     foreign_note,
@@ -27,7 +29,10 @@ from clb_wizard.methods.base import (
     is_ours,
     live_label_numbers,
 )
-from clb_wizard.platform import Platform
+
+if TYPE_CHECKING:
+    from clb_wizard.platform import NetworkStack, Platform, Release
+    from clb_wizard.runner import Runner
 
 MAIN = "/etc/network/interfaces"
 DROPIN_DIR = "/etc/network/interfaces.d"
@@ -127,7 +132,7 @@ def _dropins(files: Files) -> dict[str, Optional[str]]:
 _OUR_NAME = re.compile(rf"^{re.escape(DROPIN_DIR)}/{BASENAME}(-(\d+))?$")
 
 
-def _our_path(files: Files) -> str:
+def our_dropin_path(files: Files) -> str:
     """Our drop-in: clb-wizard-lo, or -2, -3... when an admin's file already has the name.
 
     A drop-in of ours that already exists wins, whatever its number: once the admin's
@@ -173,15 +178,72 @@ def _render_dropin(labels: dict[str, int]) -> str:
     return "".join(body)
 
 
+# What Debian and Ubuntu install as /etc/network/interfaces (Ubuntu 16.04 reads the
+# directory with source-directory; later releases with a glob).
+STOCK_INTERFACES = "source /etc/network/interfaces.d/*\n\nauto lo\niface lo inet loopback\n"
+STOCK_INTERFACES_16_04 = (
+    "source-directory /etc/network/interfaces.d\n\nauto lo\niface lo inet loopback\n"
+)
+
+
+# A line of /etc/network/interfaces that already reads every drop-in (for the exports'
+# shell, which cannot run parse_interfaces).
+SOURCES_DROPINS_RE = (
+    r"^[[:space:]]*(source[[:space:]]+(/etc/network/)?interfaces\.d/\*"
+    r"|source-directory[[:space:]]+(/etc/network/)?interfaces\.d/?)[[:space:]]*$"
+)
+
+
 def _source_line(path: str) -> str:
     return f"\n# Added by clb-wizard: the CLB VIPs on the loopback\nsource {path}\n"
+
+
+def main_reading(main: str, path: str) -> Optional[str]:
+    """/etc/network/interfaces with a `source` line for our drop-in, or None when it
+    already reads it."""
+    if sources_file(main, path):
+        return None
+    return main + ("" if main.endswith("\n") or not main else "\n") + _source_line(path)
+
+
+def interfaces_fit(tool: str, present: bool) -> Fit:
+    """ifupdown and ifupdown-ng both fit when installed with their interfaces file."""
+    if present:
+        return Fit(True, f"{tool} configures this host ({MAIN})")
+    return Fit(False, f"{tool} is not installed, or {MAIN} is missing")
 
 
 class IfupdownMethod(Method):
     name = "ifupdown"
     title = "ifupdown (/etc/network/interfaces.d)"
+    services = ("networking",)
+    tool_present = {"ifupdown": True}
     watch_dirs = (DROPIN_DIR,)
     watch_files = (MAIN,)
+
+    def fits(self, release: Release, stack: NetworkStack) -> Fit:
+        return interfaces_fit("ifupdown", stack.ifupdown)
+
+    def stock_files(self, release: Release) -> dict[str, str]:
+        if release.key == "ubuntu-16.04":
+            return {MAIN: STOCK_INTERFACES_16_04}
+        return {MAIN: STOCK_INTERFACES}
+
+    def reread(self, runner: Runner, files: Files) -> Optional[list[str]]:
+        labels = [f"lo:{n}" for n in sorted(self.configured_labels(files))]
+        if not labels:
+            return []
+        out = runner.query(["ifquery", *labels])  # one call for every alias
+        if not out.ok:
+            return [f"(ifquery failed: {out.describe()})"]
+        return [value.strip().split("/")[0] for key, _, value in
+                (line.partition(":") for line in out.stdout.splitlines())
+                if key.strip() == "address"]
+
+    def export_hints(self, platform: Platform) -> ExportHints:
+        return ExportHints(activate=(("ifup", "lo:{label}"),),
+                           deactivate=(("ifdown", "--force", "lo:{label}"),),
+                           reread="ifquery", sourced_by=MAIN, sourced_re=SOURCES_DROPINS_RE)
 
     def configured_labels(self, files: Files) -> dict[int, str]:
         """lo:N -> VIP, from our drop-in (verification asks ifquery about these labels)."""
@@ -193,20 +255,15 @@ class IfupdownMethod(Method):
     def configured_vips(self, files: Files) -> list[str]:
         return [vip for _, vip in sorted(self.configured_labels(files).items())]
 
-    def render(
-        self,
-        vips: Sequence[str],
-        current: Files,
-        platform: Platform,
-        live: Sequence[LoAddress] = (),
-    ) -> Rendered:
+    def render(self, given: RenderInput) -> Rendered:
+        vips, current, live = given.vips, given.current, given.live
         main = current.get(MAIN)
         if main is None:
             raise MethodError(
                 f"{MAIN} does not exist, so ifupdown is not configuring this host. "
                 "Check the network stack (clb-wizard detect) or pass --method."
             )
-        path = _our_path(current)
+        path = our_dropin_path(current)
         ours = _aliases(path, current.get(path))
         used: set[int] = set(_aliases(MAIN, main))
         foreign: list[str] = []
@@ -232,27 +289,19 @@ class IfupdownMethod(Method):
         if labels:
             files[path] = _render_dropin(labels)
             modes[path] = 0o644
-            if not sources_file(main, path):
-                files[MAIN] = main + ("" if main.endswith("\n") or not main else "\n") + (
-                    _source_line(path)
-                )
-                modes[MAIN] = 0o644
+            reading = main_reading(main, path)
+            if reading is not None:
+                files[MAIN], modes[MAIN] = reading, 0o644
                 notes.append(f"{MAIN} does not read {DROPIN_DIR}/: a 'source' line is added.")
         elif current.get(path) is not None:
             files[path] = None
         return Rendered(files, modes, tuple(notes), foreign=tuple(foreign))
 
-    def transition(
-        self,
-        before: Files,
-        after: Files,
-        platform: Platform,
-        live: Collection[str] = (),
-        preserve: Collection[str] = (),
-    ) -> Transition:
+    def transition(self, move: TransitionInput) -> Transition:
+        before, after, live, preserve = move.before, move.after, move.live, move.preserve
         # Our drop-in on each side, looked up separately: when ours is deleted, the merged
         # view would point at the first free name and miss the aliases to take down.
-        old_path, new_path = _our_path(before), _our_path(after)
+        old_path, new_path = our_dropin_path(before), our_dropin_path(after)
         was, will = before.get(old_path), after.get(new_path)
         old = _aliases(old_path, was) if is_ours(was) else {}
         new = _aliases(new_path, will) if is_ours(will) else {}

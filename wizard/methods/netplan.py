@@ -17,30 +17,64 @@ its config, so a VIP leaving the file is removed with `ip addr del`.
 
 from __future__ import annotations
 
+import fnmatch
 import re
-from collections.abc import Collection, Sequence
-from typing import Optional
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Optional
 
 import yaml
 
 from clb_wizard.methods.base import (
     Command,
+    ExportHints,
     Files,
-    LoAddress,
+    Fit,
     Method,
     MethodError,
     Rendered,
+    RenderInput,
     Transition,
+    TransitionInput,
     cmd,
     foreign_note,
     header,
     is_ours,
 )
-from clb_wizard.platform import NETWORKD_RECONFIGURE_MIN, Platform
+
+if TYPE_CHECKING:
+    from clb_wizard.platform import NetworkStack, Platform, Release
+    from clb_wizard.runner import Runner
 
 DIR = "/etc/netplan"
+# What netplan reads in its directories: *.yaml only (a *.yml file is ignored).
+CONFIG_PATTERN = "*.yaml"
 # lo's own addresses: never written, and skipped when reading a file that lists them
 LOOPBACK_OWN = ("127.0.0.1/8", "::1/128")
+# `networkctl reconfigure` (re-applies one link only) exists from systemd 244 on.
+NETWORKD_RECONFIGURE_MIN = 244
+# The networkd file `netplan generate` writes for lo (what the tool's read-back reads).
+NETWORKD_LO = "/run/systemd/network/10-netplan-lo.network"
+
+
+def is_netplan_config(name: str) -> bool:
+    return fnmatch.fnmatchcase(name, CONFIG_PATTERN)
+
+
+def netplan_renderer(runner: Runner) -> Optional[str]:
+    """The renderer /etc/netplan asks for ("networkd" unless a file says otherwise; a
+    later file overrides an earlier one); None when a file cannot be read as YAML."""
+    renderer = "networkd"
+    for name in sorted(runner.list_dir(DIR)):
+        if not is_netplan_config(name):
+            continue
+        try:
+            data = yaml.safe_load(runner.read_text(f"{DIR}/{name}") or "") or {}
+        except yaml.YAMLError:
+            return None
+        network = data.get("network") if isinstance(data, dict) else None
+        if isinstance(network, dict) and isinstance(network.get("renderer"), str):
+            renderer = network["renderer"]
+    return renderer
 
 
 _OUR_NAME = re.compile(r"^/etc/netplan/(\d+)-clb-wizard-lo\.yaml$")
@@ -155,26 +189,65 @@ def _vips_in(path: str, text: Optional[str]) -> list[str]:
     ]
 
 
+def _can_reconfigure(platform: Platform) -> bool:
+    return (platform.stack.networkd_version or 0) >= NETWORKD_RECONFIGURE_MIN
+
+
 class NetplanMethod(Method):
     name = "netplan"
     title = "netplan (/etc/netplan)"
+    services = ("systemd-networkd",)
+    tool_present = {"netplan": True, "netplan_configured": True,
+                    "netplan_renderer": "networkd", "networkd_enabled": True}
     watch_dirs = (DIR,)
+
+    def fits(self, release: Release, stack: NetworkStack) -> Fit:
+        """netplan only writes configuration: it needs a renderer that really runs. lo's
+        file goes to systemd-networkd, so networkd must be enabled (or running), or be
+        enabled at boot by netplan's generator for a networkd-rendered configuration."""
+        if not stack.netplan:
+            return Fit(False, "netplan is not installed")
+        # (an unreadable file leaves the renderer unknown: render then says what is wrong)
+        by_generator = stack.netplan_configured and stack.netplan_renderer != "NetworkManager"
+        if not (stack.networkd_enabled or by_generator):
+            return Fit(False, "netplan is installed, but systemd-networkd (the renderer lo's "
+                              "file needs) is neither enabled nor running here")
+        if stack.netplan_configured:
+            return Fit(True, f"netplan configures this host ({DIR} has YAML files)")
+        if stack.ifupdown:
+            return Fit(False, f"{DIR} has no configuration, and ifupdown configures this host")
+        return Fit(True, "netplan is installed and systemd-networkd is enabled")
+
+    def variant(self, platform: Platform) -> str:
+        return self.name if _can_reconfigure(platform) else "netplan-legacy"
+
+    def reread(self, runner: Runner, files: Files) -> Optional[list[str]]:
+        text = runner.read_text(NETWORKD_LO) or ""
+        return [line.split("=", 1)[1].split("/")[0] for line in text.splitlines()
+                if line.startswith("Address=") and line.endswith("/32")]
+
+    def export_hints(self, platform: Platform) -> ExportHints:
+        if _can_reconfigure(platform):
+            activate: tuple[tuple[str, ...], ...] = (
+                ("netplan", "generate"), ("networkctl", "reload"),
+                ("networkctl", "reconfigure", "lo"))
+        else:
+            activate = (("netplan", "generate"),
+                        ("ip", "addr", "replace", "{vip}/32", "dev", "lo"))
+        return ExportHints(activate=activate,
+                           deactivate=(("ip", "addr", "del", "{vip}/32", "dev", "lo"),),
+                           reread="networkd")
 
     def configured_vips(self, files: Files) -> list[str]:
         path = _our_path(files)
         return _vips_in(path, files.get(path)) if is_ours(files.get(path)) else []
 
-    def render(
-        self,
-        vips: Sequence[str],
-        current: Files,
-        platform: Platform,
-        live: Sequence[LoAddress] = (),
-    ) -> Rendered:
+    def render(self, given: RenderInput) -> Rendered:
+        vips, current = given.vips, given.current
         path = _our_path(current)
         foreign, notes = [], []
         for other, text in sorted(current.items()):
-            if text is None or not other.endswith(".yaml"):  # netplan reads *.yaml only
+            if text is None or not is_netplan_config(other.rsplit("/", 1)[-1]):
                 continue
             data = _load(other, text)  # a broken file anywhere stops netplan: refuse early
             if other != path:
@@ -196,14 +269,8 @@ class NetplanMethod(Method):
             files[path] = None
         return Rendered(files, {path: 0o600}, tuple(notes), foreign=tuple(foreign))
 
-    def transition(
-        self,
-        before: Files,
-        after: Files,
-        platform: Platform,
-        live: Collection[str] = (),
-        preserve: Collection[str] = (),
-    ) -> Transition:
+    def transition(self, move: TransitionInput) -> Transition:
+        before, after, live, preserve = move.before, move.after, move.live, move.preserve
         # Our file on each side, looked up separately: when ours is deleted, the merged
         # view would point at the first free name and miss the VIPs it held.
         old_path, new_path = _our_path(before), _our_path(after)
@@ -217,7 +284,7 @@ class NetplanMethod(Method):
         steps: list[Command] = [
             cmd("render the networkd config from /etc/netplan", "netplan", "generate")
         ]
-        reconfigure = (platform.stack.networkd_version or 0) >= NETWORKD_RECONFIGURE_MIN
+        reconfigure = _can_reconfigure(move.platform)
         if reconfigure:
             steps += [
                 cmd("make systemd-networkd read the new config", "networkctl", "reload"),

@@ -11,22 +11,31 @@ from __future__ import annotations
 import configparser
 import posixpath
 import uuid
-from collections.abc import Collection, Sequence
-from typing import Optional
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Optional
 
 from clb_wizard.methods.base import (
+    ExportHints,
     Files,
-    LoAddress,
+    Fit,
     Method,
     MethodError,
     Rendered,
+    RenderInput,
     Transition,
+    TransitionInput,
     cmd,
     header,
     is_ours,
+    version_tuple,
 )
-from clb_wizard.platform import Platform
 
+if TYPE_CHECKING:
+    from clb_wizard.platform import NetworkStack, Platform, Release
+    from clb_wizard.runner import Runner
+
+# NetworkManager manages `lo` (connection type "loopback") from this version on.
+NM_LOOPBACK_MIN = (1, 42)
 DIR = "/etc/NetworkManager/system-connections"
 PATH = f"{DIR}/clb-wizard-lo.nmconnection"
 CONNECTION_ID = "clb-wizard-lo"
@@ -85,19 +94,44 @@ def _vips_in(path: str, text: Optional[str]) -> list[str]:
 class NetworkManagerMethod(Method):
     name = "networkmanager"
     title = "NetworkManager loopback profile"
+    services = ("NetworkManager",)
+    tool_present = {"networkmanager": True}  # its version stays the release's
     watch_dirs = (DIR,)
+
+    def fits(self, release: Release, stack: NetworkStack) -> Fit:
+        if not stack.networkmanager:
+            return Fit(False, "NetworkManager is not installed")
+        if version_tuple(stack.nm_version) < NM_LOOPBACK_MIN:
+            return Fit(False, f"NetworkManager {stack.nm_version or '(version unknown)'} is "
+                              "older than 1.42 and cannot manage lo")
+        return Fit(True, f"NetworkManager {stack.nm_version} manages lo (>= 1.42): a "
+                         "loopback profile")
+
+    def reread(self, runner: Runner, files: Files) -> Optional[list[str]]:
+        out = runner.query(["nmcli", "-g", "ipv4.addresses", "connection", "show", "uuid",
+                            CONNECTION_UUID])
+        if not out.ok:
+            return [f"(nmcli cannot show the profile: {out.describe()})"]
+        return [a.strip().split("/")[0] for a in out.stdout.replace("\\", "").split(",")
+                if a.strip()]
+
+    def export_hints(self, platform: Platform) -> ExportHints:
+        return ExportHints(
+            activate=(("nmcli", "connection", "load", PATH),
+                      ("nmcli", "connection", "up", "uuid", CONNECTION_UUID)),
+            deactivate=(("nmcli", "connection", "down", "uuid", CONNECTION_UUID),),
+            reread="nmcli",
+            conflict_re="^(type=loopback|interface-name=lo)[[:space:]]*$",
+            conflict_why=("already holds a profile for lo; lo can have only one active "
+                          "profile and this export will not replace it (add the VIPs to "
+                          "that profile with nmcli, or run clb-wizard on this host)"))
 
     def configured_vips(self, files: Files) -> list[str]:
         text = files.get(PATH)
         return _vips_in(PATH, text) if _is_ours(PATH, text) else []
 
-    def render(
-        self,
-        vips: Sequence[str],
-        current: Files,
-        platform: Platform,
-        live: Sequence[LoAddress] = (),
-    ) -> Rendered:
+    def render(self, given: RenderInput) -> Rendered:
+        vips, current, live = given.vips, given.current, given.live
         existing = current.get(PATH)
         if existing is not None and not _is_ours(PATH, existing):
             raise MethodError(
@@ -127,14 +161,8 @@ class NetworkManagerMethod(Method):
                      f"({', '.join(others)}): clb-wizard puts them back right after.",)
         return Rendered({PATH: render_keyfile(vips)}, {PATH: 0o600}, notes)
 
-    def transition(
-        self,
-        before: Files,
-        after: Files,
-        platform: Platform,
-        live: Collection[str] = (),
-        preserve: Collection[str] = (),
-    ) -> Transition:
+    def transition(self, move: TransitionInput) -> Transition:
+        before, after, live = move.before, move.after, move.live
         was, will = before.get(PATH), after.get(PATH)
         ours_before, ours_after = _is_ours(PATH, was), _is_ours(PATH, will)
         missing = [v for v in _vips_in(PATH, will) if v not in live] if ours_after else []

@@ -8,24 +8,28 @@ Linux hosts with neither netplan nor ifupdown. The addresses are added with
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 
 from clb_wizard.methods.base import (
     Command,
+    ExportHints,
     Files,
-    LoAddress,
+    Fit,
     Method,
     MethodError,
     Rendered,
+    RenderInput,
     Transition,
+    TransitionInput,
     assign_labels,
     cmd,
     header,
     is_ours,
     live_label_numbers,
 )
-from clb_wizard.platform import Platform
+
+if TYPE_CHECKING:
+    from clb_wizard.platform import NetworkStack, Platform, Release
 
 UNIT = "clb-wizard-lo.service"
 PATH = f"/etc/systemd/system/{UNIT}"
@@ -66,17 +70,24 @@ class SystemdUnitMethod(Method):
     title = "systemd unit (ip addr at boot)"
     watch_files = (PATH,)
 
+    def fits(self, release: Release, stack: NetworkStack) -> Fit:
+        if stack.systemd:
+            return Fit(True, "systemd is the init system: a oneshot unit adds the VIPs at boot")
+        return Fit(False, "systemd is not the init system")
+
+    def export_hints(self, platform: Platform) -> ExportHints:
+        return ExportHints(
+            activate=(("systemctl", "daemon-reload"), ("systemctl", "enable", UNIT),
+                      ("ip", "addr", "replace", "{vip}/32", "dev", "lo", "label",
+                       "lo:{label}")),
+            deactivate=(("ip", "addr", "del", "{vip}/32", "dev", "lo"),))
+
     def configured_vips(self, files: Files) -> list[str]:
         text = files.get(PATH)
         return list(unit_vips(text)) if is_ours(text) else []
 
-    def render(
-        self,
-        vips: Sequence[str],
-        current: Files,
-        platform: Platform,
-        live: Sequence[LoAddress] = (),
-    ) -> Rendered:
+    def render(self, given: RenderInput) -> Rendered:
+        vips, current, live = given.vips, given.current, given.live
         existing = current.get(PATH)
         # Never clobber: a unit of this name that is not ours (no marker) stays as it is.
         if existing is not None and not is_ours(existing):
@@ -89,14 +100,8 @@ class SystemdUnitMethod(Method):
         labels = assign_labels(vips, {v: n for v, n in kept.items() if v in vips}, used)
         return Rendered({PATH: render_unit(labels)}, {PATH: 0o644})
 
-    def transition(
-        self,
-        before: Files,
-        after: Files,
-        platform: Platform,
-        live: Collection[str] = (),
-        preserve: Collection[str] = (),
-    ) -> Transition:
+    def transition(self, move: TransitionInput) -> Transition:
+        before, after, live, preserve = move.before, move.after, move.live, move.preserve
         was, will = before.get(PATH), after.get(PATH)
         old = unit_vips(was) if is_ours(was) else {}
         new = unit_vips(will) if is_ours(will) else {}

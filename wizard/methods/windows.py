@@ -6,10 +6,23 @@ as files for the Windows host; `apply` refuses to run them on Linux.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
-from clb_wizard.methods.base import MARKER, Files, LoAddress, Method, Rendered, Transition, cmd
-from clb_wizard.platform import Platform
+from clb_wizard.methods.base import (
+    MARKER,
+    Files,
+    Fit,
+    Method,
+    Rendered,
+    RenderInput,
+    Transition,
+    TransitionInput,
+    cmd,
+)
+
+if TYPE_CHECKING:
+    from clb_wizard.platform import NetworkStack, Release
 
 DIR = "C:\\ProgramData\\clb-wizard"
 SCRIPT = DIR + "\\clb-wizard-lo.ps1"
@@ -95,32 +108,25 @@ foreach ($vip in $Vips) {{
 class WindowsMethod(Method):
     name = "windows"
     title = "Windows loopback adapter (PowerShell + netsh)"
+    host_os = "windows"
+
+    def fits(self, release: Release, stack: NetworkStack) -> Fit:
+        if release.family == "windows":
+            return Fit(True, "Windows: a loopback adapter and netsh")
+        return Fit(False, "a Windows method does not apply to Linux")
 
     def configured_vips(self, files: Files) -> list[str]:
         return []
 
-    def render(
-        self,
-        vips: Sequence[str],
-        current: Files,
-        platform: Platform,
-        live: Sequence[LoAddress] = (),
-    ) -> Rendered:
+    def render(self, given: RenderInput) -> Rendered:
         return Rendered(
-            {SCRIPT: render_script(vips), UNDO: render_undo(vips)},
+            {SCRIPT: render_script(given.vips), UNDO: render_undo(given.vips)},
             {SCRIPT: 0o644, UNDO: 0o644},
             notes=("Windows: copy the script to the Windows host and run it there as "
                    "Administrator; clb-wizard cannot run it from Linux.",),
         )
 
-    def transition(
-        self,
-        before: Files,
-        after: Files,
-        platform: Platform,
-        live: Collection[str] = (),
-        preserve: Collection[str] = (),
-    ) -> Transition:
+    def transition(self, move: TransitionInput) -> Transition:
         run = cmd("run the script in an elevated PowerShell on the Windows host",
                   "powershell.exe", "-NoProfile", "-ExecutionPolicy", "Bypass", "-File", SCRIPT)
         return Transition(activate=(run,))

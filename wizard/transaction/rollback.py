@@ -13,7 +13,7 @@ from typing import Optional
 from clb_wizard.errors import ExitCode, Status
 from clb_wizard.facts import read_addresses
 from clb_wizard.methods import get_method
-from clb_wizard.methods.base import Command
+from clb_wizard.methods.base import Command, TransitionInput
 from clb_wizard.runner import RunnerError
 from clb_wizard.sysctls import revert_commands
 from clb_wizard.transaction import journal as J
@@ -51,7 +51,7 @@ class Rollback:
             live = read_addresses(runner).lo_v4()
         except RunnerError:
             live = set(journal.vips)
-        undo = method.transition(after, before, platform, live=live, preserve=preserve)
+        undo = method.transition(TransitionInput(after, before, platform, live, preserve))
         for command in undo.prepare:
             steps.run(command)
         for record in reversed(journal.files):

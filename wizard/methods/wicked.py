@@ -1,0 +1,133 @@
+"""SUSE wicked: the VIPs as suffixed IPADDR_CLBn keys in /etc/sysconfig/network/ifcfg-lo.
+
+wicked does not read alias files (ifcfg-lo:1): extra addresses of an interface are the
+same ifcfg file's IPADDR key with any suffix (ifcfg(5), "Multiple addresses"). The
+stock ifcfg-lo (IPADDR=127.0.0.1/8, STARTMODE=nfsroot) stays as the admin has it; our
+keys sit in one block between two marker comments at its end, so a later run finds and
+replaces exactly that block, and a run with no VIPs removes it.
+
+Activation is `wicked ifup lo` (applies lo's whole config; lo only). wicked cannot run
+on the machines the tests use, so this method is proven on content: the file is parsed
+back as the shell that wicked's ifcfg reader follows would read it.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING, Optional
+
+from clb_wizard.methods.base import (
+    MARKER,
+    Command,
+    ExportHints,
+    Files,
+    Fit,
+    Method,
+    Rendered,
+    RenderInput,
+    Transition,
+    TransitionInput,
+    cmd,
+    foreign_note,
+)
+from clb_wizard.methods.ifcfg import parse_ifcfg
+
+if TYPE_CHECKING:
+    from clb_wizard.platform import NetworkStack, Platform, Release
+
+DIR = "/etc/sysconfig/network"
+PATH = f"{DIR}/ifcfg-lo"
+SUFFIX = "_CLB"
+_OUR_KEY = re.compile(rf"^IPADDR{SUFFIX}(\d+)$")
+BEGIN = f"# {MARKER}"
+END = "# clb-wizard: end of the CLB VIPs."
+# openSUSE's and SLES's own ifcfg-lo (sysconfig-netconfig).
+STOCK_IFCFG_LO = (
+    "# Loopback (lo) configuration\n"
+    "IPADDR=127.0.0.1/8\nNETMASK=255.0.0.0\nNETWORK=127.0.0.0\n"
+    "STARTMODE=nfsroot\nBOOTPROTO=static\nUSERCONTROL=no\nFIREWALL=no\n"
+)
+
+
+def strip_block(text: str) -> str:
+    """The file without our block (and the blank line we put before it)."""
+    lines = text.splitlines(keepends=True)
+    if BEGIN + "\n" not in lines:
+        return text
+    start = lines.index(BEGIN + "\n")
+    end = next((i for i in range(start, len(lines)) if lines[i].rstrip("\n") == END),
+               len(lines) - 1)
+    if start > 0 and not lines[start - 1].strip():
+        start -= 1
+    return "".join(lines[:start] + lines[end + 1:])
+
+
+def render_block(vips: list[str]) -> str:
+    keys = "".join(f"IPADDR{SUFFIX}{n}='{vip}/32'\n" for n, vip in enumerate(vips, 1))
+    return (f"\n{BEGIN}\n# Added by clb-wizard; undo with `clb-wizard rollback`.\n"
+            f"{keys}{END}\n")
+
+
+def _ours(values: dict[str, str]) -> list[str]:
+    found = sorted((int(m.group(1)), v) for k, v in values.items() if (m := _OUR_KEY.match(k)))
+    return [v.split("/")[0] for _, v in found]
+
+
+def _theirs(values: dict[str, str]) -> list[str]:
+    return [v.split("/")[0] for k, v in values.items()
+            if k.startswith("IPADDR") and not _OUR_KEY.match(k) and v]
+
+
+class WickedMethod(Method):
+    name = "wicked"
+    title = "wicked (IPADDR_CLBn keys in ifcfg-lo)"
+    services = ("wicked",)
+    tool_present = {"wicked": True}
+    watch_files = (PATH,)
+
+    def fits(self, release: Release, stack: NetworkStack) -> Fit:
+        if not stack.wicked:
+            return Fit(False, "wicked is not installed or not the enabled network service")
+        return Fit(True, f"wicked configures this host: suffixed IPADDR keys in {PATH}")
+
+    def stock_files(self, release: Release) -> dict[str, str]:
+        return {PATH: STOCK_IFCFG_LO}
+
+    def configured_vips(self, files: Files) -> list[str]:
+        text = files.get(PATH)
+        return _ours(parse_ifcfg(PATH, text)) if text is not None else []
+
+    def render(self, given: RenderInput) -> Rendered:
+        current = given.current.get(PATH)
+        base = strip_block(current if current is not None else STOCK_IFCFG_LO)
+        theirs = _theirs(parse_ifcfg(PATH, base))
+        foreign = [v for v in given.vips if v in theirs]
+        wanted = [v for v in given.vips if v not in foreign]
+        text: Optional[str] = base
+        if wanted:
+            text = base + ("" if base.endswith("\n") or not base else "\n") + render_block(
+                wanted)
+        elif current is None:
+            text = None  # nothing to add and no file: leave it absent
+        notes = tuple(foreign_note(v, PATH) for v in foreign)
+        files = {} if text == current else {PATH: text}
+        return Rendered(files, {PATH: 0o644} if files else {}, notes, foreign=tuple(foreign))
+
+    def transition(self, move: TransitionInput) -> Transition:
+        old = self.configured_vips(move.before)
+        new = self.configured_vips(move.after)
+        missing = [v for v in new if v not in move.live]
+        if move.before.get(PATH) == move.after.get(PATH) and not missing:
+            return Transition()
+        steps: list[Command] = []
+        if new:
+            steps.append(cmd("make wicked apply lo's config (lo only)", "wicked", "ifup", "lo"))
+        steps += [Command(("ip", "addr", "del", f"{v}/32", "dev", "lo"),
+                          f"remove {v}: wicked does not take back an address it no longer "
+                          "lists", check=False)
+                  for v in old if v not in new and v not in move.preserve and v in move.live]
+        return Transition(activate=tuple(steps))
+
+    def export_hints(self, platform: Platform) -> ExportHints:
+        return ExportHints(activate=(("wicked", "ifup", "lo"),),
+                           deactivate=(("ip", "addr", "del", "{vip}/32", "dev", "lo"),))
