@@ -6,7 +6,9 @@ nothing of ours is left (no file, no address, lo as it was).
 The method is the one `detect` picks on that root (asserted), except the systemd-unit
 fallback, which is forced on an ifupdown root; NetworkManager below 1.42 (bullseye's 1.30)
 cannot keep addresses on lo, and the NetworkManager root there proves detection falls
-back to the systemd unit and that the fallback survives a reboot too.
+back to the systemd unit and that the fallback survives a reboot too. A root with plain
+systemd-networkd enabled (no netplan, no ifupdown: e.g. Arch's stack) gets the networkd
+method's `.network` file for lo.
 """
 
 from __future__ import annotations
@@ -48,7 +50,7 @@ CASES = (
     Case("netplan", "netplan", {s: "netplan" for s in ALL}),
     Case("networkmanager", "nm",
          {"bullseye": "systemd-unit", "bookworm": "networkmanager", "trixie": "networkmanager"}),
-    Case("networkd", "base", {s: "systemd-unit" for s in ALL},
+    Case("networkd", "base", {s: "networkd" for s in ALL},
          enable=("systemd-networkd.service",)),
     Case("systemd-unit", "ifupdown", {s: "systemd-unit" for s in ALL}, forced="systemd-unit"),
 )

@@ -21,6 +21,7 @@ import yaml
 from clb_wizard.cli import main
 from clb_wizard.export.ansible import (
     CHOOSE_METHOD,
+    CHOOSE_VARIANT,
     DIFFERENCES,
     STACK_PROBES,
     UnsafeLoader,
@@ -31,7 +32,7 @@ from clb_wizard.export.ansible import (
 from clb_wizard.export.profile import ExportError, build_profile, pairs_of
 from clb_wizard.export.script import render_script_text
 from clb_wizard.export.shell import LIBRARY, library_file
-from clb_wizard.methods import choose, get_method
+from clb_wizard.methods import LINUX_METHODS, choose, get_method
 from clb_wizard.methods.base import TransitionInput
 from clb_wizard.platform import (
     KNOWN_RELEASES,
@@ -39,6 +40,7 @@ from clb_wizard.platform import (
     PlatformError,
     detect,
     detect_stack,
+    with_method,
 )
 from clb_wizard.runner import Runner
 from clb_wizard.service import Options, prepare_plan
@@ -243,6 +245,28 @@ def test_playbook_chooses_the_method_as_the_engine_on_every_combination():
                     key, stack, nm)
                 checked += 1
     assert checked == 6 * 64 * 3
+
+
+def test_playbook_chooses_the_variant_as_the_engine_for_every_release_and_method():
+    """The play's variant (generated from Method.variant) against the engine's own
+    platforms: every stock release, with each Linux method it accepts (--method)."""
+    template = jinja2.Environment().from_string(CHOOSE_VARIANT)
+    seen = set()
+    for key in LINUX_OS_KEYS:
+        for name in LINUX_METHODS:
+            try:
+                platform = with_method(stock(key), name)
+            except PlatformError:
+                continue
+            stack = platform.stack
+            jinja_stack = {"network_scripts": stack.network_scripts,
+                           "networkd_reconfigure": (stack.networkd_version or 0) >= 244}
+            expected = get_method(name).variant(platform)
+            assert template.render(clb_method=name, clb_stack=jinja_stack) == expected, (
+                key, name)
+            seen.add(expected)
+    assert {"ifcfg", "ifcfg-install", "netplan", "netplan-legacy", "networkd",
+            "networkd-legacy", "networkmanager", "ifupdown"} <= seen
 
 
 @pytest.mark.parametrize("group", sorted(STACK_PROBES))

@@ -33,6 +33,7 @@ from tests.fixtures.roots import VIP1, VIP2, VIP3
 
 NAMES = sorted(methods.REGISTRY)
 WIZARD = Path(methods.__file__).resolve().parent.parent
+SCREENS = WIZARD.parent / "screens"
 
 
 def fitting_platform(name: str, tmp_path: Path) -> Platform:
@@ -137,6 +138,11 @@ def test_each_family_prefers_registered_methods_only():
     assert set(methods.FALLBACKS) <= set(methods.REGISTRY)
 
 
+def _where(path: Path, line: int) -> str:
+    shown = path.relative_to(WIZARD.parent) if path.is_relative_to(WIZARD.parent) else path
+    return f"{shown}:{line}"
+
+
 def _name_comparisons(path: Path) -> list[str]:
     """`x.method == "netplan"`-style comparisons (and `in (...)` tests) of something
     that holds a method's name with a method's name ("windows" as a family is fine)."""
@@ -154,17 +160,34 @@ def _name_comparisons(path: Path) -> list[str]:
         subjects = " ".join(ast.unparse(c) for c in operands
                             if not isinstance(c, (ast.Constant, ast.Tuple, ast.List, ast.Set)))
         if set(strings) & set(methods.REGISTRY) and "method" in subjects:
-            found.append(f"{path.relative_to(WIZARD.parent)}:{node.lineno}")
+            found.append(_where(path, node.lineno))
     return found
 
 
+def _jinja_name_comparisons(path: Path) -> list[str]:
+    """Hand-written Jinja such as "{% if clb_method == 'ifcfg' %}" in a string constant
+    (the exporters' generated choices are built from the registry at import time)."""
+    names = "|".join(re.escape(n) for n in methods.REGISTRY)
+    pattern = re.compile(rf"method\s*(==|!=)\s*['\"]({names})['\"]")
+    tree = ast.parse(path.read_text(), str(path))
+    return [_where(path, node.lineno) for node in ast.walk(tree)
+            if isinstance(node, ast.Constant) and isinstance(node.value, str)
+            and pattern.search(node.value)]
+
+
 def test_nothing_outside_methods_compares_a_method_name():
-    # The exporters (script, ansible) are being moved onto the hooks separately.
-    pending = {"export/script.py", "export/ansible.py"}
     found = []
-    for path in sorted(WIZARD.rglob("*.py")):
-        rel = path.relative_to(WIZARD).as_posix()
-        if rel.startswith("methods/") or rel in pending:
-            continue
-        found += _name_comparisons(path)
+    for folder in (WIZARD, SCREENS):
+        for path in sorted(folder.rglob("*.py")):
+            if path.is_relative_to(WIZARD / "methods"):
+                continue
+            found += _name_comparisons(path) + _jinja_name_comparisons(path)
     assert found == []
+
+
+def test_the_contract_check_finds_a_planted_comparison(tmp_path):
+    planted = tmp_path / "planted.py"
+    planted.write_text("def f(platform):\n    return platform.method == 'netplan'\n"
+                       "J = \"{% if clb_method == 'ifcfg' %}x{% endif %}\"\n")
+    assert _name_comparisons(planted) == [f"{planted}:2"]
+    assert _jinja_name_comparisons(planted) == [f"{planted}:3"]

@@ -37,6 +37,7 @@ from clb_wizard.export.ansible_guard import (
 )
 from clb_wizard.export.ansible_plan import (
     CHOOSE_METHOD,
+    CHOOSE_VARIANT,
     back_up,
     inspect_and_plan,
     playbook_rhel,
@@ -282,5 +283,5 @@ def render_playbook(vips: Sequence[str], platform: Optional[Platform] = None,
     return "\n".join(header) + "\n" + body
 
 
-__all__ = ["CHOOSE_METHOD", "DIFFERENCES", "PLAYBOOK_NAME", "STACK_PROBES", "UnsafeLoader",
-           "playbook_data", "profiles_for", "render_playbook"]
+__all__ = ["CHOOSE_METHOD", "CHOOSE_VARIANT", "DIFFERENCES", "PLAYBOOK_NAME", "STACK_PROBES",
+           "UnsafeLoader", "playbook_data", "profiles_for", "render_playbook"]

@@ -12,7 +12,7 @@ from clb_wizard.errors import PlatformError
 from clb_wizard.export.choice import by_condition, decision
 from clb_wizard.methods.netplan import CONFIG_PATTERN as NETPLAN_CONFIG
 from clb_wizard.methods.netplan import NETWORKD_RECONFIGURE_MIN
-from clb_wizard.platform import KNOWN_RELEASES, NetworkStack, Release
+from clb_wizard.platform import KNOWN_RELEASES, NetworkStack, Platform, Release
 
 
 def _cmd(name: str, argv, register: str, **extra) -> dict:
@@ -117,15 +117,40 @@ def _choose_method() -> str:
     return by_condition(trees, "none")
 
 
+# The stack facts a method's export variant looks at (Method.variant).
+VARIANT_FACTS = ("network_scripts", "networkd_reconfigure")
+
+
+def _engine_variant(name: str, facts: Mapping[str, bool]) -> str:
+    """The variant the engine exports for method `name` on a host with these facts."""
+    method = methods.REGISTRY[name]
+    networkd = NETWORKD_RECONFIGURE_MIN - (0 if facts["networkd_reconfigure"] else 1)
+    stack = NetworkStack(network_scripts=facts["network_scripts"], systemd=True,
+                         networkd_version=networkd)
+    # a release whose repositories carry every package a method may install
+    release = Release("any", "any", "linux", installable=("network-scripts",))
+    platform = Platform(os_id="any", version="", name="any", family="linux", release="any",
+                        stack=stack, method=name,
+                        packages=method.prerequisites(release, stack).packages)
+    return method.variant(platform)
+
+
+def _choose_variant() -> str:
+    """The engine's variant of `clb_method` as Jinja (methods whose variant is always
+    their name share the last branch)."""
+    same = "{{ clb_method }}"
+    trees = {}
+    for name in methods.LINUX_METHODS:
+        tree = decision(VARIANT_FACTS, lambda facts, n=name: _engine_variant(n, facts),
+                        "clb_stack")
+        if tree != name:
+            trees[f"clb_method == '{name}'"] = tree
+    return by_condition(trees, same)
+
+
 # Generated from the engine's chooser: never edited by hand (see export/choice.py).
 CHOOSE_METHOD = _choose_method()
-CHOOSE_VARIANT = (
-    "{% if clb_method == 'ifcfg' and not clb_stack.network_scripts %}ifcfg-install"
-    "{% elif clb_method == 'netplan' and (clb_stack.networkd_version | int) < "
-    f"{NETWORKD_RECONFIGURE_MIN} %}}netplan-legacy"
-    "{% else %}{{ clb_method }}{% endif %}"
-)
-
+CHOOSE_VARIANT = _choose_variant()
 
 
 def probe_and_choose() -> list[dict]:
@@ -144,6 +169,9 @@ def probe_and_choose() -> list[dict]:
                                                    "systemd-networkd"], "clb_networkd_active"))
     present = ("clb_probe.results | selectattr('stat.exists') | map(attribute='item') | list")
     any_of = "(clb_probes.{k} | select('in', clb_present) | list | length > 0)"
+    networkd_version = ("(clb_networkctl.stdout | default('') | regex_search("
+                        "'systemd (\\d+)', '\\1') | default([''], true) | first) or "
+                        "clb_supported.networkd[clb_release_key] | default(0)")
     release_key = ("(ansible_facts.distribution | lower) ~ '-' ~ "
                    "(ansible_facts.distribution_version if ansible_facts.distribution == "
                    "'Ubuntu' else ansible_facts.distribution_major_version)")
@@ -165,9 +193,9 @@ def probe_and_choose() -> list[dict]:
                           + " or clb_nm_version != '' }}",
         "nm_version": "{{ clb_nm_version }}",
         "nm_ok": "{{ clb_nm_version != '' and clb_nm_version is version('1.42', '>=') }}",
-        "networkd_version": "{{ (clb_networkctl.stdout | default('') | regex_search("
-                            "'systemd (\\d+)', '\\1') | default([''], true) | first) or "
-                            "clb_supported.networkd[clb_release_key] | default(0) }}",
+        "networkd_version": "{{ " + networkd_version + " }}",
+        "networkd_reconfigure": "{{ (" + networkd_version + f") | int >= "
+                                f"{NETWORKD_RECONFIGURE_MIN} }}}}",
         "systemd": "{{ " + any_of.format(k="systemd") + " or "
                    + any_of.format(k="networkd") + " }}",
         "networkd_enabled": "{{ " + any_of.format(k="networkd") + " and ("
