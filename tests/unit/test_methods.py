@@ -269,10 +269,14 @@ def test_netplan_removing_a_vip_rewrites_the_file_and_deletes_the_address():
     [
         ("network:\n  ethernets:\n    eth0: {dhcp4: true\n", "line"),
         ("network:\n\tversion: 2\n", "not valid YAML"),
-        ("network: [1, 2]\n", "netplan"),
-        ("network:\n  ethernets: [eth0]\n", "netplan"),
-        ("network:\n  ethernets:\n    lo: 5\n", "netplan"),
-        ("network:\n  ethernets:\n    lo:\n      addresses: 192.0.2.1/32\n", "netplan"),
+        ("- network\n", "the top level must be a mapping"),
+        ("network: [1, 2]\n", "'network' must be a mapping"),
+        ("network:\n  ethernets: [eth0]\n", "'network.ethernets' must be a mapping"),
+        ("network:\n  ethernets:\n    lo: 5\n", "'network.ethernets.lo' must be a mapping"),
+        ("network:\n  ethernets:\n    lo:\n      addresses: 192.0.2.1/32\n",
+         "'network.ethernets.lo.addresses' must be a list"),
+        ("network:\n  ethernets:\n    lo:\n      addresses: [{a: 1, b: 2}]\n",
+         "each entry of 'network.ethernets.lo.addresses' must be a single address"),
     ],
 )
 def test_netplan_a_broken_file_stops_the_plan_with_a_message(text, says):

@@ -213,16 +213,23 @@ def interfaces_fit(tool: str, present: bool) -> Fit:
     return Fit(False, f"{tool} is not installed, or {MAIN} is missing")
 
 
-class IfupdownMethod(Method):
-    name = "ifupdown"
-    title = "ifupdown (/etc/network/interfaces.d)"
+class InterfacesFileMethod(Method):
+    """ifupdown and ifupdown-ng: both read MAIN and the drop-ins it sources, and run at
+    boot from the `networking` service; `tool_present` names the stack's flag."""
+
     services = ("networking",)
-    tool_present = {"ifupdown": True}
     watch_dirs = (DROPIN_DIR,)
     watch_files = (MAIN,)
 
     def fits(self, release: Release, stack: NetworkStack) -> Fit:
-        return interfaces_fit("ifupdown", stack.ifupdown)
+        return interfaces_fit(self.name, all(getattr(stack, flag)
+                                             for flag in self.tool_present))
+
+
+class IfupdownMethod(InterfacesFileMethod):
+    name = "ifupdown"
+    title = "ifupdown (/etc/network/interfaces.d)"
+    tool_present = {"ifupdown": True}
 
     def stock_files(self, release: Release) -> dict[str, str]:
         if release.key == "ubuntu-16.04":

@@ -21,8 +21,6 @@ from clb_wizard.methods.base import (
     Command,
     ExportHints,
     Files,
-    Fit,
-    Method,
     MethodError,
     Rendered,
     RenderInput,
@@ -37,13 +35,13 @@ from clb_wizard.methods.ifupdown import (
     DROPIN_DIR,
     MAIN,
     SOURCES_DROPINS_RE,
-    interfaces_fit,
+    InterfacesFileMethod,
     main_reading,
     our_dropin_path,
 )
 
 if TYPE_CHECKING:
-    from clb_wizard.platform import NetworkStack, Platform, Release
+    from clb_wizard.platform import Platform, Release
     from clb_wizard.runner import Runner
 
 # Alpine's own /etc/network/interfaces after setup-interfaces (no source line).
@@ -77,16 +75,10 @@ def addresses_of_lo(path: str, text: Optional[str]) -> list[str]:
     return found
 
 
-class IfupdownNgMethod(Method):
+class IfupdownNgMethod(InterfacesFileMethod):
     name = "ifupdown-ng"
     title = "ifupdown-ng (iface lo addresses in /etc/network/interfaces.d)"
-    services = ("networking",)
     tool_present = {"ifupdown_ng": True}
-    watch_dirs = (DROPIN_DIR,)
-    watch_files = (MAIN,)
-
-    def fits(self, release: Release, stack: NetworkStack) -> Fit:
-        return interfaces_fit("ifupdown-ng", stack.ifupdown_ng)
 
     def stock_files(self, release: Release) -> dict[str, str]:
         return {MAIN: STOCK_INTERFACES}

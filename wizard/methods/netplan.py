@@ -135,26 +135,17 @@ def _check_shape(path: str, data: object) -> None:
 
     if not isinstance(data, dict):
         raise bad("the top level", "mapping (network: ...)")
-    network = data.get("network")
-    if network is None:
-        return
-    if not isinstance(network, dict):
-        raise bad("'network'", "mapping")
-    ethernets = network.get("ethernets")
-    if ethernets is None:
-        return
-    if not isinstance(ethernets, dict):
-        raise bad("'network.ethernets'", "mapping")
-    lo = ethernets.get("lo")
-    if lo is None:
-        return
-    if not isinstance(lo, dict):
-        raise bad("'network.ethernets.lo'", "mapping")
-    addresses = lo.get("addresses")
-    if addresses is None:
-        return
-    if not isinstance(addresses, list):
-        raise bad("'network.ethernets.lo.addresses'", "list")
+    node: object = data
+    path_so_far: list[str] = []
+    for key, kind, expected in (("network", dict, "mapping"), ("ethernets", dict, "mapping"),
+                                ("lo", dict, "mapping"), ("addresses", list, "list")):
+        node = node.get(key) if isinstance(node, dict) else None
+        if node is None:
+            return
+        path_so_far.append(key)
+        if not isinstance(node, kind):
+            raise bad(f"'{'.'.join(path_so_far)}'", expected)
+    addresses = node
     for address in addresses:
         if isinstance(address, dict) and len(address) != 1:
             raise bad("each entry of 'network.ethernets.lo.addresses'",
