@@ -24,18 +24,22 @@ _ADD_BACK = ("{{ ['ip'] + (['-6'] if item.split(' ')[0] == 'inet6' else []) + ['
              "'lo' else []) }}")
 
 
+def _each_step(name: str, steps: str, when: str, undo: bool = False) -> dict:
+    """Run each of the profile's `steps` commands that `when` selects; a rollback's
+    commands never fail the rescue (what is left is checked after it)."""
+    task = {"name": name, "ansible.builtin.command": {"argv": "{{ item.argv }}"},
+            "loop": f"{{{{ clb_profile.{steps} }}}}",
+            "loop_control": {"label": "{{ item.why }}"}, "changed_when": True, "when": when}
+    return {**task, "failed_when": False} if undo else task
+
+
 def change() -> list[dict]:
     """Install, retire, write, activate, settle, and put back what a renderer dropped."""
     block: list[dict] = []
-    block: list[dict] = []
-    block.append({"name": "Install what the method needs",
-                  "ansible.builtin.command": {"argv": "{{ item.argv }}"},
-                  "loop": "{{ clb_profile.prepare }}",
-                  "loop_control": {"label": "{{ item.why }}"},
-                  "changed_when": True,
-                  "when": f"clb_needed and {_UNLESS} and (item.always or "
-                          "(item.on_change and clb_changed_paths | length > 0) or "
-                          "(item.vips | difference(clb_lo_start_vips) | length > 0))"})
+    block.append(_each_step("Install what the method needs", "prepare",
+                            f"clb_needed and {_UNLESS} and (item.always or "
+                            "(item.on_change and clb_changed_paths | length > 0) or "
+                            "(item.vips | difference(clb_lo_start_vips) | length > 0))"))
     for phase in ("prepare", "activate"):
         retire = {"name": f"Retire old VIPs of ours ({phase})",
                   "ansible.builtin.command": {"argv": _argv_of_template()},
@@ -72,11 +76,8 @@ def change() -> list[dict]:
                 "clb_lo_mid_vips": "{{ (clb_lo_mid | default(clb_lo_start)) | select('match', "
                                    "'^inet \\S+ 32 ') | map('split', ' ') | map('list') "
                                    "| map(attribute=1) | list }}"}})
-            block.append({"name": "Activate (the method's least-disruptive commands)",
-                          "ansible.builtin.command": {"argv": "{{ item.argv }}"},
-                          "loop": "{{ clb_profile.activate }}",
-                          "loop_control": {"label": "{{ item.why }}"},
-                          "changed_when": True, "when": _STEP_WHEN})
+            block.append(_each_step("Activate (the method's least-disruptive commands)",
+                                    "activate", _STEP_WHEN))
         else:
             block.append(retire)
     block.append({"name": "Wait for the VIPs on lo (networkd reconfigures lo in the background)",
@@ -171,11 +172,8 @@ def rescue() -> list[dict]:
         "clb_failure": "{{ ansible_failed_task.name | default('a task') }}: "
                        "{{ ansible_failed_result.msg | default(ansible_failed_result.stderr "
                        "| default('failed')) }}"}})
-    rescue.append({"name": "Roll back: undo the method's activation (before the files)",
-                   "ansible.builtin.command": {"argv": "{{ item.argv }}"},
-                   "loop": "{{ clb_profile.undo_prepare }}",
-                   "loop_control": {"label": "{{ item.why }}"},
-                   "failed_when": False, "changed_when": True, "when": _UNDO_WHEN})
+    rescue.append(_each_step("Roll back: undo the method's activation (before the files)",
+                             "undo_prepare", _UNDO_WHEN, undo=True))
     rescue.append({"name": "Roll back: restore every file byte-exact from its backup",
                    "ansible.builtin.copy": {"src": "{{ clb_backup }}/before{{ item.item }}",
                                             "dest": "{{ item.item }}", "remote_src": True,
@@ -190,11 +188,8 @@ def rescue() -> list[dict]:
                    "loop": "{{ clb_before.results | default([]) }}",
                    "loop_control": {"label": "{{ item.item | default('') }}"},
                    "when": "item.stat is defined and not item.stat.exists"})
-    rescue.append({"name": "Roll back: the method's commands after the files",
-                   "ansible.builtin.command": {"argv": "{{ item.argv }}"},
-                   "loop": "{{ clb_profile.undo_activate }}",
-                   "loop_control": {"label": "{{ item.why }}"},
-                   "failed_when": False, "changed_when": True, "when": _UNDO_WHEN})
+    rescue.append(_each_step("Roll back: the method's commands after the files",
+                             "undo_activate", _UNDO_WHEN, undo=True))
     rescue.append({"name": "Roll back: make the manager re-read our restored config",
                    "ansible.builtin.command": {"argv": "{{ item }}"},
                    "loop": "{{ clb_profile.had_ours_reload }}",
