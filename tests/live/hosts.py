@@ -23,6 +23,10 @@ def prepare(sb: Sandbox, method: str) -> None:
         require("netplan", "networkctl", "dbus-daemon")
         sb.sh("rm -f /etc/netplan/*.yaml /etc/network/interfaces")
         sb.start_networkd()
+    elif method == "networkd":  # plain systemd-networkd, no netplan (Amazon Linux, Arch)
+        require("networkctl", "dbus-daemon")
+        sb.sh("rm -f /etc/netplan/*.yaml /etc/network/interfaces")
+        sb.start_networkd()
     elif method == "networkmanager":
         require("dbus-daemon", "NetworkManager")
         sb.sh("rm -f /etc/netplan/*.yaml /etc/network/interfaces")

@@ -332,20 +332,22 @@ def test_playbook_pinned_to_another_os_refuses_before_any_change(sandbox):
 
 
 # -- the other real managers the sandbox runs ------------------------------------------------
-@pytest.mark.parametrize("method", ["netplan", "networkmanager"])
+@pytest.mark.parametrize("method", ["netplan", "networkd", "networkmanager"])
 def test_script_and_playbook_with_networkd_and_networkmanager(sandbox, method):
     """The same round trip, activated by systemd-networkd (netplan generate + networkctl
-    reconfigure lo) or a real NetworkManager (nmcli connection load/up)."""
+    reconfigure lo; or our own .network file, as on Amazon Linux 2023), or a real
+    NetworkManager (nmcli connection load/up). Each reads the config back with the
+    tool: the generated file, `networkctl status lo`, nmcli."""
     prepare(sandbox, method)
     before = snapshot(sandbox)
-    os_id = {"netplan": OS_ID, "networkmanager": "rocky-9"}[method]
+    os_id = {"netplan": OS_ID, "networkd": "amzn-2023", "networkmanager": "rocky-9"}[method]
     args = ["export", "--format", "script", "--os", os_id, "--method", method,
             "--output", str(sandbox.dir / "s.sh"), "--vip", VIPS[0], "--vip", VIPS[1]]
     assert sandbox.wizard(*args).returncode == 0
     script = str(sandbox.dir / "s.sh")
     first = run_script(sandbox, script)
     assert first.returncode == 0, first.stdout + first.stderr
-    reread = {"netplan": "networkd", "networkmanager": "nmcli"}[method]
+    reread = {"netplan": "networkd", "networkd": "networkctl", "networkmanager": "nmcli"}[method]
     assert f"[ok] {reread} reads back: 203.0.113.10 203.0.113.11" in first.stdout
     assert {f"{v}/32" for v in VIPS} | {PRE_EXISTING} <= sandbox.lo_addresses()
     applied = snapshot(sandbox)

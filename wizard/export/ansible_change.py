@@ -14,7 +14,6 @@ from clb_wizard.export.ansible_plan import (
     _read_lo,
     _vip_on_lo,
 )
-from clb_wizard.methods.netplan import NETWORKD_LO
 from clb_wizard.methods.networkmanager import CONNECTION_UUID
 
 # `ip addr add` for one "FAMILY ADDRESS PREFIXLEN LABEL" line of lo's addresses
@@ -113,21 +112,42 @@ def verify() -> list[dict]:
     block.append(_cmd("Read the config back with ifquery", ["ifquery", "lo:{{ item }}"],
                       "clb_ifquery", loop="{{ clb_profile.labels }}",
                       when="clb_profile.reread == 'ifquery'"))
+    block.append(_cmd("Read back the addresses ifupdown-ng has for lo",
+                      ["ifquery", "-p", "address", "lo"], "clb_ifquery_lo",
+                      when="clb_profile.reread == 'ifquery-ng'"))
     block.append({"name": "Read the config back as systemd-networkd has it",
-                  "ansible.builtin.slurp": {"src": NETWORKD_LO}, "register": "clb_networkd",
-                  "failed_when": False, "when": "clb_profile.reread == 'networkd'"})
+                  "ansible.builtin.slurp": {"src": "{{ clb_profile.reread_file }}"},
+                  "register": "clb_networkd", "failed_when": False,
+                  "when": "clb_profile.reread in ['networkd', 'networkctl']"})
+    block.append(_cmd("Ask systemd-networkd which file it applies to lo",
+                      ["networkctl", "--no-pager", "status", "lo"], "clb_networkctl_lo",
+                      when="clb_profile.reread == 'networkctl'"))
     block.append(_cmd("Read the config back with nmcli",
                       ["nmcli", "-g", "ipv4.addresses", "connection", "show", "uuid",
                        CONNECTION_UUID], "clb_nmcli_show",
                       when="clb_profile.reread == 'nmcli'"))
-    reread = (
-        "{{ (clb_ifquery.results | map(attribute='stdout_lines') | flatten | select('match', "
-        "'^address:') | map('regex_replace', '^address:\\s*([^/]+).*$', '\\1') | list) "
-        "if clb_profile.reread == 'ifquery' else ((clb_networkd.content | default('') | "
-        "b64decode | regex_findall('(?m)^Address=(\\S+)/32$')) if clb_profile.reread == "
-        "'networkd' else ((clb_nmcli_show.stdout | default('') | replace('\\\\', '') | "
-        "split(',') | map('trim') | reject('equalto', '') | map('regex_replace', '/.*$', '') "
-        "| list) if clb_profile.reread == 'nmcli' else clb_vips)) }}")
+    networkd_file = ("(clb_networkd.content | default('') | b64decode | "
+                     "regex_findall('(?m)^Address=(\\S+)/32$'))")
+    used = ("(clb_networkctl_lo.stdout | default('') | regex_search("
+            "'(?m)^\\s*Network File:\\s*(\\S+)', '\\1') | default(['no file'], true) "
+            "| first)")
+    by_kind = {
+        "ifquery": "(clb_ifquery.results | map(attribute='stdout_lines') | flatten | "
+                   "select('match', '^address:') | map('regex_replace', "
+                   "'^address:\\s*([^/]+).*$', '\\1') | list)",
+        "ifquery-ng": "(clb_ifquery_lo.stdout | default('') | split | map('regex_replace', "
+                      "'/.*$', '') | select('in', clb_vips) | list)",
+        "networkd": networkd_file,
+        "networkctl": f"({networkd_file} if {used} == clb_profile.reread_file else "
+                      f"['(systemd-networkd applies ' ~ {used} ~ ' to lo)'])",
+        "nmcli": "(clb_nmcli_show.stdout | default('') | replace('\\\\', '') | "
+                 "split(',') | map('trim') | reject('equalto', '') | "
+                 "map('regex_replace', '/.*$', '') | list)",
+    }
+    reread = "clb_vips"  # no reader: the facts above are the whole check
+    for kind, expression in by_kind.items():
+        reread = f"({expression} if clb_profile.reread == '{kind}' else {reread})"
+    reread = "{{ " + reread + " }}"
     block.append({"name": "Collect the facts", "ansible.builtin.set_fact": {
         "clb_reread": reread,
     }})

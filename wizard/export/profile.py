@@ -113,7 +113,8 @@ class Profile:
     source_append: Optional[str] = None  # ...and the text added when it does not
     conflict_re: Optional[str] = None  # in a file not ours: refuse (NM loopback profile)
     conflict_why: str = ""
-    reread: Optional[str] = None  # "ifquery", "networkd" or "nmcli": the tool's own view
+    reread: Optional[str] = None  # one of methods.base.REREAD_KINDS: the tool's own view
+    reread_file: Optional[str] = None
 
     @property
     def tools(self) -> tuple[str, ...]:
@@ -141,7 +142,8 @@ class Profile:
             "watch": list(self.watch), "stale_glob": self.stale_glob,
             "source_main": self.source_main, "source_append": self.source_append,
             "conflict_re": self.conflict_re, "conflict_why": self.conflict_why,
-            "reread": self.reread, "tools": list(self.tools),
+            "reread": self.reread, "reread_file": self.reread_file,
+            "tools": list(self.tools),
         }
 
 
@@ -278,5 +280,5 @@ def build_profile(platform: Platform, vips: Sequence[str]) -> Profile:
         undo_prepare=undo_prepare, undo_activate=undo_activate, reload=reload,
         watch=watch, stale_glob=stale_glob, source_main=source_main,
         source_append=source_append, conflict_re=hints.conflict_re, conflict_why=hints.conflict_why,
-        reread=hints.reread,
+        reread=hints.reread, reread_file=hints.reread_file,
     )

@@ -20,7 +20,6 @@ from clb_wizard.export.shell import (
     words,
 )
 from clb_wizard.methods.base import MARKER
-from clb_wizard.methods.netplan import NETWORKD_LO
 from clb_wizard.methods.networkmanager import CONNECTION_UUID
 from clb_wizard.sysctls import PATH as ARP_PATH
 from clb_wizard.sysctls import WANTED as ARP_WANTED
@@ -66,7 +65,7 @@ def _variables(p: Profile) -> str:
         "CLB_RETIRE_BY_LABEL": "1" if by_label else "0",
         "CLB_REREAD": p.reread or "",
         "CLB_LABELS": " ".join(label for label, _ in p.pairs if label != "-"),
-        "CLB_NETWORKD_LO": NETWORKD_LO,
+        "CLB_REREAD_FILE": p.reread_file or "",
         "CLB_NM_UUID": CONNECTION_UUID,
         "CLB_ARP_PATH": ARP_PATH,
         "CLB_ARP_WANTED": " ".join(f"{k}={v}" for k, v in ARP_WANTED.items()),

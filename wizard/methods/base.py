@@ -136,6 +136,15 @@ class Prerequisites:
     services: tuple[str, ...] = ()
 
 
+# How an exported script or playbook reads a method's config back as the tool has it:
+# "ifquery" (ifupdown: `ifquery lo:N` per label), "ifquery-ng" (ifupdown-ng: `ifquery -p
+# address lo`, our VIPs among them), "networkd" (the Address= lines of the .network file
+# netplan generated), "networkctl" (`networkctl status lo` must name our .network file;
+# then its Address= lines), "nmcli" (the profile's ipv4.addresses). Each exporter has a
+# branch for every kind (tests/unit/test_method_contract.py checks).
+REREAD_KINDS = ("ifquery", "ifquery-ng", "networkd", "networkctl", "nmcli")
+
+
 @dataclass(frozen=True)
 class ExportHints:
     """What the exporters (UserData, sh script, Ansible) need beyond render/transition.
@@ -145,7 +154,8 @@ class ExportHints:
 
     activate: tuple[tuple[str, ...], ...] = ()  # bring the config of one VIP up
     deactivate: tuple[tuple[str, ...], ...] = ()  # take one VIP of ours down
-    reread: Optional[str] = None  # the tool that reads the config back (verify)
+    reread: Optional[str] = None  # how the exporters read the config back: REREAD_KINDS
+    reread_file: Optional[str] = None  # "networkd"/"networkctl": the .network file read
     sourced_by: Optional[str] = None  # a file that must read our drop-in (ifupdown)
     sourced_re: str = ""  # an ERE matching a line of it that already does
     conflict_re: Optional[str] = None  # a line that, in a file not ours, refuses

@@ -227,7 +227,7 @@ class NetplanMethod(Method):
                         ("ip", "addr", "replace", "{vip}/32", "dev", "lo"))
         return ExportHints(activate=activate,
                            deactivate=(("ip", "addr", "del", "{vip}/32", "dev", "lo"),),
-                           reread="networkd")
+                           reread="networkd", reread_file=NETWORKD_LO)
 
     def configured_vips(self, files: Files) -> list[str]:
         path = _our_path(files)

@@ -187,7 +187,7 @@ class NetworkdMethod(Method):
             activate = (("ip", "addr", "replace", "{vip}/32", "dev", "lo"),)
         return ExportHints(activate=activate,
                            deactivate=(("ip", "addr", "del", "{vip}/32", "dev", "lo"),),
-                           reread="networkctl")
+                           reread="networkctl", reread_file=PATH)
 
 
 def _can_reconfigure(platform: Platform) -> bool:

@@ -8,8 +8,20 @@ clb_reread() {
             for label in $CLB_LABELS; do
                 ifquery "lo:$label" 2>/dev/null | sed -n 's/^address: *//p' | cut -d/ -f1
             done ;;
+        ifquery-ng)
+            for address in $(ifquery -p address lo 2>/dev/null); do
+                case " $CLB_VIPS " in *" ${address%%/*} "*) echo "${address%%/*}" ;; esac
+            done ;;
         networkd)
-            sed -n 's/^Address=\(.*\)\/32$/\1/p' "$CLB_NETWORKD_LO" 2>/dev/null ;;
+            sed -n 's/^Address=\(.*\)\/32$/\1/p' "$CLB_REREAD_FILE" 2>/dev/null ;;
+        networkctl)
+            used=$(networkctl --no-pager status lo 2>/dev/null |
+                sed -n 's/^ *Network File: *//p')
+            if [ "$used" = "$CLB_REREAD_FILE" ]; then
+                sed -n 's/^Address=\(.*\)\/32$/\1/p' "$CLB_REREAD_FILE" 2>/dev/null
+            else
+                echo "(systemd-networkd applies ${used:-no file} to lo)"
+            fi ;;
         nmcli)
             nmcli -g ipv4.addresses connection show uuid "$CLB_NM_UUID" 2>/dev/null |
                 tr -d '\134' | tr ',' '\n' | sed 's/ //g;s/\/.*//' ;;
