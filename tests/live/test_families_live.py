@@ -154,3 +154,35 @@ def test_userdata_for_alpine_runs_and_ifupdown_ng_reads_it(sandbox):
     assert lo_inet(sandbox)[VIP1]["prefixlen"] == 32
     query = sandbox.run([ng("ifquery"), "-i", ENI, "-p", "address", "lo"], check=True)
     assert query.stdout.split() == [f"{VIP1}/32"]  # what `ifup -a` applies at boot
+
+
+# -- the exported sh script on an Alpine host -------------------------------------------------
+def test_exported_script_for_alpine_applies_reads_back_with_ifquery_and_rolls_back(sandbox):
+    """`export --format script --os alpine-3`, run by dash with ifupdown-ng's own
+    `ifquery` first on PATH: the change verifies by ifupdown-ng's view of lo (the
+    script's `ifquery-ng` reader), and --rollback leaves the files and lo as before."""
+    require("dash")
+    stock = "auto lo\niface lo inet loopback\n"  # Alpine's own
+    sandbox.write(ENI, stock)
+    sandbox.sh("rm -rf /etc/network/interfaces.d")
+    tools = sandbox.dir / "ng-bin"
+    tools.mkdir()
+    (tools / "ifquery").symlink_to(ng("ifquery"))
+    script = str(sandbox.dir / "alpine.sh")
+    exported = sandbox.wizard("export", "--format", "script", "--os", "alpine-3",
+                              "--output", script, "--vip", VIP1, "--vip", VIP2)
+    assert exported.returncode == 0, exported.stderr
+    path = f"PATH={tools}:/usr/sbin:/usr/bin:/sbin:/bin"
+
+    applied = sandbox.run(["env", path, "dash", script], timeout=120)
+    assert applied.returncode == 0, applied.stdout + applied.stderr
+    assert f"[ok] ifquery-ng reads back: {VIP1} {VIP2}" in applied.stdout, applied.stdout
+    inet = lo_inet(sandbox)
+    assert inet[VIP1]["prefixlen"] == inet[VIP2]["prefixlen"] == 32 and "127.0.0.1" in inet
+    query = sandbox.run([ng("ifquery"), "-i", ENI, "-p", "address", "lo"], check=True)
+    assert sorted(query.stdout.split()) == [f"{VIP1}/32", f"{VIP2}/32"]  # what boot applies
+
+    rolled = sandbox.run(["env", path, "dash", script, "--rollback"], timeout=120)
+    assert rolled.returncode == 0, rolled.stdout + rolled.stderr
+    assert VIP1 not in lo_inet(sandbox) and "127.0.0.1" in lo_inet(sandbox)
+    assert sandbox.read(ENI) == stock.encode()

@@ -392,3 +392,16 @@ def test_decision_leaves_out_facts_that_make_no_difference():
     assert env.from_string(grouped).render(k="r2") == "x"
     assert env.from_string(grouped).render(k="r3") == "y"
     assert env.from_string(grouped).render(k="other") == "none"
+
+
+@pytest.mark.parametrize("key", LINUX_OS_KEYS)
+def test_the_file_that_must_source_our_dropin_stays_the_admins(key):
+    """ifupdown's and ifupdown-ng's interfaces file gets a source line appended; the
+    export never owns it (Alpine's stock file does not read interfaces.d, and an export
+    owning it refused every stock Alpine host)."""
+    platform = stock(key)
+    profile = build_profile(platform, VIPS)
+    sourced_by = get_method(platform.method).export_hints(platform).sourced_by
+    assert sourced_by not in {f.path for f in profile.files}
+    if sourced_by:
+        assert profile.source_main == sourced_by and "source " in profile.source_append

@@ -199,9 +199,13 @@ def build_profile(platform: Platform, vips: Sequence[str]) -> Profile:
     base = _baseline(method, platform)
     rendered = method.render(RenderInput(vips, base, platform))
     after = {**base, **rendered.files}
+    hints = method.export_hints(platform)
+    # The file that must read our drop-in (ifupdown's, ifupdown-ng's interfaces) is the
+    # admin's: the exports append the source line to it (source_append), never own it.
     files = tuple(
         ManagedFile(path, text, rendered.modes.get(path, 0o644))
-        for path, text in sorted(rendered.files.items()) if text is not None
+        for path, text in sorted(rendered.files.items())
+        if text is not None and path != hints.sourced_by
     )
     pairs = tuple(pairs_of([f.content for f in files]))
 
@@ -263,7 +267,6 @@ def build_profile(platform: Platform, vips: Sequence[str]) -> Profile:
     reload = tuple(c for c in (*changed.prepare, *changed.activate)
                    if not any(v in " ".join(c.argv) for v in vips))
 
-    hints = method.export_hints(platform)
     watch = (*method.watch_dirs, *method.watch_files)
     source_main = source_append = None
     if hints.sourced_by is not None:  # ifupdown: the file that must read our drop-in
