@@ -239,9 +239,10 @@ async def test_an_early_enter_waits_for_detection(make_app, debian_root):
         await pilot.pause()
         assert "Looking at this host..." in screen_text(app)
         await pilot.press("enter")
-        await pilot.pause()
+        # drawn after the key on a loaded machine: wait for it (detection is still held)
+        await until(pilot, lambda: "Enter pressed: going on when done" in flat(
+            screen_text(app)), "the queued-Enter message")
         assert isinstance(app.screen, StartScreen)
-        assert "Enter pressed: going on when done" in flat(screen_text(app))
         gate.set()
         await until(pilot, lambda: isinstance(app.screen, ClbTypeScreen), "the CLB type step")
 
