@@ -37,19 +37,8 @@ from clb_wizard.platform import detect
 from clb_wizard.runner import Runner
 from clb_wizard.service import Options, prepare_plan
 from tests.conftest import require
-from tests.fixtures.roots import (
-    NETPLAN_KEYS,
-    VIP1,
-    VIP2,
-    VIP3,
-    apply_files,
-    make_root,
-    parse_keyfile_text,
-    parse_unit,
-    read,
-    unit_values,
-    write,
-)
+from tests.fixtures.readers import parse_keyfile_text, parse_unit, unit_values
+from tests.fixtures.roots import NETPLAN_KEYS, VIP1, VIP2, VIP3, apply_files, make_root, read, write
 from tests.sandbox import NM_LIBS, NMROOT
 
 pytestmark = pytest.mark.live
