@@ -48,6 +48,19 @@ def run_script(sb, script, *args):
     return sb.run(["sh", script, *args], timeout=120)
 
 
+def run_with_failing_ifup(sb, ifup: str, *vips) -> subprocess.CompletedProcess:
+    """The script for these VIPs run on ifupdown with `ifup` replaced by this shell script:
+    the run must fail (exit 3) and leave the host byte-exact as before."""
+    prepare(sb, "ifupdown")
+    before = snapshot(sb)
+    script = export_script(sb, *vips)
+    sb.add_tool("ifup", ifup)
+    result = run_script(sb, script)
+    assert result.returncode == 3, result.stdout + result.stderr
+    assert snapshot(sb) == before
+    return result
+
+
 # -- the POSIX sh script ---------------------------------------------------------------------
 def test_script_applies_verifies_is_idempotent_and_rolls_back(sandbox):
     prepare(sandbox, "ifupdown")
@@ -96,39 +109,23 @@ def test_script_applies_verifies_is_idempotent_and_rolls_back(sandbox):
 
 
 def test_script_failing_ifup_rolls_back_byte_exact(sandbox):
-    prepare(sandbox, "ifupdown")
-    before = snapshot(sandbox)
-    script = export_script(sandbox, *VIPS)
-    sandbox.add_tool("ifup", "#!/bin/sh\necho 'ifup: simulated failure' >&2\nexit 1\n")
-    result = run_script(sandbox, script)
-    assert result.returncode == 3, result.stdout + result.stderr
+    result = run_with_failing_ifup(
+        sandbox, "#!/bin/sh\necho 'ifup: simulated failure' >&2\nexit 1\n", *VIPS)
     assert "`ifup lo:1` failed" in result.stderr
     assert "rolled back to exactly how it was" in result.stderr
-    assert snapshot(sandbox) == before
     assert "current" not in script_state(sandbox) and "last" not in script_state(sandbox)
 
 
 def test_script_ifup_that_adds_then_fails_is_undone(sandbox):
     """ifup puts the address up and still reports failure: the rollback removes it."""
-    prepare(sandbox, "ifupdown")
-    before = snapshot(sandbox)
-    script = export_script(sandbox, VIPS[0])
-    sandbox.add_tool("ifup", f"#!/bin/sh\nip addr add {VIPS[0]}/32 dev lo label lo:1\nexit 1\n")
-    result = run_script(sandbox, script)
-    assert result.returncode == 3, result.stdout + result.stderr
-    assert snapshot(sandbox) == before
+    run_with_failing_ifup(
+        sandbox, f"#!/bin/sh\nip addr add {VIPS[0]}/32 dev lo label lo:1\nexit 1\n", VIPS[0])
 
 
 def test_script_ifup_that_does_nothing_fails_verification(sandbox):
-    prepare(sandbox, "ifupdown")
-    before = snapshot(sandbox)
-    script = export_script(sandbox, *VIPS)
-    sandbox.add_tool("ifup", "#!/bin/sh\nexit 0\n")
-    result = run_script(sandbox, script)
-    assert result.returncode == 3, result.stdout + result.stderr
+    result = run_with_failing_ifup(sandbox, "#!/bin/sh\nexit 0\n", *VIPS)
     assert "[FAIL] 203.0.113.10 is not on lo as /32" in result.stdout
     assert "verification failed" in result.stderr
-    assert snapshot(sandbox) == before
 
 
 def test_script_changes_the_vip_set_and_rolls_that_back(sandbox):

@@ -23,21 +23,22 @@ import pytest
 
 from clb_wizard.methods.networkd import PATH as NETWORKD_PATH
 from clb_wizard.methods.networkd import network_file_of
-from clb_wizard.runner import Runner
-from clb_wizard.service import Options, prepare_plan
 from tests.conftest import require
 from tests.fixtures.roots import VIP1, VIP2, apply_files, make_root
-from tests.live.test_validators import execute, lo_inet, userdata, wait_for
+from tests.live.test_validators import (
+    drop_vip2,
+    execute,
+    lo_inet,
+    plan_for,
+    userdata,
+    wait_for,
+)
 from tests.sandbox import REPO
 
 pytestmark = pytest.mark.live
 
 NGROOT = Path(os.environ.get("CLB_TEST_IFUPDOWN_NG_ROOT", REPO / ".cache" / "ifupdown-ng-root"))
 ENI = "/etc/network/interfaces"
-
-
-def plan_for(root, vips):
-    return prepare_plan(Runner(root=root), Options(vips=tuple(vips)))
 
 
 # -- systemd-networkd, no netplan ------------------------------------------------------------
@@ -56,13 +57,7 @@ def test_networkd_plan_activates_with_a_real_networkd(sandbox, tmp_path, key):
     status = sandbox.run(["networkctl", "--no-pager", "status", "lo"], check=True).stdout
     assert network_file_of(status) == NETWORKD_PATH, status  # networkd applies OUR file
     assert "failed" not in status.split("State:", 1)[1].split("\n", 1)[0], status
-    # drop VIP2: networkd keeps addresses dropped from its config, the plan deletes it
-    apply_files(root, plan)
-    smaller = plan_for(root, [VIP1])
-    assert smaller.commands[-1].argv == ("ip", "addr", "del", f"{VIP2}/32", "dev", "lo")
-    execute(sandbox, smaller)
-    inet = lo_inet(sandbox)
-    assert VIP1 in inet and VIP2 not in inet and "127.0.0.1" in inet
+    drop_vip2(sandbox, root, plan, ends_with_ip_del=True)
 
 
 def test_networkd_refuses_a_root_whose_own_file_takes_lo(tmp_path):

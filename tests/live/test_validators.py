@@ -37,19 +37,8 @@ from clb_wizard.platform import detect
 from clb_wizard.runner import Runner
 from clb_wizard.service import Options, prepare_plan
 from tests.conftest import require
-from tests.fixtures.roots import (
-    NETPLAN_KEYS,
-    VIP1,
-    VIP2,
-    VIP3,
-    apply_files,
-    make_root,
-    parse_keyfile_text,
-    parse_unit,
-    read,
-    unit_values,
-    write,
-)
+from tests.fixtures.readers import parse_keyfile_text, parse_unit, unit_values
+from tests.fixtures.roots import NETPLAN_KEYS, VIP1, VIP2, VIP3, apply_files, make_root, read, write
 from tests.sandbox import NM_LIBS, NMROOT
 
 pytestmark = pytest.mark.live
@@ -101,6 +90,20 @@ def execute(sb, plan) -> None:
     run_commands(sb, plan.prepare)
     write_files(sb, plan)
     run_commands(sb, plan.activate)
+
+
+def drop_vip2(sb, root, plan, *, ends_with_ip_del: bool):
+    """Plan VIP1 alone over the files `plan` wrote and run it: VIP2 leaves lo, VIP1 and
+    127.0.0.1 stay. ends_with_ip_del: the plan deletes VIP2 itself (networkd keeps addresses
+    dropped from its config). Returns the smaller plan."""
+    apply_files(root, plan)
+    smaller = plan_for(root, [VIP1])
+    if ends_with_ip_del:
+        assert smaller.commands[-1].argv == ("ip", "addr", "del", f"{VIP2}/32", "dev", "lo")
+    execute(sb, smaller)
+    inet = lo_inet(sb)
+    assert VIP1 in inet and VIP2 not in inet and "127.0.0.1" in inet
+    return smaller
 
 
 # -- netplan --------------------------------------------------------------------------------
@@ -159,13 +162,7 @@ def test_netplan_plan_activates_with_a_real_networkd(sandbox, tmp_path, key):
     inet = lo_inet(sandbox)
     assert inet[VIP1]["prefixlen"] == 32 and inet["127.0.0.1"]["prefixlen"] == 8
     assert "::1/128" in sandbox.lo_addresses()  # the loopback keeps its own addresses
-    # drop VIP2: networkd keeps addresses dropped from its config, the plan deletes it
-    apply_files(root, plan)
-    smaller = plan_for(root, [VIP1])
-    assert smaller.commands[-1].argv == ("ip", "addr", "del", f"{VIP2}/32", "dev", "lo")
-    execute(sandbox, smaller)
-    inet = lo_inet(sandbox)
-    assert VIP1 in inet and VIP2 not in inet and "127.0.0.1" in inet
+    drop_vip2(sandbox, root, plan, ends_with_ip_del=True)
 
 
 def test_netplan_plan_for_ubuntu_1804_adds_the_vips_without_reconfigure(sandbox, tmp_path):
@@ -268,11 +265,7 @@ def test_networkmanager_profile_loaded_and_activated_by_a_real_networkmanager(sa
                          check=True).stdout.splitlines()
     assert f"{CONNECTION_UUID}:lo" in active
     # drop VIP2: reloading and re-activating the profile takes it off lo
-    apply_files(root, plan)
-    smaller = plan_for(root, [VIP1])
-    execute(sandbox, smaller)
-    inet = lo_inet(sandbox)
-    assert VIP1 in inet and VIP2 not in inet and "127.0.0.1" in inet
+    smaller = drop_vip2(sandbox, root, plan, ends_with_ip_del=False)
     # drop the profile: the method's own down + load remove it, lo keeps 127.0.0.1
     apply_files(root, smaller)
     move = get_method("networkmanager").transition(TransitionInput(

@@ -54,6 +54,29 @@ async def add_vip_and_go(pilot, app, vip: str = VIP1) -> None:
     assert isinstance(app.screen, OptionsScreen)
 
 
+async def to_planned(pilot, app, kind: str = "external") -> None:
+    """Start -> ... -> VIPs (VIP1 typed) -> Options as they are -> the Preview, planned."""
+    await to_vips(pilot, app, kind)
+    await add_vip_and_go(pilot, app)
+    await pilot.press("enter")
+    await settle(pilot, app)
+
+
+async def applied_text(pilot, app) -> str:
+    """Plan VIP1, say yes to the apply, and return the Apply step's text once it ended."""
+    await to_planned(pilot, app)
+    await pilot.press("enter", "y")
+    await settle(pilot, app)
+    return flat(screen_text(app))
+
+
+def configured(root: Path, *vips: str) -> None:
+    """The root as clb-wizard left it after an earlier run with these VIPs."""
+    plan = prepare_plan(Runner(root), Options(vips=vips, clb_type="external",
+                                              os_override="debian-12"))
+    apply_files(root, plan)
+
+
 # -- Start ------------------------------------------------------------------------------------
 async def test_start_shows_the_detected_host(make_app, ubuntu_root):
     app = make_app(ubuntu_root, os_override="ubuntu-22.04")
@@ -264,10 +287,7 @@ async def test_options_dry_run_is_fixed_for_a_preview(make_app, ubuntu_root):
 async def test_preview_shows_the_diff_and_the_commands(make_app, debian_root):
     app = make_app(debian_root, os_override="debian-12")
     async with app.run_test(size=SIZE) as pilot:
-        await to_vips(pilot, app)
-        await add_vip_and_go(pilot, app)
-        await pilot.press("enter")
-        await settle(pilot, app)
+        await to_planned(pilot, app)
         assert isinstance(app.screen, PreviewScreen)
         plan = app.state.plan
         change = plan.files[0]
@@ -283,9 +303,7 @@ async def test_preview_shows_the_diff_and_the_commands(make_app, debian_root):
 
 
 async def test_preview_says_no_change_needed(make_app, debian_root):
-    plan = prepare_plan(Runner(debian_root), Options(vips=(VIP1,), clb_type="external",
-                                                     os_override="debian-12"))
-    apply_files(debian_root, plan)
+    configured(debian_root, VIP1)
     app = make_app(debian_root, os_override="debian-12")
     async with app.run_test(size=SIZE) as pilot:
         await to_vips(pilot, app)
@@ -307,10 +325,7 @@ async def test_preview_shows_a_planning_error_in_place(make_app, debian_root):
 
     app = make_app(debian_root, os_override="debian-12", engine=Broken(debian_root))
     async with app.run_test(size=SIZE) as pilot:
-        await to_vips(pilot, app)
-        await add_vip_and_go(pilot, app)
-        await pilot.press("enter")
-        await settle(pilot, app)
+        await to_planned(pilot, app)
         text = flat(screen_text(app))
         assert "Cannot plan this change:" in text
         assert "already this host's own address on eth0" in text
@@ -324,10 +339,7 @@ async def test_preview_shows_a_planning_error_in_place(make_app, debian_root):
 async def test_whole_flow_by_keyboard_in_a_dry_run(make_app, ubuntu_root):
     app = make_app(ubuntu_root, os_override="ubuntu-22.04")
     async with app.run_test(size=SIZE) as pilot:
-        await to_vips(pilot, app)
-        await add_vip_and_go(pilot, app)
-        await pilot.press("enter")
-        await settle(pilot, app)
+        await to_planned(pilot, app)
         assert isinstance(app.screen, PreviewScreen)
         text = flat(screen_text(app))  # a dry run says "would" everywhere (issue 11)
         assert "This is exactly what would change." in text and "Enter shows a dry run" in text
@@ -364,10 +376,7 @@ async def test_whole_flow_applied_shows_checks_undo_and_log(make_app, debian_roo
     engine = FakeEngine(debian_root)  # the transaction is scripted: see fakes.py
     app = make_app(Path("/"), engine=engine)
     async with app.run_test(size=SIZE) as pilot:
-        await to_vips(pilot, app)
-        await add_vip_and_go(pilot, app)
-        await pilot.press("enter")
-        await settle(pilot, app)
+        await to_planned(pilot, app)
         assert app.screen.query_one("#next").label.plain == "Apply >"
         await pilot.press("enter")
         assert isinstance(app.screen, QuestionDialog)
@@ -392,16 +401,9 @@ async def test_whole_flow_applied_shows_checks_undo_and_log(make_app, debian_roo
 
 
 async def test_failed_apply_shows_the_rollback_and_what_next(make_app, debian_root):
-    engine = FakeEngine(debian_root, ending="rolled-back")
-    app = make_app(Path("/"), engine=engine)
+    app = make_app(Path("/"), engine=FakeEngine(debian_root, ending="rolled-back"))
     async with app.run_test(size=SIZE) as pilot:
-        await to_vips(pilot, app)
-        await add_vip_and_go(pilot, app)
-        await pilot.press("enter")
-        await settle(pilot, app)
-        await pilot.press("enter", "y")
-        await settle(pilot, app)
-        text = flat(screen_text(app))
+        text = await applied_text(pilot, app)
         assert "FAILED: the change was rolled back." in text
         assert "ifup lo:0 failed. The host was rolled back to exactly how it was." in text
         assert "What to try next" in text
@@ -423,16 +425,9 @@ async def test_failed_apply_shows_the_rollback_and_what_next(make_app, debian_ro
 
 
 async def test_a_failed_rollback_shows_the_steps_to_do_by_hand(make_app, debian_root):
-    engine = FakeEngine(debian_root, ending="rollback-failed")
-    app = make_app(Path("/"), engine=engine)
+    app = make_app(Path("/"), engine=FakeEngine(debian_root, ending="rollback-failed"))
     async with app.run_test(size=SIZE) as pilot:
-        await to_vips(pilot, app)
-        await add_vip_and_go(pilot, app)
-        await pilot.press("enter")
-        await settle(pilot, app)
-        await pilot.press("enter", "y")
-        await settle(pilot, app)
-        text = flat(screen_text(app))
+        text = await applied_text(pilot, app)
         assert "FAILED, and the rollback could not finish." in text
         assert "Put the host back by hand with:" in text
         assert f"ip addr del {VIP1}/32 dev lo" in text
@@ -444,16 +439,9 @@ async def test_a_failed_rollback_shows_the_steps_to_do_by_hand(make_app, debian_
 
 
 async def test_a_refused_apply_changes_nothing_and_allows_back(make_app, debian_root):
-    engine = FakeEngine(debian_root, ending="refused")
-    app = make_app(Path("/"), engine=engine)
+    app = make_app(Path("/"), engine=FakeEngine(debian_root, ending="refused"))
     async with app.run_test(size=SIZE) as pilot:
-        await to_vips(pilot, app)
-        await add_vip_and_go(pilot, app)
-        await pilot.press("enter")
-        await settle(pilot, app)
-        await pilot.press("enter", "y")
-        await settle(pilot, app)
-        text = flat(screen_text(app))
+        text = await applied_text(pilot, app)
         assert "Nothing was changed: Changing the network configuration needs root" in text
         assert app.screen.query_one("#next").disabled
         assert app.state.outcome is None and not app.state.applying
@@ -466,10 +454,7 @@ async def test_quitting_while_applying_is_refused(make_app, debian_root):
     engine = FakeEngine(debian_root, release=release)
     app = make_app(Path("/"), engine=engine)
     async with app.run_test(size=SIZE, notifications=True) as pilot:
-        await to_vips(pilot, app)
-        await add_vip_and_go(pilot, app)
-        await pilot.press("enter")
-        await settle(pilot, app)
+        await to_planned(pilot, app)
         await pilot.press("enter", "y")
         await until(pilot, lambda: "write /etc/network" in screen_text(app), "the write step")
         await pilot.press("ctrl+q")
@@ -491,11 +476,8 @@ async def test_quitting_while_applying_is_refused(make_app, debian_root):
 
 # -- the confirm-or-revert countdown -----------------------------------------------------------
 async def confirm_flow(pilot, app) -> None:
-    await to_vips(pilot, app)
-    await add_vip_and_go(pilot, app)
+    await to_planned(pilot, app)
     assert app.state.confirm_timer, "on by default over SSH"
-    await pilot.press("enter")
-    await settle(pilot, app)
     await pilot.press("enter", "y")
     await until(pilot, lambda: isinstance(app.screen, CountdownDialog), "the countdown")
     await until(pilot, lambda: "unless you keep it." in flat(screen_text(app)),
@@ -523,10 +505,7 @@ async def test_countdown_runs_out_and_reverts(make_app, debian_root):
     app = make_app(Path("/"), engine=engine, tick=0.005,
                    env={"SSH_CONNECTION": "192.0.2.1 5 192.0.2.2 22"})
     async with app.run_test(size=SIZE) as pilot:
-        await to_vips(pilot, app)
-        await add_vip_and_go(pilot, app)
-        await pilot.press("enter")
-        await settle(pilot, app)
+        await to_planned(pilot, app)
         await pilot.press("enter", "y")
         await until(pilot, lambda: app.state.outcome is not None, "the outcome")
         await settle(pilot, app)

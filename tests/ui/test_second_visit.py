@@ -12,7 +12,6 @@ from pathlib import Path
 from textual.widgets import Input
 
 from clb_wizard.facts import HostAddresses
-from clb_wizard.runner import Runner
 from clb_wizard.screens.apply import ApplyScreen, StepLog
 from clb_wizard.screens.clb_type import ClbTypeScreen
 from clb_wizard.screens.controls import copyable
@@ -22,18 +21,10 @@ from clb_wizard.screens.preview import PreviewScreen
 from clb_wizard.screens.start import StartScreen
 from clb_wizard.screens.verify import VerifyScreen
 from clb_wizard.screens.vips import VipsScreen
-from clb_wizard.service import Options, prepare_plan
-from tests.fixtures.roots import VIP1, VIP2, apply_files, make_root
+from tests.fixtures.roots import VIP1, VIP2, make_root
 from tests.ui.conftest import flat, screen_text, settle, until
 from tests.ui.fakes import FakeEngine
-from tests.ui.test_pilot import SIZE, add_vip_and_go, to_vips, type_text
-
-
-def configured(root: Path, *vips: str) -> None:
-    """The root as clb-wizard left it after an earlier run with these VIPs."""
-    plan = prepare_plan(Runner(root), Options(vips=vips, clb_type="external",
-                                              os_override="debian-12"))
-    apply_files(root, plan)
+from tests.ui.test_pilot import SIZE, add_vip_and_go, configured, to_planned, to_vips, type_text
 
 
 def footer(app) -> str:
@@ -47,10 +38,7 @@ async def footer_shows(pilot, app, *keys: str) -> None:
 
 async def to_applied(pilot, app) -> None:
     """VIPs (one typed) -> Options -> Preview -> the question, answered by Enter -> Apply."""
-    await to_vips(pilot, app)
-    await add_vip_and_go(pilot, app)
-    await pilot.press("enter")
-    await settle(pilot, app)
+    await to_planned(pilot, app)
     await pilot.press("enter", "enter")
     await settle(pilot, app)
     assert isinstance(app.screen, ApplyScreen)
@@ -126,10 +114,7 @@ async def test_a_preview_of_an_old_system_ends_with_the_script_and_userdata(make
     root = make_root(tmp_path, "centos-7")
     app = make_app(root, os_override="centos-7")
     async with app.run_test(size=SIZE) as pilot:
-        await to_vips(pilot, app, "internal")
-        await add_vip_and_go(pilot, app)
-        await pilot.press("enter")
-        await settle(pilot, app)
+        await to_planned(pilot, app, "internal")
         await pilot.press("enter")
         await settle(pilot, app)
         await pilot.press("enter", "enter")
@@ -178,10 +163,7 @@ async def test_enter_applies_and_a_cancel_says_so(make_app, debian_root):
     engine = FakeEngine(debian_root)
     app = make_app(Path("/"), engine=engine)
     async with app.run_test(size=SIZE, notifications=True) as pilot:
-        await to_vips(pilot, app)
-        await add_vip_and_go(pilot, app)
-        await pilot.press("enter")
-        await settle(pilot, app)
+        await to_planned(pilot, app)
         await pilot.press("enter")
         assert isinstance(app.screen, QuestionDialog)
         assert app.screen.focused.id == "yes"

@@ -369,20 +369,17 @@ class FakeTime:
         self.now += seconds
 
 
+def poll_health(t: FakeTime, creds, ulb_id: str, ips: list, api_url: str, **limits):
+    """cloud.poll_backend_health on FakeTime t's clock and sleep (nothing waits)."""
+    return cloud.poll_backend_health(creds, ulb_id, ips, sleep=t.sleep, clock=t.clock,
+                                     api_url=api_url, **limits)
+
+
 def test_health_poll_waits_until_this_hosts_backends_are_healthy(api, creds):
     api.set_health("ulb-outer01", HOST_IP, healthy_after=3)
     t = FakeTime()
 
-    result = cloud.poll_backend_health(
-        creds,
-        "ulb-outer01",
-        [HOST_IP],
-        timeout=60,
-        interval=2,
-        sleep=t.sleep,
-        clock=t.clock,
-        api_url=api.url,
-    )
+    result = poll_health(t, creds, "ulb-outer01", [HOST_IP], api.url, timeout=60, interval=2)
 
     assert result.healthy is True
     assert result.timed_out is False
@@ -406,16 +403,7 @@ def test_health_poll_times_out_with_the_failing_backends(api, creds):
     api.set_health("ulb-outer01", HOST_IP, healthy_after=None)  # never healthy
     t = FakeTime()
 
-    result = cloud.poll_backend_health(
-        creds,
-        "ulb-outer01",
-        [HOST_IP],
-        timeout=10,
-        interval=3,
-        sleep=t.sleep,
-        clock=t.clock,
-        api_url=api.url,
-    )
+    result = poll_health(t, creds, "ulb-outer01", [HOST_IP], api.url, timeout=10, interval=3)
 
     assert result.healthy is False
     assert result.timed_out is True
@@ -428,16 +416,7 @@ def test_health_poll_times_out_with_the_failing_backends(api, creds):
 
 def test_health_poll_for_a_host_that_is_no_backend_returns_at_once(api, creds):
     t = FakeTime()
-    result = cloud.poll_backend_health(
-        creds,
-        "ulb-other01",
-        [HOST_IP],
-        timeout=60,
-        interval=1,
-        sleep=t.sleep,
-        clock=t.clock,
-        api_url=api.url,
-    )
+    result = poll_health(t, creds, "ulb-other01", [HOST_IP], api.url, timeout=60, interval=1)
     assert result.healthy is False
     assert result.attempts == 1
     assert t.sleeps == []
@@ -447,16 +426,7 @@ def test_health_poll_for_a_host_that_is_no_backend_returns_at_once(api, creds):
 def test_health_poll_api_failure_raises(api, creds):
     t = FakeTime()
     with pytest.raises(CloudError) as err:
-        cloud.poll_backend_health(
-            creds,
-            "ulb-nosuch",
-            [HOST_IP],
-            timeout=5,
-            interval=1,
-            sleep=t.sleep,
-            clock=t.clock,
-            api_url=api.url,
-        )
+        poll_health(t, creds, "ulb-nosuch", [HOST_IP], api.url, timeout=5, interval=1)
     assert err.value.kind == cloud.KIND_NOT_FOUND
 
 
@@ -790,8 +760,7 @@ def test_backend_with_this_hosts_ip_in_another_vpc_is_not_this_host(on_ucloud, c
     assert not twin.matches_host  # by ResourceId: uhost-twin01 is another instance
     assert "not a backend" in twin.warnings[-1]
     t = FakeTime()
-    result = cloud.poll_backend_health(creds, "ulb-twin01", [], host=host, timeout=30,
-                                       sleep=t.sleep, clock=t.clock, api_url=on_ucloud.url)
+    result = poll_health(t, creds, "ulb-twin01", [], on_ucloud.url, host=host, timeout=30)
     assert not result.healthy and result.attempts == 1 and "not a backend" in result.message
 
 
@@ -825,20 +794,17 @@ def test_health_counts_only_message_forwarding_listeners(creds):
                                "vs-p", "HTTP", 80, [fakes.backend(HOST_IP)], "RequestProxy")])
     with FakeUCloudAPI(keys={PUBLIC: PRIVATE}, clbs=[mixed, proxy_only]) as fake:
         t = FakeTime()
-        result = cloud.poll_backend_health(creds, "ulb-mix02", [HOST_IP], timeout=30,
-                                           sleep=t.sleep, clock=t.clock, api_url=fake.url)
+        result = poll_health(t, creds, "ulb-mix02", [HOST_IP], fake.url, timeout=30)
         assert result.healthy  # the failing request-proxy backend does not count
         assert [b.vserver_id for b in result.backends] == ["vs-dsr"]
-        result = cloud.poll_backend_health(creds, "ulb-prx02", [HOST_IP], timeout=30,
-                                           sleep=t.sleep, clock=t.clock, api_url=fake.url)
+        result = poll_health(t, creds, "ulb-prx02", [HOST_IP], fake.url, timeout=30)
         assert not result.healthy and "only on request-proxy listeners" in result.message
 
 
 def test_failing_health_advice_is_about_this_hosts_own_address(api, creds):
     api.set_health("ulb-inner01", HOST_IP, healthy_after=None)
     t = FakeTime()
-    result = cloud.poll_backend_health(creds, "ulb-inner01", [HOST_IP], timeout=4, interval=2,
-                                       sleep=t.sleep, clock=t.clock, api_url=api.url)
+    result = poll_health(t, creds, "ulb-inner01", [HOST_IP], api.url, timeout=4, interval=2)
     assert result.timed_out
     assert "not the VIPs" in result.message and "0.0.0.0" in result.message
     assert "listens on the VIPs" not in result.message  # the old, wrong advice
@@ -879,8 +845,7 @@ def test_transient_codes_give_up_after_a_bound_with_real_backoff(api, creds, cod
 def test_health_poll_waits_out_a_gateway_error(api, creds):
     api.fail_next(150, "Service Unavailable", times=7)  # more than one call's retries
     t = FakeTime()
-    result = cloud.poll_backend_health(creds, "ulb-inner01", [HOST_IP], timeout=60,
-                                       interval=5, sleep=t.sleep, clock=t.clock, api_url=api.url)
+    result = poll_health(t, creds, "ulb-inner01", [HOST_IP], api.url, timeout=60, interval=5)
     assert result.healthy and result.attempts == 2
 
 

@@ -18,18 +18,8 @@ from clb_wizard.methods.networkmanager import CONNECTION_UUID
 from clb_wizard.platform import detect
 from clb_wizard.runner import Runner
 from clb_wizard.vips import VipError, parse_vip
-from tests.fixtures.roots import (
-    VIP1,
-    VIP2,
-    VIP3,
-    keyfile_addresses,
-    parse_ifcfg_text,
-    parse_keyfile_text,
-    parse_stanzas,
-    parse_unit,
-    unit_values,
-    windows_vip_array,
-)
+from tests.fixtures import readers
+from tests.fixtures.roots import VIP1, VIP2, VIP3
 
 NS = "/etc/sysconfig/network-scripts"
 ENI = "/etc/network/interfaces"
@@ -64,8 +54,8 @@ def test_ifcfg_one_file_per_vip(tmp_path):
     for n, vip in ((1, VIP1), (2, VIP2)):
         text = rendered.files[f"{NS}/ifcfg-lo:{n}"]
         assert is_ours(text)
-        assert parse_ifcfg_text(text) == {"DEVICE": f"lo:{n}", "IPADDR": vip,
-                                          "NETMASK": "255.255.255.255", "ONBOOT": "yes"}
+        assert readers.parse_ifcfg_text(text) == {"DEVICE": f"lo:{n}", "IPADDR": vip,
+                                                  "NETMASK": "255.255.255.255", "ONBOOT": "yes"}
         assert rendered.modes[f"{NS}/ifcfg-lo:{n}"] == 0o644
     assert argvs(move.prepare) == []
     assert argvs(move.activate) == [("ifup", "lo:1"), ("ifup", "lo:2")]
@@ -76,7 +66,7 @@ def test_ifcfg_keeps_a_foreign_alias_and_takes_the_next_label():
     current = {f"{NS}/ifcfg-lo:1": foreign, f"{NS}/ifcfg-lo": "DEVICE=lo\n"}
     rendered, move, _ = render_and_move("ifcfg", "centos-7", [VIP1], current)
     assert f"{NS}/ifcfg-lo:1" not in rendered.files  # untouched
-    assert parse_ifcfg_text(rendered.files[f"{NS}/ifcfg-lo:2"])["DEVICE"] == "lo:2"
+    assert readers.parse_ifcfg_text(rendered.files[f"{NS}/ifcfg-lo:2"])["DEVICE"] == "lo:2"
     assert argvs(move.activate) == [("ifup", "lo:2")]
 
 
@@ -100,7 +90,7 @@ def test_ifcfg_removing_a_vip_removes_its_file_and_downs_its_alias():
     rendered, move, _ = render_and_move("ifcfg", "centos-7", [VIP1, VIP3], first.files)
     assert rendered.files[f"{NS}/ifcfg-lo:2"] is None
     # VIP3 keeps lo:3: no renumbering, so nothing else goes down and up.
-    assert parse_ifcfg_text(rendered.files[f"{NS}/ifcfg-lo:3"])["IPADDR"] == VIP3
+    assert readers.parse_ifcfg_text(rendered.files[f"{NS}/ifcfg-lo:3"])["IPADDR"] == VIP3
     assert argvs(move.prepare) == [("ifdown", "lo:2")]
     assert argvs(move.activate) == []
     assert get_method("ifcfg").configured_vips(files) == [VIP1, VIP2, VIP3]
@@ -120,7 +110,7 @@ DEBIAN_ENI = "source /etc/network/interfaces.d/*\n\nauto lo\niface lo inet loopb
 def test_ifupdown_one_stanza_per_vip():
     rendered, move, _ = render_and_move("ifupdown", "debian-12", [VIP1, VIP2], {ENI: DEBIAN_ENI})
     assert list(rendered.files) == [f"{ENI_D}/clb-wizard-lo"]  # interfaces already sources it
-    autos, ifaces = parse_stanzas(rendered.files[f"{ENI_D}/clb-wizard-lo"])
+    autos, ifaces = readers.parse_stanzas(rendered.files[f"{ENI_D}/clb-wizard-lo"])
     assert autos == ["lo:1", "lo:2"]
     assert ifaces == {
         "lo:1": {"family": "inet", "method": "static",
@@ -170,7 +160,7 @@ def test_ifupdown_never_clobbers_a_foreign_file_of_our_name():
     current = {ENI: DEBIAN_ENI, f"{ENI_D}/clb-wizard-lo": theirs}
     rendered, move, _ = render_and_move("ifupdown", "debian-12", [VIP1], current)
     assert f"{ENI_D}/clb-wizard-lo" not in rendered.files
-    autos, ifaces = parse_stanzas(rendered.files[f"{ENI_D}/clb-wizard-lo-2"])
+    autos, ifaces = readers.parse_stanzas(rendered.files[f"{ENI_D}/clb-wizard-lo-2"])
     assert autos == ["lo:2"] and ifaces["lo:2"]["options"]["address"] == VIP1
     assert argvs(move.activate) == [("ifup", "lo:2")]
 
@@ -179,7 +169,7 @@ def test_ifupdown_vip_in_an_admin_stanza_is_left_alone():
     main = DEBIAN_ENI + f"\nauto lo:7\niface lo:7 inet static\n    address {VIP2}\n"
     rendered, _, _ = render_and_move("ifupdown", "debian-12", [VIP1, VIP2], {ENI: main})
     assert rendered.foreign == (VIP2,)
-    _, ifaces = parse_stanzas(rendered.files[f"{ENI_D}/clb-wizard-lo"])
+    _, ifaces = readers.parse_stanzas(rendered.files[f"{ENI_D}/clb-wizard-lo"])
     assert [i["options"]["address"] for i in ifaces.values()] == [VIP1]
 
 
@@ -187,7 +177,7 @@ def test_ifupdown_removing_a_vip_drops_its_stanza_and_forces_it_down():
     first, _, files = render_and_move("ifupdown", "debian-12", [VIP1, VIP2], {ENI: DEBIAN_ENI})
     current = {**files}
     rendered, move, _ = render_and_move("ifupdown", "debian-12", [VIP1], current)
-    autos, ifaces = parse_stanzas(rendered.files[f"{ENI_D}/clb-wizard-lo"])
+    autos, ifaces = readers.parse_stanzas(rendered.files[f"{ENI_D}/clb-wizard-lo"])
     assert autos == ["lo:1"] and list(ifaces) == ["lo:1"]
     assert argvs(move.prepare) == [("ifdown", "--force", "lo:2")]
     assert argvs(move.activate) == []
@@ -289,12 +279,12 @@ def test_netplan_a_broken_file_stops_the_plan_with_a_message(text, says):
 def test_networkmanager_keyfile_is_a_loopback_profile():
     rendered, move, _ = render_and_move("networkmanager", "rocky-9", [VIP1, VIP2], {})
     assert list(rendered.files) == [NM] and rendered.modes[NM] == 0o600
-    profile = parse_keyfile_text(rendered.files[NM])
+    profile = readers.parse_keyfile_text(rendered.files[NM])
     assert profile["connection"]["type"] == "loopback"
     assert profile["connection"]["interface-name"] == "lo"
     assert profile["connection"]["uuid"] == CONNECTION_UUID
     assert profile["ipv4"]["method"] == "manual"
-    assert keyfile_addresses(profile) == [f"{VIP1}/32", f"{VIP2}/32"]
+    assert readers.keyfile_addresses(profile) == [f"{VIP1}/32", f"{VIP2}/32"]
     assert argvs(move.activate) == [("nmcli", "connection", "load", NM),
                                     ("nmcli", "connection", "up", "uuid", CONNECTION_UUID)]
 
@@ -335,16 +325,16 @@ def test_networkmanager_removing_every_vip_downs_and_unloads_the_profile():
 # -- systemd unit -------------------------------------------------------------------------------
 def test_systemd_unit_adds_each_vip_with_ip_addr_replace():
     rendered, move, _ = render_and_move("systemd-unit", "rocky-9.1", [VIP1, VIP2], {})
-    unit = parse_unit(rendered.files[UNIT])
-    assert unit_values(unit, "Service", "Type") == ["oneshot"]
-    assert unit_values(unit, "Service", "RemainAfterExit") == ["yes"]
-    assert unit_values(unit, "Service", "ExecStart") == [
+    unit = readers.parse_unit(rendered.files[UNIT])
+    assert readers.unit_values(unit, "Service", "Type") == ["oneshot"]
+    assert readers.unit_values(unit, "Service", "RemainAfterExit") == ["yes"]
+    assert readers.unit_values(unit, "Service", "ExecStart") == [
         f"/sbin/ip addr replace {VIP1}/32 dev lo label lo:1",
         f"/sbin/ip addr replace {VIP2}/32 dev lo label lo:2",
     ]
-    assert unit_values(unit, "Service", "ExecStop") == [
+    assert readers.unit_values(unit, "Service", "ExecStop") == [
         f"-/sbin/ip addr del {VIP1}/32 dev lo", f"-/sbin/ip addr del {VIP2}/32 dev lo"]
-    assert unit_values(unit, "Install", "WantedBy") == ["multi-user.target"]
+    assert readers.unit_values(unit, "Install", "WantedBy") == ["multi-user.target"]
     assert argvs(move.activate) == [
         ("systemctl", "daemon-reload"), ("systemctl", "enable", "clb-wizard-lo.service"),
         ("ip", "addr", "replace", f"{VIP1}/32", "dev", "lo", "label", "lo:1"),
@@ -356,8 +346,8 @@ def test_systemd_unit_adds_each_vip_with_ip_addr_replace():
 def test_systemd_unit_removing_a_vip_deletes_it():
     _, _, files = render_and_move("systemd-unit", "rocky-9.1", [VIP1, VIP2], {})
     rendered, move, _ = render_and_move("systemd-unit", "rocky-9.1", [VIP2], files)
-    unit = parse_unit(rendered.files[UNIT])
-    assert unit_values(unit, "Service", "ExecStart") == [
+    unit = readers.parse_unit(rendered.files[UNIT])
+    assert readers.unit_values(unit, "Service", "ExecStart") == [
         f"/sbin/ip addr replace {VIP2}/32 dev lo label lo:2"]
     assert ("ip", "addr", "del", f"{VIP1}/32", "dev", "lo") in argvs(move.activate)
 
@@ -374,7 +364,7 @@ def test_windows_script_puts_every_vip_on_the_loopback_with_weak_host_model():
     script = next(t for p, t in rendered.files.items() if p.endswith("clb-wizard-lo.ps1"))
     undo = next(t for p, t in rendered.files.items() if p.endswith("-undo.ps1"))
     assert MARKER in script.splitlines()[0]
-    assert windows_vip_array(script) == [VIP1, VIP2] == windows_vip_array(undo)
+    assert readers.windows_vip_array(script) == [VIP1, VIP2] == readers.windows_vip_array(undo)
     # every VIP is added (a loop over $Vips) with a /32 mask on the loopback adapter
     loop = re.search(r"foreach \(\$vip in \$Vips\) \{(.*?)\n\}", script, re.S).group(1)
     add = [line for line in loop.splitlines() if "netsh interface ipv4 add address" in line]

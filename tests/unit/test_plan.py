@@ -16,6 +16,7 @@ from clb_wizard.methods.networkmanager import CONNECTION_UUID
 from clb_wizard.plan import FileChange
 from clb_wizard.runner import Runner
 from clb_wizard.service import Options, prepare_plan
+from tests.fixtures import readers
 from tests.fixtures.roots import (
     LINUX_KEYS,
     RELEASE_KEYS,
@@ -24,16 +25,9 @@ from tests.fixtures.roots import (
     VIP2,
     VIP3,
     apply_files,
-    keyfile_addresses,
     make_root,
-    parse_ifcfg_text,
-    parse_keyfile_text,
-    parse_stanzas,
-    parse_unit,
     read,
     tree_digest,
-    unit_values,
-    windows_vip_array,
     write,
 )
 
@@ -93,7 +87,7 @@ def check_content(key, plan, vips, ifquery_dir=None):
         for n, vip in enumerate(vips, 1):
             change = files[f"{NS}/ifcfg-lo:{n}"]
             assert (change.action, change.mode) == ("create", 0o644)
-            assert parse_ifcfg_text(change.after) == {
+            assert readers.parse_ifcfg_text(change.after) == {
                 "DEVICE": f"lo:{n}", "IPADDR": vip, "NETMASK": "255.255.255.255",
                 "ONBOOT": "yes"}
         ups = [("ifup", f"lo:{n}") for n in range(1, len(vips) + 1)]
@@ -104,7 +98,7 @@ def check_content(key, plan, vips, ifquery_dir=None):
     elif method == "ifupdown":
         change = files[DROPIN]
         assert (change.action, change.mode) == ("create", 0o644)
-        autos, ifaces = parse_stanzas(change.after)
+        autos, ifaces = readers.parse_stanzas(change.after)
         labels = [f"lo:{n}" for n in range(1, len(vips) + 1)]
         assert autos == labels and list(ifaces) == labels
         for label, vip in zip(labels, vips):
@@ -136,20 +130,20 @@ def check_content(key, plan, vips, ifquery_dir=None):
     elif method == "networkmanager":
         change = files[NM]
         assert (change.action, change.mode) == ("create", 0o600)
-        profile = parse_keyfile_text(change.after)
+        profile = readers.parse_keyfile_text(change.after)
         assert profile["connection"]["type"] == "loopback"
         assert profile["connection"]["interface-name"] == "lo"
         assert profile["ipv4"]["method"] == "manual"
-        assert keyfile_addresses(profile) == [f"{v}/32" for v in vips]
+        assert readers.keyfile_addresses(profile) == [f"{v}/32" for v in vips]
         assert commands == [("nmcli", "connection", "load", NM),
                             ("nmcli", "connection", "up", "uuid", CONNECTION_UUID)]
     elif method == "systemd-unit":
         change = files[UNIT]
         assert (change.action, change.mode) == ("create", 0o644)
-        unit = parse_unit(change.after)
-        assert unit_values(unit, "Service", "ExecStart") == [
+        unit = readers.parse_unit(change.after)
+        assert readers.unit_values(unit, "Service", "ExecStart") == [
             f"/sbin/ip addr replace {v}/32 dev lo label lo:{n}" for n, v in enumerate(vips, 1)]
-        assert unit_values(unit, "Install", "WantedBy") == ["multi-user.target"]
+        assert readers.unit_values(unit, "Install", "WantedBy") == ["multi-user.target"]
         assert commands[:2] == [("systemctl", "daemon-reload"),
                                 ("systemctl", "enable", "clb-wizard-lo.service")]
         assert commands[2:] == [("ip", "addr", "replace", f"{v}/32", "dev", "lo", "label",
@@ -157,21 +151,21 @@ def check_content(key, plan, vips, ifquery_dir=None):
     elif method == "networkd":  # a plain .network file: [Match] lo, the VIPs only
         change = files["/etc/systemd/network/10-clb-wizard-lo.network"]
         assert (change.action, change.mode) == ("create", 0o644)
-        network = parse_unit(change.after)
-        assert unit_values(network, "Match", "Name") == ["lo"]
-        assert unit_values(network, "Network", "Address") == [f"{v}/32" for v in vips]
+        network = readers.parse_unit(change.after)
+        assert readers.unit_values(network, "Match", "Name") == ["lo"]
+        assert readers.unit_values(network, "Network", "Address") == [f"{v}/32" for v in vips]
         assert commands == [("networkctl", "reload"), ("networkctl", "reconfigure", "lo")]
     elif method == "wicked":  # the stock ifcfg-lo kept, our suffixed keys added
         change = files["/etc/sysconfig/network/ifcfg-lo"]
         assert change.action == "modify" and change.after.startswith(change.before)
-        values = parse_ifcfg_text(change.after)
+        values = readers.parse_ifcfg_text(change.after)
         assert values["IPADDR"] == "127.0.0.1/8" and values["STARTMODE"] == "nfsroot"
         assert [values[f"IPADDR_CLB{n}"] for n in range(1, len(vips) + 1)] == [
             f"{v}/32" for v in vips]
         assert commands == [("wicked", "ifup", "lo")]
     elif method == "ifupdown-ng":  # an extra `iface lo` with one address per VIP
         change = files[DROPIN]
-        autos, ifaces = parse_stanzas(change.after.replace("iface lo\n", "iface lo - -\n"))
+        autos, ifaces = readers.parse_stanzas(change.after.replace("iface lo\n", "iface lo - -\n"))
         assert autos == [] and list(ifaces) == ["lo"]
         assert change.after.count("    address ") == len(vips)
         assert all(f"    address {v}/32\n" in change.after for v in vips)
@@ -180,7 +174,7 @@ def check_content(key, plan, vips, ifquery_dir=None):
         assert commands == [("ip", "addr", "replace", f"{v}/32", "dev", "lo") for v in vips]
     elif method == "windows":
         script = next(c.after for p, c in files.items() if p.endswith("\\clb-wizard-lo.ps1"))
-        assert windows_vip_array(script) == list(vips)
+        assert readers.windows_vip_array(script) == list(vips)
         assert "mask=255.255.255.255" in script
         assert "weakhostsend=enabled" in script and "weakhostreceive=enabled" in script
         assert plan.checks == ()  # no Linux kernel facts: the script checks its own result
@@ -293,7 +287,7 @@ def test_a_foreign_ifcfg_lo_1_is_kept_and_we_take_lo_2(tmp_path):
     write(root, f"{NS}/ifcfg-lo:1", foreign)
     plan = plan_for(root, vips=(VIP1,))
     assert list(changes(plan)) == [f"{NS}/ifcfg-lo:2"]
-    assert parse_ifcfg_text(plan.files[0].after)["DEVICE"] == "lo:2"
+    assert readers.parse_ifcfg_text(plan.files[0].after)["DEVICE"] == "lo:2"
     assert argvs(plan) == [("ifup", "lo:2")]
     apply_files(root, plan)
     assert read(root, f"{NS}/ifcfg-lo:1") == foreign
@@ -317,7 +311,7 @@ def test_a_foreign_ifupdown_file_of_our_name_is_kept_and_we_take_dash_2(tmp_path
     write(root, DROPIN, foreign)
     plan = plan_for(root, vips=(VIP1,))
     assert list(changes(plan)) == [DROPIN + "-2"]
-    autos, ifaces = parse_stanzas(plan.files[0].after)
+    autos, ifaces = readers.parse_stanzas(plan.files[0].after)
     assert autos == ["lo:2"] and ifaces["lo:2"]["options"]["address"] == VIP1
     assert argvs(plan) == [("ifup", "lo:2")]
     apply_files(root, plan)
@@ -341,7 +335,7 @@ def test_removing_a_vip_removes_its_config_and_takes_it_down(tmp_path, key):
         assert commands == [("ifdown", "lo:2")]
         assert argvs(plan) == [c.argv for c in plan.prepare]  # down while its file exists
     elif method == "ifupdown":
-        _, ifaces = parse_stanzas(files[DROPIN].after)
+        _, ifaces = readers.parse_stanzas(files[DROPIN].after)
         assert {k: v["options"]["address"] for k, v in ifaces.items()} == {
             "lo:1": VIP1, "lo:3": VIP3}
         assert commands == [("ifdown", "--force", "lo:2")]
@@ -351,14 +345,14 @@ def test_removing_a_vip_removes_its_config_and_takes_it_down(tmp_path, key):
         assert f"{VIP2}/32" not in data["network"]["ethernets"]["lo"]["addresses"]
         assert commands[-1] == ("ip", "addr", "del", f"{VIP2}/32", "dev", "lo")
     elif method == "networkmanager":
-        assert keyfile_addresses(parse_keyfile_text(files[NM].after)) == [
+        assert readers.keyfile_addresses(readers.parse_keyfile_text(files[NM].after)) == [
             f"{VIP1}/32", f"{VIP3}/32"]
         # re-activating the profile takes the dropped address off lo (seen live)
         assert commands == [("nmcli", "connection", "load", NM),
                             ("nmcli", "connection", "up", "uuid", CONNECTION_UUID)]
     elif method == "systemd-unit":
-        unit = parse_unit(files[UNIT].after)
-        assert len(unit_values(unit, "Service", "ExecStart")) == 2
+        unit = readers.parse_unit(files[UNIT].after)
+        assert len(readers.unit_values(unit, "Service", "ExecStart")) == 2
         assert commands == [("systemctl", "daemon-reload"),
                             ("systemctl", "enable", "clb-wizard-lo.service"),
                             ("ip", "addr", "del", f"{VIP2}/32", "dev", "lo")]

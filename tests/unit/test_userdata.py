@@ -19,18 +19,12 @@ from clb_wizard.export.userdata import render_userdata
 from clb_wizard.platform import detect
 from clb_wizard.runner import Runner
 from clb_wizard.service import Options, prepare_plan
+from tests.fixtures import readers
 from tests.fixtures.roots import (
     LINUX_OS_KEYS,
     SPECS,
     VIP1,
     VIP3,
-    keyfile_addresses,
-    parse_ifcfg_text,
-    parse_keyfile_text,
-    parse_stanzas,
-    parse_unit,
-    unit_values,
-    windows_vip_array,
 )
 
 VIPS = (VIP1, VIP3)
@@ -110,9 +104,9 @@ def test_userdata_writes_what_the_plan_writes(key, tmp_path):
     method = SPECS[key].method
     for content, mode in files.values():
         if method == "ifcfg":
-            assert parse_ifcfg_text(content)["IPADDR"] in VIPS and mode == 0o644
+            assert readers.parse_ifcfg_text(content)["IPADDR"] in VIPS and mode == 0o644
         elif method == "ifupdown":
-            _, ifaces = parse_stanzas(content)
+            _, ifaces = readers.parse_stanzas(content)
             assert [i["options"]["address"] for i in ifaces.values()] == list(VIPS)
         elif method == "netplan":
             assert mode == 0o600
@@ -120,9 +114,11 @@ def test_userdata_writes_what_the_plan_writes(key, tmp_path):
             assert lo["addresses"] == [f"{v}/32" for v in VIPS]
         elif method == "networkmanager":
             assert mode == 0o600
-            assert keyfile_addresses(parse_keyfile_text(content)) == [f"{v}/32" for v in VIPS]
+            profile = readers.parse_keyfile_text(content)
+            assert readers.keyfile_addresses(profile) == [f"{v}/32" for v in VIPS]
         elif method == "systemd-unit":
-            assert len(unit_values(parse_unit(content), "Service", "ExecStart")) == len(VIPS)
+            unit = readers.parse_unit(content)
+            assert len(readers.unit_values(unit, "Service", "ExecStart")) == len(VIPS)
 
 
 @pytest.mark.parametrize("key", LINUX_OS_KEYS)
@@ -170,7 +166,7 @@ def test_userdata_for_ifupdown_adds_a_source_line_only_when_needed():
 def test_windows_userdata_is_a_powershell_script():
     script = userdata("windows")
     assert script.startswith("#ps1_sysnative\n")
-    assert windows_vip_array(script) == list(VIPS)
+    assert readers.windows_vip_array(script) == list(VIPS)
     assert "mask=255.255.255.255" in script and "weakhostsend=enabled" in script
 
 
