@@ -168,8 +168,11 @@ class Sandbox:
                                   "/usr/lib/systemd/systemd-networkd") if os.path.exists(p))
         with open(self.dir / "networkd.log", "w") as log:
             self.popen([binary], stdout=log, stderr=log)
-        for _ in range(100):
-            if self.run(["networkctl", "list", "--no-pager"], timeout=5).returncode == 0:
+        # ready when it answers on the bus: `networkctl list` also works without it
+        # (netlink), and a test's first `networkctl reload` then said "not running"
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            if self.run(["networkctl", "reload"], timeout=5).returncode == 0:
                 return
             time.sleep(0.1)
         raise RuntimeError("systemd-networkd did not start")
