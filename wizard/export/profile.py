@@ -200,6 +200,12 @@ def build_profile(platform: Platform, vips: Sequence[str]) -> Profile:
     rendered = method.render(RenderInput(vips, base, platform))
     after = {**base, **rendered.files}
     hints = method.export_hints(platform)
+    shared = sorted(set(rendered.files) & set(base) - {hints.sourced_by})
+    if shared:  # e.g. wicked's ifcfg-lo: our block inside a file the OS ships
+        raise ExportError(
+            f"Method {method.name} keeps the VIPs inside {shared[0]}, a file the OS ships "
+            "and the admin may have edited; an export only writes files of its own. Run "
+            "clb-wizard on the host, or use `clb-wizard userdata` for new hosts.")
     # The file that must read our drop-in (ifupdown's, ifupdown-ng's interfaces) is the
     # admin's: the exports append the source line to it (source_append), never own it.
     files = tuple(
