@@ -238,11 +238,22 @@ def test_report_and_plan_under_a_root_do_not_follow_links_out_of_it(sandbox, tmp
     (root / "etc/network/interfaces").unlink(missing_ok=True)
     (root / "etc/network/interfaces").symlink_to("/etc/clb-host-secret")
     (root / "etc/network/interfaces.d/eth0").symlink_to("../../../../../../../etc/clb-host-secret")
+    # the links' target is missing inside the root: ifupdown does not fit there, and the
+    # host's file of that name is never read
     report = sandbox.wizard("report", "--json", "--method", "ifupdown", "--root", str(root))
     assert report.returncode == 0, report.stderr
-    assert any("interfaces is a symbolic link" in e for e in json.loads(report.stdout)["errors"])
+    assert any("ifupdown does not fit" in e for e in json.loads(report.stdout)["errors"])
+    assert "host-only-0600-content" not in report.stdout
+    # with the root's own file of that name, both links resolve to it, as under chroot
+    stock = "source /etc/network/interfaces.d/*\nauto lo\niface lo inet loopback\n"
+    (root / "etc/clb-host-secret").write_text(stock)
+    report = sandbox.wizard("report", "--json", "--method", "ifupdown", "--root", str(root))
+    assert report.returncode == 0, report.stderr
+    files = {f["path"]: f for f in json.loads(report.stdout)["files"]}
+    assert files["/etc/network/interfaces"]["content"] == stock
     assert "host-only-0600-content" not in report.stdout
     plan = sandbox.wizard("plan", "--vip", VIP, "--method", "ifupdown", "--root", str(root))
+    assert plan.returncode == 0, plan.stderr
     assert "host-only-0600-content" not in plan.stdout + plan.stderr
 
 
