@@ -12,6 +12,7 @@ import itertools
 import re
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import jinja2
@@ -20,34 +21,40 @@ import yaml
 
 from clb_wizard.cli import main
 from clb_wizard.export.ansible import (
-    CHOOSE_METHOD,
     CHOOSE_VARIANT,
     DIFFERENCES,
     STACK_PROBES,
     UnsafeLoader,
+    choose_method,
     playbook_data,
     profiles_for,
     render_playbook,
 )
+from clb_wizard.export.ansible_plan import probe_and_choose
 from clb_wizard.export.profile import ExportError, build_profile, pairs_of
 from clb_wizard.export.script import render_script_text
 from clb_wizard.export.shell import LIBRARY, library_file
 from clb_wizard.methods import LINUX_METHODS, choose, get_method
-from clb_wizard.methods.base import TransitionInput
+from clb_wizard.methods.base import RenderInput, TransitionInput
 from clb_wizard.platform import (
     KNOWN_RELEASES,
     NetworkStack,
     PlatformError,
+    Release,
     detect,
     detect_stack,
+    release_of,
     with_method,
 )
 from clb_wizard.runner import Runner
 from clb_wizard.service import Options, prepare_plan
 from clb_wizard.sysctls import PATH as SYSCTL_PATH
-from tests.fixtures.roots import LINUX_OS_KEYS, VIP1, VIP2, VIP3, make_root, write
+from tests.fixtures.roots import LINUX_OS_KEYS, VIP1, VIP2, VIP3, make_root, read, write
 
 VIPS = (VIP1, VIP2, VIP3)
+# wicked keeps the VIPs in a block of the ifcfg-lo the OS ships: the exports refuse those
+SHARED_FILE_KEYS = ("sles-15", "opensuse-leap-15")
+EXPORT_KEYS = tuple(k for k in LINUX_OS_KEYS if k not in SHARED_FILE_KEYS)
 NOWHERE = Path("/nonexistent")
 _CONTENT = re.compile(
     r"^clb_content_(?P<n>\d+)\(\) \{\n    cat <<'(?P<eof>\w+)'\n(?P<body>.*?)^(?P=eof)\n",
@@ -80,7 +87,7 @@ def need(tool: str) -> str:
 
 
 # -- the script ------------------------------------------------------------------------------
-@pytest.mark.parametrize("key", LINUX_OS_KEYS)
+@pytest.mark.parametrize("key", EXPORT_KEYS)
 def test_script_is_shellcheck_clean_for_every_linux_os(tmp_path, key):
     script = tmp_path / "clb-wizard-lo.sh"
     script.write_text(script_for(key))
@@ -118,11 +125,16 @@ def test_script_is_data_then_the_library_as_shipped(key):
     assert script.endswith('clb_main "$@"\n')
 
 
-@pytest.mark.parametrize("key", LINUX_OS_KEYS)
+@pytest.mark.parametrize("key", EXPORT_KEYS)
 def test_script_files_are_the_engines_plan_byte_for_byte(tmp_path, key):
     """The files the script writes are those `clb-wizard plan` writes on a stock host."""
-    plan = prepare_plan(Runner(root=make_root(tmp_path, key)), Options(vips=VIPS))
+    root = make_root(tmp_path, key)
+    plan = prepare_plan(Runner(root=root), Options(vips=VIPS))
     planned = {c.path: (c.after, c.mode) for c in plan.files if c.path != SYSCTL_PATH}
+    profile = build_profile(stock(key), VIPS)
+    if profile.source_main in planned:  # the admin's file: the script appends the line
+        main_after, _ = planned.pop(profile.source_main)
+        assert main_after == read(root, profile.source_main) + profile.source_append
     assert script_files(script_for(key)) == planned
 
 
@@ -136,18 +148,25 @@ def test_script_adds_the_engines_source_line(tmp_path):
     assert main_after == "auto lo\niface lo inet loopback\n" + profile.source_append
 
 
+def stock_and_after(platform):
+    """A stock host's files (as the exports assume them) and the engine's for VIPS."""
+    method = get_method(platform.method)
+    base = dict(method.stock_files(release_of(platform)))
+    return base, {**base, **method.render(RenderInput(VIPS, base, platform)).files}
+
+
+NEW_FAMILIES = ["amzn-2023", "alpine-3", "arch", "openeuler-22", "sles-16"]
+
+
 @pytest.mark.parametrize("key", ["debian-12", "ubuntu-22.04", "ubuntu-18.04", "rocky-9",
-                                 "rocky-9.1", "centos-7", "rocky-8"])
+                                 "rocky-9.1", "centos-7", "rocky-8", *NEW_FAMILIES])
 def test_run_time_conditions_select_the_engines_commands(key):
     """For every set of live VIPs, with or without a file change, the steps the script and
     playbook run are exactly the commands method.transition returns."""
     platform = stock(key)
     method = get_method(platform.method)
     profile = build_profile(platform, VIPS)
-    after = {f.path: f.content for f in profile.files}
-    base = {"/etc/network/interfaces": "source /etc/network/interfaces.d/*\n"} \
-        if platform.method == "ifupdown" else {}
-    after = {**base, **after}
+    base, after = stock_and_after(platform)
     for changed in (False, True):
         for n in range(len(VIPS) + 1):
             for live in itertools.combinations(VIPS, n):
@@ -162,14 +181,12 @@ def test_run_time_conditions_select_the_engines_commands(key):
 
 
 @pytest.mark.parametrize("key", ["debian-12", "rocky-9.1", "centos-7", "ubuntu-22.04",
-                                 "rocky-9"])
+                                 "rocky-9", *NEW_FAMILIES])
 def test_undo_keeps_a_vip_that_was_there_before(key):
     platform = stock(key)
     method = get_method(platform.method)
     profile = build_profile(platform, VIPS)
-    base = {"/etc/network/interfaces": "source /etc/network/interfaces.d/*\n"} \
-        if platform.method == "ifupdown" else {}
-    after = {**base, **{f.path: f.content for f in profile.files}}
+    base, after = stock_and_after(platform)
     for kept in VIPS:
         engine = method.transition(TransitionInput(after, base, platform, set(VIPS), {kept}))
         chosen = [s.argv for s in profile.undo_prepare + profile.undo_activate
@@ -178,7 +195,7 @@ def test_undo_keeps_a_vip_that_was_there_before(key):
 
 
 @pytest.mark.parametrize("key", ["debian-12", "rocky-9.1", "centos-7", "ubuntu-22.04",
-                                 "rocky-9"])
+                                 "rocky-9", *NEW_FAMILIES])
 def test_pairs_awk_reads_our_files_as_pairs_of(tmp_path, key):
     profile = build_profile(stock(key), VIPS)
     paths = []
@@ -216,35 +233,45 @@ def test_windows_has_no_script():
 
 
 # -- the playbook ----------------------------------------------------------------------------
-def _jinja_choose(family: str, major: int, stack: dict) -> str:
-    env = jinja2.Environment()
-    return env.from_string(CHOOSE_METHOD).render(clb_family=family, clb_major=str(major),
-                                                 clb_stack=stack)
+def _jinja_choose(release: str, family: str, stack: dict) -> str:
+    return _CHOOSE.render(clb_release=release, clb_family=family, clb_stack=stack)
 
 
-def test_playbook_chooses_the_method_as_the_engine_on_every_combination():
-    releases = {("rhel", 7): "centos-7", ("rhel", 8): "rocky-8", ("rhel", 9): "rocky-9",
-                ("rhel", 10): "rocky-10", ("debian", 12): "debian-12",
-                ("debian", 22): "ubuntu-22.04"}
-    flags = ("netplan", "netplan_configured", "ifupdown", "network_scripts", "systemd",
-             "networkd_enabled")
+_CHOOSE = jinja2.Environment().from_string(choose_method())
+_FLAGS = ("netplan", "netplan_configured", "ifupdown", "ifupdown_ng", "wicked",
+          "network_scripts", "systemd", "networkd_enabled")
+
+
+@pytest.mark.parametrize("key", ["centos-7", "rocky-8", "rocky-9", "rocky-10", "openeuler-22",
+                                 "amzn-2023", "debian-12", "ubuntu-22.04", "sles-15",
+                                 "alpine-3", "arch", "", "unlisted-suse", "unlisted-linux"])
+def test_playbook_chooses_the_method_as_the_engine_on_every_combination(key):
+    """Every combination of the stack facts the play reads, on known releases and on
+    releases the table lacks (clb_release ''), as the engine's own chooser."""
+    if key.startswith("unlisted-") or not key:
+        family = key.removeprefix("unlisted-") or "rhel"
+        release = ""
+    else:
+        family, release = KNOWN_RELEASES[key].family, key
     checked = 0
-    for (family, major), key in releases.items():
-        for values in itertools.product((False, True), repeat=len(flags)):
-            for nm in (None, "1.40.0", "1.48.10"):
-                stack = dict(zip(flags, values))
-                renderer = "networkd" if stack["netplan_configured"] else None
-                engine_stack = NetworkStack(**stack, networkmanager=nm is not None,
-                                            nm_version=nm, netplan_renderer=renderer)
-                try:
-                    expected = choose(KNOWN_RELEASES[key], engine_stack).method
-                except PlatformError:
-                    expected = "none"
-                nm_ok = nm is not None and nm >= "1.42"
-                assert _jinja_choose(family, major, {**stack, "nm_ok": nm_ok}) == expected, (
-                    key, stack, nm)
-                checked += 1
-    assert checked == 6 * 64 * 3
+    for values in itertools.product((False, True), repeat=len(_FLAGS)):
+        for nm in (None, "1.40.0", "1.48.10"):
+            stack = dict(zip(_FLAGS, values))
+            renderer = "networkd" if stack["netplan_configured"] else None
+            engine_stack = NetworkStack(**stack, networkmanager=nm is not None,
+                                        nm_version=nm, netplan_renderer=renderer)
+            engine_release = KNOWN_RELEASES[release] if release else Release(
+                "unlisted", "unlisted", family,
+                installable=("network-scripts",) if stack["network_scripts"] else ())
+            try:
+                expected = choose(engine_release, engine_stack).method
+            except PlatformError:
+                expected = "none"
+            nm_ok = nm is not None and nm >= "1.42"
+            assert _jinja_choose(release, family, {**stack, "nm_ok": nm_ok}) == expected, (
+                key, stack, nm)
+            checked += 1
+    assert checked == 2 ** len(_FLAGS) * 3
 
 
 def test_playbook_chooses_the_variant_as_the_engine_for_every_release_and_method():
@@ -252,7 +279,7 @@ def test_playbook_chooses_the_variant_as_the_engine_for_every_release_and_method
     platforms: every stock release, with each Linux method it accepts (--method)."""
     template = jinja2.Environment().from_string(CHOOSE_VARIANT)
     seen = set()
-    for key in LINUX_OS_KEYS:
+    for key in EXPORT_KEYS:
         for name in LINUX_METHODS:
             try:
                 platform = with_method(stock(key), name)
@@ -301,7 +328,9 @@ def test_playbook_files_are_the_engines_and_it_passes_syntax_check(tmp_path):
     play = load(text)[0]
     profiles = play["vars"]["clb_profiles"]
     assert set(profiles) == {"ifupdown", "netplan", "netplan-legacy", "networkmanager",
-                             "systemd-unit", "ifcfg", "ifcfg-install", "networkd"}
+                             "systemd-unit", "ifcfg", "ifcfg-install", "networkd",
+                             "networkd-legacy", "ifupdown-ng"}
+    assert all(profile.key == key for key, profile in profiles_for(VIPS).items())
     for key, profile in profiles_for(VIPS).items():
         written = {f["path"]: (f["content"], f["mode"]) for f in profiles[key]["files"]}
         assert written == {f.path: (f.content, f"{f.mode:04o}") for f in profile.files}
@@ -394,7 +423,7 @@ def test_decision_leaves_out_facts_that_make_no_difference():
     assert env.from_string(grouped).render(k="other") == "none"
 
 
-@pytest.mark.parametrize("key", LINUX_OS_KEYS)
+@pytest.mark.parametrize("key", EXPORT_KEYS)
 def test_the_file_that_must_source_our_dropin_stays_the_admins(key):
     """ifupdown's and ifupdown-ng's interfaces file gets a source line appended; the
     export never owns it (Alpine's stock file does not read interfaces.d, and an export
@@ -405,3 +434,34 @@ def test_the_file_that_must_source_our_dropin_stays_the_admins(key):
     assert sourced_by not in {f.path for f in profile.files}
     if sourced_by:
         assert profile.source_main == sourced_by and "source " in profile.source_append
+
+
+@pytest.mark.parametrize("key", SHARED_FILE_KEYS)
+def test_an_export_for_a_method_inside_a_shipped_file_is_refused(tmp_path, key):
+    """The exports own whole files; a block inside the admin's ifcfg-lo (wicked) is the
+    wizard's alone: refused with what to do instead, nothing written."""
+    with pytest.raises(ExportError, match="ifcfg-lo, a file the OS ships"):
+        build_profile(stock(key), VIPS)
+    out = tmp_path / "s.sh"
+    result = subprocess.run([sys.executable, "-m", "clb_wizard", "export", "--format",
+                             "script", "--os", key, "--vip", VIP1, "--output", str(out)],
+                            capture_output=True, text=True)
+    assert result.returncode == 2 and "clb-wizard userdata" in result.stderr, result.stderr
+    assert not out.exists()
+
+
+def test_the_play_names_why_it_cannot_carry_a_hosts_method():
+    """On a SUSE host with wicked the play stops before any change and says why (not
+    "export it for this OS", which would not help)."""
+    play = playbook_data(VIPS)[0]
+    check = next(t for t in probe_and_choose() if t["name"].startswith(
+        "Check that this playbook carries"))
+    message = jinja2.Environment().from_string(check["ansible.builtin.assert"]["fail_msg"])
+    refused = play["vars"]["clb_refused_variants"]
+    assert set(refused) == {"wicked"}
+    said = message.render(clb_method="wicked", clb_variant="wicked",
+                          clb_refused_variants=refused, clb_profiles=play["vars"]["clb_profiles"])
+    assert "ifcfg-lo, a file the OS ships" in said and said.endswith("Nothing was changed.")
+    other = message.render(clb_method="x", clb_variant="x", clb_refused_variants=refused,
+                           clb_profiles={"ifupdown": {}})
+    assert "this playbook was exported for ifupdown. Export it without --os" in other

@@ -35,17 +35,18 @@ from clb_wizard.export.ansible_guard import (
     remove_others,
     unlock,
 )
+from clb_wizard.export.ansible_identify import identify_vars, package_manager_paths
 from clb_wizard.export.ansible_plan import (
-    CHOOSE_METHOD,
     CHOOSE_VARIANT,
     back_up,
+    choose_method,
     inspect_and_plan,
-    playbook_rhel,
     probe_and_choose,
 )
 from clb_wizard.export.ansible_record import record
-from clb_wizard.export.profile import Profile, build_profile
+from clb_wizard.export.profile import ExportError, Profile, build_profile
 from clb_wizard.export.shell import assignments, inspect_env, library_file
+from clb_wizard.methods import get_method
 from clb_wizard.methods.base import MARKER
 from clb_wizard.platform import (
     KNOWN_RELEASES,
@@ -60,23 +61,26 @@ from clb_wizard.sysctls import render_conf as arp_conf
 
 PLAYBOOK_NAME = "clb-wizard-lo.yml"
 
-# One representative release per method variant (the commands depend on the stack only).
-VARIANT_RELEASES = {
+# One representative release per method variant (the commands depend on the stack only),
+# and the method forced on it where no release picks that variant by itself.
+VARIANT_RELEASES: dict[str, tuple[str, Optional[str]]] = {
     "ifupdown": ("debian-12", None),
     "netplan": ("ubuntu-22.04", None),
     "netplan-legacy": ("ubuntu-18.04", None),
     "networkmanager": ("rocky-9", None),
     "systemd-unit": ("rocky-9.1", None),
     "networkd": ("amzn-2023", None),
+    "networkd-legacy": ("debian-10", "networkd"),
     "ifcfg": ("centos-7", None),
     "ifcfg-install": ("rocky-8", None),
+    "ifupdown-ng": ("alpine-3", None),
 }
 
 DIFFERENCES = (
-    "The method is chosen from Ansible's facts (os_family RedHat or Debian; Ubuntu and "
-    "Debian releases the wizard knows; RHEL-family majors 7-10, not Fedora or Amazon), not "
-    "from /etc/os-release through `distro`; derivatives Ansible does not put in those "
-    "families are refused.",
+    "The family and release come from the host's os-release (ID, VERSION_ID, ID_LIKE) and "
+    "its package manager with the wizard's own tables and rules, as `clb-wizard detect`, "
+    "but read by Jinja rather than `distro` (which also consults lsb_release and "
+    "/etc/*-release files when os-release lacks a field).",
     "NetworkManager's version comes from `nmcli --version` only (the wizard falls back to "
     "the release's stock version when nmcli is missing); networkd's from `networkctl "
     "--version`, else the release's stock version.",
@@ -158,8 +162,10 @@ def profiles_for(vips: Sequence[str], platform: Optional[Platform] = None,
         profile = build_profile(platform, vips)
         return {profile.key: profile}
     found = {}
-    for key, (release, _) in VARIANT_RELEASES.items():
+    for key, (release, forced) in VARIANT_RELEASES.items():
         variant_platform = detect(Runner(root="/nonexistent"), release)
+        if forced:
+            variant_platform = with_method(variant_platform, forced)
         if method and variant_platform.method != method:
             continue
         found[key] = build_profile(variant_platform, vips)
@@ -169,15 +175,24 @@ def profiles_for(vips: Sequence[str], platform: Optional[Platform] = None,
             with_method(detect(Runner(root="/nonexistent"), "rocky-9"), method), vips)
     return found
 
+def refused_variants(vips: Sequence[str]) -> dict[str, str]:
+    """Variants the exports cannot carry (build_profile refuses them), and why: the
+    play names the reason on such a host instead of "export it for this OS"."""
+    refused = {}
+    for key in KNOWN_RELEASES:
+        platform = detect(Runner(root="/nonexistent"), key)
+        if platform.family == "windows":
+            continue
+        try:
+            build_profile(platform, vips)
+        except ExportError as exc:
+            refused[get_method(platform.method).variant(platform)] = str(exc)
+    return refused
 
 
-def _supported() -> dict:
-    ubuntu = sorted(k.split("-", 1)[1] for k in KNOWN_RELEASES if k.startswith("ubuntu-"))
-    debian = sorted(int(k.split("-", 1)[1]) for k in KNOWN_RELEASES if k.startswith("debian-"))
-    rhel = sorted({int(k.split("-", 1)[1]) for k, r in KNOWN_RELEASES.items()
-                   if r.family == "rhel" and playbook_rhel(k)})
-    networkd = {k: r.networkd_version for k, r in KNOWN_RELEASES.items() if r.networkd_version}
-    return {"ubuntu": ubuntu, "debian": debian, "rhel": rhel, "networkd": networkd}
+def _stock_networkd() -> dict[str, int]:
+    """networkd's version per known release, for a host whose networkctl does not say."""
+    return {k: r.networkd_version for k, r in KNOWN_RELEASES.items() if r.networkd_version}
 
 
 def _tasks() -> list[dict]:
@@ -195,7 +210,7 @@ def _tasks() -> list[dict]:
 
 def _probe_paths() -> list[str]:
     paths: list[str] = []
-    for group in STACK_PROBES.values():
+    for group in (*STACK_PROBES.values(), package_manager_paths()):
         paths.extend(p for p in group if p not in paths)
     return paths
 
@@ -225,13 +240,15 @@ def playbook_data(vips: Sequence[str], platform: Optional[Platform] = None,
             "clb_expect_method": expect,
             "clb_expect_os": platform.key if platform is not None else "",
             "clb_marker": Unsafe(MARKER),
-            "clb_supported": _supported(),
+            "clb_stock_networkd": _stock_networkd(),
+            **identify_vars(),
             "clb_probes": {k: list(v) for k, v in STACK_PROBES.items()},
             "clb_probe_paths": _probe_paths() + sorted(
                 {p for prof in profiles.values() for s in prof.prepare
                  for p in s.unless_exists} - set(_probe_paths())),
             "clb_lo_awk": Unsafe(library_file("lo.awk")),
             "clb_profiles": {k: _profile_var(p) for k, p in profiles.items()},
+            "clb_refused_variants": refused_variants(vips),
         },
         "tasks": _tasks(),
     }]
@@ -283,5 +300,5 @@ def render_playbook(vips: Sequence[str], platform: Optional[Platform] = None,
     return "\n".join(header) + "\n" + body
 
 
-__all__ = ["CHOOSE_METHOD", "CHOOSE_VARIANT", "DIFFERENCES", "PLAYBOOK_NAME", "STACK_PROBES",
+__all__ = ["CHOOSE_VARIANT", "choose_method", "DIFFERENCES", "PLAYBOOK_NAME", "STACK_PROBES",
            "UnsafeLoader", "playbook_data", "profiles_for", "render_playbook"]

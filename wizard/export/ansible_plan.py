@@ -5,10 +5,12 @@ plan what changes, and back up what will change."""
 from __future__ import annotations
 
 from collections.abc import Mapping
+from functools import cache
 from typing import Optional
 
 from clb_wizard import methods
 from clb_wizard.errors import PlatformError
+from clb_wizard.export.ansible_identify import identify_tasks
 from clb_wizard.export.choice import by_condition, decision
 from clb_wizard.methods.netplan import CONFIG_PATTERN as NETPLAN_CONFIG
 from clb_wizard.methods.netplan import NETWORKD_RECONFIGURE_MIN
@@ -76,7 +78,10 @@ KEEP = ("clb_lo_start | reject('match', '^inet (' ~ (clb_retire | map('regex_rep
 
 # The stack facts the play reads on a host (clb_stack) that the engine's choice looks at.
 CHOICE_FACTS = ("network_scripts", "nm_ok", "netplan", "netplan_configured", "ifupdown",
-                "systemd", "networkd_enabled")
+                "ifupdown_ng", "wicked", "systemd", "networkd_enabled")
+
+# Families the play chooses for when the release is not in the table (as `detect`).
+GENERIC_FAMILIES = ("rhel", "debian", "suse", "alpine", "linux")
 
 
 def _engine_choice(release: Release, facts: Mapping[str, bool]) -> str:
@@ -90,30 +95,28 @@ def _engine_choice(release: Release, facts: Mapping[str, bool]) -> str:
         return "none"
 
 
-# The RHEL releases the play tells apart by major version alone (its family test is
-# Ansible's os_family; rebuilds with majors of their own, e.g. Kylin 10, Amazon Linux 2023,
-# would collide with RHEL's majors).
-PLAYBOOK_RHEL_IDS = ("centos", "rhel", "rocky", "almalinux")
+def _unlisted_choice(family: str, facts: Mapping[str, bool]) -> str:
+    """The engine's choice on a release its table lacks (platform._live builds this)."""
+    installable = ("network-scripts",) if facts["network_scripts"] else ()
+    return _engine_choice(Release("unlisted", "unlisted", family, installable=installable),
+                          facts)
 
 
-def playbook_rhel(key: str) -> bool:
-    return key.split("-", 1)[0] in PLAYBOOK_RHEL_IDS
-
-
-def _choose_method() -> str:
-    """The engine's choice as Jinja, one branch per family (and RHEL major)."""
-    trees = {}
+@cache
+def choose_method() -> str:
+    """The engine's choice as Jinja: one branch per group of known releases that choose
+    alike, then one per family for releases the table lacks; 'none' when nothing fits."""
+    by_tree: dict[str, list[str]] = {}
     for release in KNOWN_RELEASES.values():
-        if release.family == "rhel" and playbook_rhel(release.key):
-            condition = (f"clb_family == 'rhel' and (clb_major | int) == "
-                         f"{release.key.split('-')[1]}")
-        elif release.family == "debian" and release.key.startswith(("debian-", "ubuntu-")):
-            condition = "clb_family == 'debian'"
-        else:
-            continue
-        trees[condition] = decision(CHOICE_FACTS,
-                                    lambda facts, r=release: _engine_choice(r, facts),
-                                    "clb_stack")
+        if release.family != "windows":
+            tree = decision(CHOICE_FACTS, lambda facts, r=release: _engine_choice(r, facts),
+                            "clb_stack")
+            by_tree.setdefault(tree, []).append(release.key)
+    trees = {f"clb_release in {keys!r}": tree for tree, keys in by_tree.items()}
+    for family in GENERIC_FAMILIES:
+        tree = decision(CHOICE_FACTS, lambda facts, f=family: _unlisted_choice(f, facts),
+                        "clb_stack")
+        trees[f"clb_release == '' and clb_family == '{family}'"] = tree
     return by_condition(trees, "none")
 
 
@@ -149,7 +152,6 @@ def _choose_variant() -> str:
 
 
 # Generated from the engine's chooser: never edited by hand (see export/choice.py).
-CHOOSE_METHOD = _choose_method()
 CHOOSE_VARIANT = _choose_variant()
 
 
@@ -169,26 +171,27 @@ def probe_and_choose() -> list[dict]:
                                                    "systemd-networkd"], "clb_networkd_active"))
     present = ("clb_probe.results | selectattr('stat.exists') | map(attribute='item') | list")
     any_of = "(clb_probes.{k} | select('in', clb_present) | list | length > 0)"
+    ng = f"({any_of.format(k='ifupdown_ng')} and {any_of.format(k='interfaces')})"
     networkd_version = ("(clb_networkctl.stdout | default('') | regex_search("
                         "'systemd (\\d+)', '\\1') | default([''], true) | first) or "
-                        "clb_supported.networkd[clb_release_key] | default(0)")
-    release_key = ("(ansible_facts.distribution | lower) ~ '-' ~ "
-                   "(ansible_facts.distribution_version if ansible_facts.distribution == "
-                   "'Ubuntu' else ansible_facts.distribution_major_version)")
+                        "clb_stock_networkd[clb_release] | default(0)")
     t.append({"name": "Read the stack", "ansible.builtin.set_fact": {
         "clb_present": f"{{{{ {present} }}}}",
         "clb_nm_version": "{{ clb_nmcli.stdout | default('') | regex_search("
                           "'version (\\d+(\\.\\d+)*)', '\\1') | default([''], true) "
                           "| first }}",
-        "clb_release_key": f"{{{{ {release_key} }}}}",
     }})
+    t.extend(identify_tasks())
     t.append({"name": "Describe the stack", "ansible.builtin.set_fact": {"clb_stack": {
         "netplan": "{{ " + any_of.format(k="netplan") + " }}",
         "netplan_configured": "{{ clb_netplan_yaml.matched | default(0) > 0 }}",
         "network_scripts": "{{ " + any_of.format(k="network_scripts") + " }}",
-        "ifupdown": "{{ not " + any_of.format(k="network_scripts") + " and "
-                    + any_of.format(k="ifup") + " and " + any_of.format(k="interfaces")
-                    + " }}",
+        "ifupdown_ng": "{{ " + ng + " }}",
+        "ifupdown": "{{ not " + any_of.format(k="network_scripts") + " and not " + ng
+                    + " and " + any_of.format(k="ifup") + " and "
+                    + any_of.format(k="interfaces") + " }}",
+        "wicked": "{{ " + any_of.format(k="wicked") + " and "
+                  + any_of.format(k="wicked_enabled") + " }}",
         "networkmanager": "{{ " + any_of.format(k="networkmanager")
                           + " or clb_nm_version != '' }}",
         "nm_version": "{{ clb_nm_version }}",
@@ -202,30 +205,17 @@ def probe_and_choose() -> list[dict]:
                             + any_of.format(k="networkd_enabled")
                             + " or clb_networkd_active.rc | default(1) == 0) }}",
     }}})
-    family = ("{{ 'rhel' if ansible_facts.os_family == 'RedHat' and ansible_facts.distribution "
-              "not in ['Fedora', 'Amazon'] else ('debian' if ansible_facts.os_family == "
-              "'Debian' else 'unsupported') }}")
-    t.append({"name": "Which OS family", "ansible.builtin.set_fact": {
-        "clb_family": family,
-        "clb_major": "{{ ansible_facts.distribution_major_version | int }}",
-    }})
-    supported = (
-        "(clb_family == 'rhel' and clb_major | int in clb_supported.rhel) or "
-        "(ansible_facts.distribution == 'Ubuntu' and ansible_facts.distribution_version in "
-        "clb_supported.ubuntu) or (ansible_facts.distribution == 'Debian' and "
-        "clb_major | int in clb_supported.debian)")
-    t.append({"name": "Check that clb-wizard supports this OS", "ansible.builtin.assert": {
-        "that": [supported],
-        "fail_msg": "Unsupported OS {{ ansible_facts.distribution }} "
-                    "{{ ansible_facts.distribution_version }}: clb-wizard knows Ubuntu "
-                    "{{ clb_supported.ubuntu | join(', ') }}, Debian "
-                    "{{ clb_supported.debian | join(', ') }} and RHEL-family "
-                    "{{ clb_supported.rhel | join(', ') }}. Nothing was changed.",
-        "quiet": True}})
     t.append({"name": "Choose the method (as clb-wizard does)", "ansible.builtin.set_fact": {
-        "clb_chosen": CHOOSE_METHOD}})
+        "clb_chosen": choose_method()}})
     t.append({"name": "Method: the chosen one, or the one this playbook is pinned to",
               "ansible.builtin.set_fact": {"clb_method": "{{ clb_pin_method or clb_chosen }}"}})
+    t.append({"name": "Check that a method fits this host", "ansible.builtin.assert": {
+        "that": ["clb_method != 'none'"],
+        "fail_msg": "No method fits {{ clb_os_name or clb_os_raw_id }} (os-release ID "
+                    "{{ clb_os_raw_id }}, family {{ clb_family }}): no network stack "
+                    "clb-wizard knows, and no systemd. Run `clb-wizard detect` there for "
+                    "the commands to do by hand. Nothing was changed.",
+        "quiet": True}})
     t.append({"name": "Choose the variant", "ansible.builtin.set_fact": {
         "clb_variant": CHOOSE_VARIANT}})
     t.append({"name": "Check that this host is of the OS the playbook was exported for",
@@ -240,14 +230,16 @@ def probe_and_choose() -> list[dict]:
               "ansible.builtin.assert": {
                   "that": ["clb_variant in clb_profiles"],
                   "fail_msg": "This host needs method {{ clb_method }} ({{ clb_variant }}); "
-                              "this playbook was exported for {{ clb_profiles.keys() | list "
-                              "| join(', ') }}. Export it without --os, or for this host's "
-                              "OS. Nothing was changed.",
+                              "{{ clb_refused_variants[clb_variant] if clb_variant in "
+                              "clb_refused_variants else 'this playbook was exported for ' ~ "
+                              "(clb_profiles.keys() | list | join(', ')) ~ '. Export it "
+                              "without --os, or for the OS of this host.' }} Nothing was "
+                              "changed.",
                   "quiet": True}})
     t.append({"name": "Method for this host", "ansible.builtin.set_fact": {
         "clb_profile": "{{ clb_profiles[clb_variant] }}"}})
     t.append({"name": "Show the method", "ansible.builtin.debug": {
-        "msg": "{{ ansible_facts.distribution }} {{ ansible_facts.distribution_version }}: "
+        "msg": "{{ clb_os_name or clb_os_raw_id }} ({{ clb_release or clb_family }}): "
                "method {{ clb_method }} ({{ clb_variant }}), {{ clb_profile.title }}"}})
     return t
 

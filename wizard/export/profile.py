@@ -188,6 +188,44 @@ def _mentions(argv: Sequence[str], vip: str, label: str) -> bool:
     return any(vip in a or (label != "-" and pattern.search(a)) for a in argv)
 
 
+def _install_steps(method: Method, platform: Platform) -> list[Step]:
+    """As build_plan does: install the method's packages first, unless already there."""
+    needs = method.prerequisites(release_of(platform), platform.stack)
+    return [Step((*platform.install_command(), package),
+                 f"install {package} (needed by {method.title})",
+                 unless_exists=needs.present_when, always=True)
+            for package in platform.packages]
+
+
+def _retirements(method: Method, platform: Platform, base: dict[str, Optional[str]],
+                 vips: tuple[str, ...]) -> tuple[list[Template], Optional[str]]:
+    """How the engine retires an old VIP of ours, asked with a stand-in old VIP: the
+    command templates, and a glob of our files a smaller VIP set drops (ifcfg)."""
+    every = set(vips)
+    placeholder = next(p for p in _PLACEHOLDERS if p not in every)
+    old_rendered = method.render(RenderInput((*vips, placeholder), base, platform))
+    old = {**base, **old_rendered.files}
+    old_pairs = dict((v, label) for label, v in pairs_of(
+        [t for t in old_rendered.files.values() if t is not None]))
+    label = old_pairs.get(placeholder, "-")
+    new_from_old = method.render(RenderInput(vips, old, platform))
+    after_old = {**old, **new_from_old.files}
+    retire_t = method.transition(TransitionInput(old, after_old, platform,
+                                                 every | {placeholder}))
+    retire = []
+    for phase in ("prepare", "activate"):
+        for command in getattr(retire_t, phase):
+            if _mentions(command.argv, placeholder, label):
+                retire.append(Template(_template(command.argv, placeholder, label),
+                                       command.why.replace(placeholder, "{vip}")
+                                       .replace(f"lo:{label}", "lo:{label}"), phase))
+    stale_glob = None
+    for path, text in new_from_old.files.items():
+        if text is None and old_rendered.files.get(path) is not None and label != "-":
+            stale_glob = re.sub(rf"lo:{label}(?!\d)", "lo:*", path)
+    return retire, stale_glob
+
+
 def build_profile(platform: Platform, vips: Sequence[str]) -> Profile:
     """The export model for `platform` (its method and stack) and these VIPs."""
     method = get_method(platform.method)
@@ -200,6 +238,12 @@ def build_profile(platform: Platform, vips: Sequence[str]) -> Profile:
     rendered = method.render(RenderInput(vips, base, platform))
     after = {**base, **rendered.files}
     hints = method.export_hints(platform)
+    shared = sorted(set(rendered.files) & set(base) - {hints.sourced_by})
+    if shared:  # e.g. wicked's ifcfg-lo: our block inside a file the OS ships
+        raise ExportError(
+            f"Method {method.name} keeps the VIPs inside {shared[0]}, a file the OS ships "
+            "and the admin may have edited; an export only writes files of its own. Run "
+            "clb-wizard on the host, or use `clb-wizard userdata` for new hosts.")
     # The file that must read our drop-in (ifupdown's, ifupdown-ng's interfaces) is the
     # admin's: the exports append the source line to it (source_append), never own it.
     files = tuple(
@@ -221,13 +265,7 @@ def build_profile(platform: Platform, vips: Sequence[str]) -> Profile:
         tied = tuple(v for v in vips if _in(command, getattr(missing[v], phase)))
         return Step(command.argv, command.why, on_change=in_changed or not tied, vips=tied)
 
-    prepare = [step(c, "prepare") for c in fresh.prepare]
-    for package in platform.packages:  # as build_plan does: install first
-        prepare.insert(0, Step(("dnf", "install", "-y", package),
-                               f"install {package} (ifup for ifcfg files)",
-                               unless_exists=("/etc/sysconfig/network-scripts/ifup-eth",
-                                              "/usr/libexec/network-scripts/ifup-eth"),
-                               always=True))
+    prepare = [*_install_steps(method, platform), *(step(c, "prepare") for c in fresh.prepare)]
     activate = [step(c, "activate") for c in fresh.activate]
 
     # Undo (rollback): from the new files back to none; a command that goes away when a
@@ -242,28 +280,7 @@ def build_profile(platform: Platform, vips: Sequence[str]) -> Profile:
     undo_prepare = tuple(undo_step(c, "prepare") for c in undo.prepare)
     undo_activate = tuple(undo_step(c, "activate") for c in undo.activate)
 
-    # Retiring an old VIP of ours: ask the engine with a stand-in old VIP.
-    placeholder = next(p for p in _PLACEHOLDERS if p not in every)
-    old_rendered = method.render(RenderInput((*vips, placeholder), base, platform))
-    old = {**base, **old_rendered.files}
-    old_pairs = dict((v, label) for label, v in pairs_of(
-        [t for t in old_rendered.files.values() if t is not None]))
-    label = old_pairs.get(placeholder, "-")
-    new_from_old = method.render(RenderInput(vips, old, platform))
-    after_old = {**old, **new_from_old.files}
-    retire_t = move(old, after_old, every | {placeholder})
-    retire = []
-    for phase in ("prepare", "activate"):
-        for command in getattr(retire_t, phase):
-            if _mentions(command.argv, placeholder, label):
-                retire.append(Template(_template(command.argv, placeholder, label),
-                                       command.why.replace(placeholder, "{vip}")
-                                       .replace(f"lo:{label}", "lo:{label}"), phase))
-    stale_glob = None
-    for path, text in new_from_old.files.items():
-        if text is None and old_rendered.files.get(path) is not None and label != "-":
-            stale_glob = re.sub(rf"lo:{label}(?!\d)", "lo:*", path)
-
+    retire, stale_glob = _retirements(method, platform, base, vips)
     reload = tuple(c for c in (*changed.prepare, *changed.activate)
                    if not any(v in " ".join(c.argv) for v in vips))
 
