@@ -12,6 +12,12 @@ from pathlib import Path
 from tests.fixtures.roots import make_root
 from tests.live.attacker import as_attacker
 from tests.live.hosts import files_digest, prepare, wait_for
+from tests.live.test_export_live import (
+    export_playbook,
+    export_script,
+    run_playbook,
+    run_script,
+)
 
 VIP = "203.0.113.10"
 SECRET = "sEcReT-private-key-0123456789"
@@ -116,6 +122,13 @@ def test_a_failed_rollback_is_retried_by_recover_and_blocks_apply(sandbox):
     blocked = sandbox.wizard("apply", "--vip", "203.0.113.77", "--method", "ifupdown", "--yes")
     assert blocked.returncode == 2, blocked.stdout + blocked.stderr
     assert "rollback failed" in blocked.stderr and f"ip addr del {VIP}/32 dev lo" in blocked.stderr
+    # the exported script and the playbook refuse the half-changed host too
+    held = files_digest(sandbox), sandbox.lo_addresses()
+    refused = run_script(sandbox, export_script(sandbox, "203.0.113.77"))
+    assert refused.returncode == 2 and "its rollback failed" in refused.stderr, refused.stderr
+    played = run_playbook(sandbox, export_playbook(sandbox, "203.0.113.77"))
+    assert played.returncode != 0 and "or its rollback failed" in played.stdout
+    assert (files_digest(sandbox), sandbox.lo_addresses()) == held
     shown = sandbox.wizard("report", "--json")
     active = json.loads(shown.stdout)["journal"]["active"]
     assert active and active["state"] == "rollback-failed"
@@ -339,3 +352,22 @@ def test_plan_takes_arp_sysctls_as_the_readme_says(sandbox):
     result = sandbox.wizard("plan", "--vip", VIP, "--arp-sysctls", "--json")
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["sysctls"]
+
+
+def test_the_scripts_failed_rollback_blocks_the_wizard_until_it_is_rolled_back(sandbox):
+    """The other way round: the exported script's own rollback fails (exit 4) and keeps
+    its record; the wizard refuses to change that host until the script rolls back."""
+    prepare(sandbox, "ifupdown")
+    before = files_digest(sandbox), sandbox.lo_addresses()
+    script = export_script(sandbox, VIP)
+    _break_rollback(sandbox)
+    failed = run_script(sandbox, script)
+    assert failed.returncode == 4, failed.stdout + failed.stderr
+    _mend_rollback(sandbox)
+    blocked = sandbox.wizard("apply", "--vip", "203.0.113.77", "--method", "ifupdown", "--yes")
+    assert blocked.returncode == 2, blocked.stdout + blocked.stderr
+    assert "exported script's change" in blocked.stderr and "--rollback" in blocked.stderr
+    assert run_script(sandbox, script, "--rollback").returncode == 0
+    assert (files_digest(sandbox), sandbox.lo_addresses()) == before
+    applied = sandbox.wizard("apply", "--vip", "203.0.113.77", "--method", "ifupdown", "--yes")
+    assert applied.returncode == 0, applied.stdout + applied.stderr

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from clb_wizard.export.ansible_plan import _cmd
 from clb_wizard.sysctls import WANTED as ARP_WANTED
-from clb_wizard.transaction.journal import UNFINISHED
+from clb_wizard.transaction.journal import UNRESOLVED
 
 LOCK_SECONDS = 1800  # the lock is let go after this even if the controller vanished
 _TOKEN = "{{ clb_state_dir }}/.ansible-lock-{{ clb_run }}"
@@ -48,10 +48,11 @@ def lock() -> list[dict]:
         {"name": "Refuse a host with an unfinished clb-wizard transaction",
          "ansible.builtin.assert": {
              "that": ["clb_journal.content is not defined or (clb_journal.content | b64decode "
-                      "| from_json).state not in clb_unfinished"],
-             "fail_msg": "A clb-wizard transaction is unfinished on this host "
-                         "({{ clb_state_dir }}/journal.json): run `clb-wizard recover` there "
-                         "first. Nothing was changed.",
+                      "| from_json).state not in clb_unresolved"],
+             "fail_msg": "A clb-wizard transaction is unfinished on this host, or its "
+                         "rollback failed ({{ clb_state_dir }}/journal.json): the host may be "
+                         "half changed. Run `clb-wizard recover` there first. Nothing was "
+                         "changed.",
              "quiet": True}},
     ]
 
@@ -146,5 +147,5 @@ def play_vars() -> dict:
         "clb_remove_others": False,
         "clb_arp_sysctls": False,
         "clb_arp_wanted": dict(ARP_WANTED),
-        "clb_unfinished": list(UNFINISHED),
+        "clb_unresolved": list(UNRESOLVED),
     }

@@ -24,7 +24,7 @@ from clb_wizard.methods.networkmanager import CONNECTION_UUID
 from clb_wizard.sysctls import PATH as ARP_PATH
 from clb_wizard.sysctls import WANTED as ARP_WANTED
 from clb_wizard.sysctls import render_conf as arp_conf
-from clb_wizard.transaction.journal import UNFINISHED
+from clb_wizard.transaction.journal import UNRESOLVED
 
 SCRIPT_NAME = "clb-wizard-lo.sh"
 
@@ -69,7 +69,7 @@ def _variables(p: Profile) -> str:
         "CLB_NM_UUID": CONNECTION_UUID,
         "CLB_ARP_PATH": ARP_PATH,
         "CLB_ARP_WANTED": " ".join(f"{k}={v}" for k, v in ARP_WANTED.items()),
-        "CLB_UNFINISHED": "\\|".join(UNFINISHED),
+        "CLB_UNRESOLVED": "\\|".join(UNRESOLVED),
     }
     return ("# -- data: this export (everything below it is clb-wizard's sh library) --\n"
             + assignments(values))

@@ -92,6 +92,7 @@ class Apply:
             )
 
     def _refuse_pending(self) -> None:
+        self._refuse_script_pending()
         pending = self.steps.store.active()
         if pending is None:
             return
@@ -106,6 +107,18 @@ class Apply:
             f"transaction {pending.id} was interrupted ({pending.state}): run "
             "`clb-wizard recover` first."
         )
+
+    def _refuse_script_pending(self) -> None:
+        """The exported script keeps `script/current` while its change is in flight and
+        after its own rollback failed; it refuses the wizard's unresolved journal, and
+        the wizard refuses this, so neither changes a half-changed host."""
+        where = self.steps.store.dir / "script"
+        run = self.steps.runner.read_text(str(where / "current"))
+        if run and run.strip():
+            raise TransactionError(
+                f"the exported script's change {run.strip()} on this host did not finish, "
+                f"or its rollback failed ({where}/{run.strip()}): the host may be half "
+                "changed. Run that script with --rollback first.")
 
     def _preflight(self, plan: Plan) -> None:
         runner, store = self.steps.runner, self.steps.store

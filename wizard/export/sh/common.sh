@@ -94,7 +94,7 @@ lock() {
     exec 9>>"$CLB_STATE_ROOT/lock"
     flock -n 9 || refuse "another clb-wizard run (pid $(head -c 32 "$CLB_STATE_ROOT/lock" 2>/dev/null)) is changing this host; wait for it to finish, then try again"
     printf '%s\n' "$$" > "$CLB_STATE_ROOT/lock"
-    if [ -f "$ENGINE_JOURNAL" ] && grep -q "\"state\": \"\\($CLB_UNFINISHED\\)\"" "$ENGINE_JOURNAL"; then
-        refuse "a clb-wizard transaction is unfinished ($ENGINE_JOURNAL): run \`clb-wizard recover\` first"
+    if [ -f "$ENGINE_JOURNAL" ] && grep -q "\"state\": \"\\($CLB_UNRESOLVED\\)\"" "$ENGINE_JOURNAL"; then
+        refuse "a clb-wizard transaction is unfinished, or its rollback failed ($ENGINE_JOURNAL): the host may be half changed. Run \`clb-wizard recover\` first (it finishes or retries it)"
     fi
 }
