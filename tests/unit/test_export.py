@@ -52,9 +52,11 @@ from clb_wizard.sysctls import PATH as SYSCTL_PATH
 from tests.fixtures.roots import LINUX_OS_KEYS, VIP1, VIP2, VIP3, make_root, read, write
 
 VIPS = (VIP1, VIP2, VIP3)
-# wicked keeps the VIPs in a block of the ifcfg-lo the OS ships: the exports refuse those
+# wicked keeps the VIPs in a block of the ifcfg-lo the OS ships: the script edits that
+# block, the playbook refuses those hosts
 SHARED_FILE_KEYS = ("sles-15", "opensuse-leap-15")
-EXPORT_KEYS = tuple(k for k in LINUX_OS_KEYS if k not in SHARED_FILE_KEYS)
+EXPORT_KEYS = LINUX_OS_KEYS
+PLAYBOOK_KEYS = tuple(k for k in LINUX_OS_KEYS if k not in SHARED_FILE_KEYS)
 NOWHERE = Path("/nonexistent")
 _CONTENT = re.compile(
     r"^clb_content_(?P<n>\d+)\(\) \{\n    cat <<'(?P<eof>\w+)'\n(?P<body>.*?)^(?P=eof)\n",
@@ -135,6 +137,9 @@ def test_script_files_are_the_engines_plan_byte_for_byte(tmp_path, key):
     if profile.source_main in planned:  # the admin's file: the script appends the line
         main_after, _ = planned.pop(profile.source_main)
         assert main_after == read(root, profile.source_main) + profile.source_append
+    if profile.block_path:  # the admin's file: the script puts our block at its end
+        block_after, _ = planned.pop(profile.block_path)
+        assert block_after == read(root, profile.block_path) + profile.block_text
     assert script_files(script_for(key)) == planned
 
 
@@ -279,7 +284,7 @@ def test_playbook_chooses_the_variant_as_the_engine_for_every_release_and_method
     platforms: every stock release, with each Linux method it accepts (--method)."""
     template = jinja2.Environment().from_string(CHOOSE_VARIANT)
     seen = set()
-    for key in EXPORT_KEYS:
+    for key in PLAYBOOK_KEYS:
         for name in LINUX_METHODS:
             try:
                 platform = with_method(stock(key), name)
@@ -437,17 +442,17 @@ def test_the_file_that_must_source_our_dropin_stays_the_admins(key):
 
 
 @pytest.mark.parametrize("key", SHARED_FILE_KEYS)
-def test_an_export_for_a_method_inside_a_shipped_file_is_refused(tmp_path, key):
-    """The exports own whole files; a block inside the admin's ifcfg-lo (wicked) is the
-    wizard's alone: refused with what to do instead, nothing written."""
-    with pytest.raises(ExportError, match="ifcfg-lo, a file the OS ships"):
-        build_profile(stock(key), VIPS)
-    out = tmp_path / "s.sh"
+def test_the_playbook_refuses_a_block_inside_a_shipped_file(tmp_path, key):
+    """The play writes whole files; our block inside the admin's ifcfg-lo (wicked) is the
+    script's and the wizard's: refused with what to use instead, nothing written."""
+    out = tmp_path / "play"
     result = subprocess.run([sys.executable, "-m", "clb_wizard", "export", "--format",
-                             "script", "--os", key, "--vip", VIP1, "--output", str(out)],
+                             "ansible", "--os", key, "--vip", VIP1, "--output", str(out)],
                             capture_output=True, text=True)
-    assert result.returncode == 2 and "clb-wizard userdata" in result.stderr, result.stderr
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert f"export --format script --os {key}" in result.stderr, result.stderr
     assert not out.exists()
+    assert build_profile(stock(key), VIPS).block_path == "/etc/sysconfig/network/ifcfg-lo"
 
 
 def test_the_play_names_why_it_cannot_carry_a_hosts_method():
@@ -461,7 +466,8 @@ def test_the_play_names_why_it_cannot_carry_a_hosts_method():
     assert set(refused) == {"wicked"}
     said = message.render(clb_method="wicked", clb_variant="wicked",
                           clb_refused_variants=refused, clb_profiles=play["vars"]["clb_profiles"])
-    assert "ifcfg-lo, a file the OS ships" in said and said.endswith("Nothing was changed.")
+    assert "a block inside /etc/sysconfig/network/ifcfg-lo" in said
+    assert said.endswith("Nothing was changed.")
     other = message.render(clb_method="x", clb_variant="x", clb_refused_variants=refused,
                            clb_profiles={"ifupdown": {}})
     assert "this playbook was exported for ifupdown. Export it without --os" in other

@@ -155,11 +155,23 @@ def _profile_var(profile: Profile) -> dict:
     return data
 
 
+def playbook_profile(platform: Platform, vips: Sequence[str]) -> Profile:
+    """The export profile, if the play can carry it: it writes whole files only."""
+    profile = build_profile(platform, vips)
+    if profile.block_path:
+        raise ExportError(
+            f"Method {profile.method} keeps the VIPs in a block inside {profile.block_path}, "
+            "a file the OS ships, which the playbook does not edit. For these hosts use the "
+            f"exported script (`clb-wizard export --format script --os {platform.key}`), or "
+            "run clb-wizard on them.")
+    return profile
+
+
 def profiles_for(vips: Sequence[str], platform: Optional[Platform] = None,
                  method: Optional[str] = None) -> dict[str, Profile]:
     """Every variant the playbook may need: one for --os, those of --method, or all."""
     if platform is not None:
-        profile = build_profile(platform, vips)
+        profile = playbook_profile(platform, vips)
         return {profile.key: profile}
     found = {}
     for key, (release, forced) in VARIANT_RELEASES.items():
@@ -168,15 +180,15 @@ def profiles_for(vips: Sequence[str], platform: Optional[Platform] = None,
             variant_platform = with_method(variant_platform, forced)
         if method and variant_platform.method != method:
             continue
-        found[key] = build_profile(variant_platform, vips)
+        found[key] = playbook_profile(variant_platform, vips)
     if method and not found:
         # e.g. networkmanager on Debian: take the method on a release that allows it
-        found[method] = build_profile(
+        found[method] = playbook_profile(
             with_method(detect(Runner(root="/nonexistent"), "rocky-9"), method), vips)
     return found
 
 def refused_variants(vips: Sequence[str]) -> dict[str, str]:
-    """Variants the exports cannot carry (build_profile refuses them), and why: the
+    """Variants the playbook cannot carry (playbook_profile refuses them), and why: the
     play names the reason on such a host instead of "export it for this OS"."""
     refused = {}
     for key in KNOWN_RELEASES:
@@ -184,7 +196,7 @@ def refused_variants(vips: Sequence[str]) -> dict[str, str]:
         if platform.family == "windows":
             continue
         try:
-            build_profile(platform, vips)
+            playbook_profile(platform, vips)
         except ExportError as exc:
             refused[get_method(platform.method).variant(platform)] = str(exc)
     return refused

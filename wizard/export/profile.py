@@ -115,6 +115,11 @@ class Profile:
     conflict_why: str = ""
     reread: Optional[str] = None  # one of methods.base.REREAD_KINDS: the tool's own view
     reread_file: Optional[str] = None
+    # wicked: our block (between block_begin/end lines) at the end of the admin's file
+    block_path: Optional[str] = None
+    block_begin: str = ""
+    block_end: str = ""
+    block_text: str = ""
 
     @property
     def tools(self) -> tuple[str, ...]:
@@ -143,6 +148,7 @@ class Profile:
             "source_main": self.source_main, "source_append": self.source_append,
             "conflict_re": self.conflict_re, "conflict_why": self.conflict_why,
             "reread": self.reread, "reread_file": self.reread_file,
+            "block_path": self.block_path, "block_text": self.block_text,
             "tools": list(self.tools),
         }
 
@@ -186,6 +192,19 @@ def _template(argv: Sequence[str], vip: str, label: str) -> tuple[str, ...]:
 def _mentions(argv: Sequence[str], vip: str, label: str) -> bool:
     pattern = re.compile(rf"lo:{re.escape(label)}(?!\d)")
     return any(vip in a or (label != "-" and pattern.search(a)) for a in argv)
+
+
+def _block_of(text: str, begin: str, end: str) -> str:
+    """Our block at the end of `text`: from the blank line before the `begin` line
+    through the `end` line (what the methods' strip_block takes away)."""
+    lines = text.splitlines(keepends=True)
+    start = lines.index(begin + "\n")
+    if start > 0 and not lines[start - 1].strip():
+        start -= 1
+    stop = next(i for i in range(start, len(lines)) if lines[i].rstrip("\n") == end)
+    if stop != len(lines) - 1:
+        raise ExportError(f"the block of ours must end the file ({lines[stop + 1]!r} follows)")
+    return "".join(lines[start:])
 
 
 def _install_steps(method: Method, platform: Platform) -> list[Step]:
@@ -239,19 +258,23 @@ def build_profile(platform: Platform, vips: Sequence[str]) -> Profile:
     after = {**base, **rendered.files}
     hints = method.export_hints(platform)
     shared = sorted(set(rendered.files) & set(base) - {hints.sourced_by})
-    if shared:  # e.g. wicked's ifcfg-lo: our block inside a file the OS ships
+    block_path, block_text = None, ""
+    if shared and hints.block is not None and len(shared) == 1:
+        block_path = shared[0]
+        block_text = _block_of(rendered.files[block_path] or "", *hints.block)
+    elif shared:
         raise ExportError(
-            f"Method {method.name} keeps the VIPs inside {shared[0]}, a file the OS ships "
-            "and the admin may have edited; an export only writes files of its own. Run "
-            "clb-wizard on the host, or use `clb-wizard userdata` for new hosts.")
+            f"Method {method.name} changes {shared[0]}, a file the OS ships, and says no "
+            "block of its own in it; an export only writes files of its own or such a "
+            "block. Run clb-wizard on the host, or use `clb-wizard userdata`.")
     # The file that must read our drop-in (ifupdown's, ifupdown-ng's interfaces) is the
     # admin's: the exports append the source line to it (source_append), never own it.
     files = tuple(
         ManagedFile(path, text, rendered.modes.get(path, 0o644))
         for path, text in sorted(rendered.files.items())
-        if text is not None and path != hints.sourced_by
+        if text is not None and path not in (hints.sourced_by, block_path)
     )
-    pairs = tuple(pairs_of([f.content for f in files]))
+    pairs = tuple(pairs_of([f.content for f in files] + ([block_text] if block_path else [])))
 
     def move(before, after_, live, preserve=()):
         return method.transition(TransitionInput(before, after_, platform, live, preserve))
@@ -300,5 +323,7 @@ def build_profile(platform: Platform, vips: Sequence[str]) -> Profile:
         undo_prepare=undo_prepare, undo_activate=undo_activate, reload=reload,
         watch=watch, stale_glob=stale_glob, source_main=source_main,
         source_append=source_append, conflict_re=hints.conflict_re, conflict_why=hints.conflict_why,
-        reread=hints.reread, reread_file=hints.reread_file,
+        reread=hints.reread, reread_file=hints.reread_file, block_path=block_path,
+        block_begin=hints.block[0] if block_path else "",
+        block_end=hints.block[1] if block_path else "", block_text=block_text,
     )

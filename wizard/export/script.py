@@ -86,6 +86,8 @@ def _tables(p: Profile) -> str:
     out = [content_function(f"clb_content_{n}", f.content) for n, f in enumerate(p.files, 1)]
     if p.source_append is not None:
         out.append(content_function("clb_source_append", p.source_append))
+    if p.block_path:
+        out.append(content_function("clb_block_content", p.block_text))
     out.append(content_function("clb_arp_conf", arp_conf()))
     out.append(table_function("clb_file_table", "N MODE PATH: our files (clb_content_N)",
                               [(f"{f.path}, mode {f.mode:04o}", f"{n} {f.mode:04o} {f.path}")

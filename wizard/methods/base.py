@@ -156,6 +156,9 @@ class ExportHints:
     deactivate: tuple[tuple[str, ...], ...] = ()  # take one VIP of ours down
     reread: Optional[str] = None  # how the exporters read the config back: REREAD_KINDS
     reread_file: Optional[str] = None  # "networkd"/"networkctl": the .network file read
+    # our lines inside a file the OS ships, between these two marker lines (wicked's
+    # ifcfg-lo): the exports replace that block and leave the rest of the file alone
+    block: Optional[tuple[str, str]] = None
     sourced_by: Optional[str] = None  # a file that must read our drop-in (ifupdown)
     sourced_re: str = ""  # an ERE matching a line of it that already does
     conflict_re: Optional[str] = None  # a line that, in a file not ours, refuses

@@ -130,4 +130,5 @@ class WickedMethod(Method):
 
     def export_hints(self, platform: Platform) -> ExportHints:
         return ExportHints(activate=(("wicked", "ifup", "lo"),),
-                           deactivate=(("ip", "addr", "del", "{vip}/32", "dev", "lo"),))
+                           deactivate=(("ip", "addr", "del", "{vip}/32", "dev", "lo"),),
+                           block=(BEGIN, END))

@@ -81,6 +81,9 @@ TABLE
             if [ -s "$1" ] && [ "$(tail -c 1 "$1" | wc -l)" -eq 0 ]; then echo; fi
             clb_source_append
         } | atomic_write "$1" 0644
+    elif [ "$1" = "$CLB_BLOCK_FILE" ]; then
+        say "  write our block in $1 (the rest of it stays as it is)"
+        clb_block_want "$1" | atomic_write "$1" "$(file_mode "$1")"
     elif [ "$1" = "$CLB_ARP_PATH" ]; then
         say "  write $1"
         clb_arp_conf | atomic_write "$1" 0644

@@ -25,6 +25,31 @@ clb_sources_file() {
     done < "$1"
     return 1
 }
+# Our block inside a file the OS ships (CLB_BLOCK_FILE, wicked's ifcfg-lo): the lines from
+# CLB_BLOCK_BEGIN through CLB_BLOCK_END, with the blank line before them (as the engine's
+# strip_block). clb_block_strip FILE: the admin's part; clb_block_only FILE: our part.
+clb_block_split() {
+    CLB_B=$CLB_BLOCK_BEGIN CLB_E=$CLB_BLOCK_END awk -v want="$2" '
+        { line[NR] = $0 }
+        END {
+            s = 0
+            for (i = 1; i <= NR; i++) if (line[i] == ENVIRON["CLB_B"]) { s = i; break }
+            e = NR
+            if (s) {
+                for (i = s; i <= NR; i++) if (line[i] == ENVIRON["CLB_E"]) { e = i; break }
+                if (s > 1 && line[s - 1] ~ /^[ \t\r\f\v]*$/) s--
+            }
+            for (i = 1; i <= NR; i++) {
+                inside = s && i >= s && i <= e
+                if ((want == "ours") == inside) print line[i]
+            }
+        }' "$1"
+}
+clb_block_strip() { clb_block_split "$1" admin; }
+clb_block_only() { clb_block_split "$1" ours; }
+# what this export wants the file to hold: the admin's part, then our block
+clb_block_want() { clb_block_strip "$1"; clb_block_content; }
+
 clb_inspect() {
     ours=''
     for f in $CLB_FILES; do
@@ -48,6 +73,15 @@ clb_inspect() {
             fi
         done
     fi
+    if [ -n "$CLB_BLOCK_FILE" ]; then
+        if [ ! -f "$CLB_BLOCK_FILE" ]; then
+            echo "conflict $CLB_BLOCK_FILE does not exist, so it is not configuring lo here: run clb-wizard on this host"
+        else
+            clb_block_only "$CLB_BLOCK_FILE" > "$WORK/block-ours"
+            clb_block_strip "$CLB_BLOCK_FILE" > "$WORK/block-admin"
+            [ -s "$WORK/block-ours" ] && ours="$ours $WORK/block-ours"
+        fi
+    fi
     old_keys=' '
     if [ -n "$ours" ]; then
         # shellcheck disable=SC2086
@@ -61,18 +95,20 @@ clb_inspect() {
             [ -f "$f" ] || continue
             case " $CLB_FILES " in *" $f "*) continue ;; esac
             clb_is_ours "$f" && continue
+            src=$f  # the admin's part only, in the file that holds our block
+            [ "$f" = "$CLB_BLOCK_FILE" ] && src=$WORK/block-admin
             for p in $CLB_PAIRS; do
                 label=${p%%:*}
                 vip=${p#*:}
                 vre=$(printf '%s' "$vip" | sed 's/\./\\./g')
-                if grep -Eq "(^|[^0-9.])$vre([^0-9]|\$)" "$f"; then
+                if grep -Eq "(^|[^0-9.])$vre([^0-9]|\$)" "$src"; then
                     echo "conflict $vip is already configured in $f, a file that is not clb-wizard's: remove it there, or run clb-wizard on this host"
                 fi
-                if [ "$label" != - ] && grep -Eq "lo:$label([^0-9]|\$)" "$f"; then
+                if [ "$label" != - ] && grep -Eq "lo:$label([^0-9]|\$)" "$src"; then
                     echo "conflict $f already uses lo:$label: run clb-wizard on this host (it picks free lo:N numbers)"
                 fi
             done
-            if [ -n "$CLB_CONFLICT_RE" ] && grep -Eq "$CLB_CONFLICT_RE" "$f"; then
+            if [ -n "$CLB_CONFLICT_RE" ] && grep -Eq "$CLB_CONFLICT_RE" "$src"; then
                 echo "conflict $f $CLB_CONFLICT_WHY"
             fi
         done

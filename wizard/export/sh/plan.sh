@@ -9,12 +9,17 @@ clb_table_rows() { "$1" | grep -v '^#'; }
 clb_plan() {
     CHANGED_FILES=''
     while read -r n mode path <&3; do
+        [ -n "$n" ] || continue  # no file of our own (wicked: only a block)
         if "clb_content_$n" | differs "$path" "$mode"; then
             CHANGED_FILES="$CHANGED_FILES $path"
         fi
     done 3<<TABLE
 $(clb_table_rows clb_file_table)
 TABLE
+    if [ -n "$CLB_BLOCK_FILE" ] &&
+        clb_block_want "$CLB_BLOCK_FILE" | differs "$CLB_BLOCK_FILE" "$(file_mode "$CLB_BLOCK_FILE")"; then
+        CHANGED_FILES="$CHANGED_FILES $CLB_BLOCK_FILE"
+    fi
     if [ -n "$CLB_MAIN" ] && grep -q '^sourced no$' "$WORK/inspect"; then
         CHANGED_FILES="$CHANGED_FILES $CLB_MAIN"
     fi

@@ -37,12 +37,19 @@ clb_verify() {
         else say "  [FAIL] ip route get $vip: not local"; ok=1; fi
     done
     while read -r n _mode path <&3; do
+        [ -n "$n" ] || continue
         if "clb_content_$n" | cmp -s - "$path"; then
             say "  [ok] $path as exported"
         else say "  [FAIL] $path differs from the export"; ok=1; fi
     done 3<<TABLE
 $(clb_table_rows clb_file_table)
 TABLE
+    if [ -n "$CLB_BLOCK_FILE" ]; then
+        clb_block_content > "$WORK/block-want"
+        if [ -f "$CLB_BLOCK_FILE" ] && clb_block_only "$CLB_BLOCK_FILE" | cmp -s - "$WORK/block-want"; then
+            say "  [ok] $CLB_BLOCK_FILE holds our block as exported"
+        else say "  [FAIL] $CLB_BLOCK_FILE does not hold our block as exported"; ok=1; fi
+    fi
     if [ -n "$CLB_REREAD" ]; then
         expected=$(for v in $CLB_VIPS; do echo "$v"; done | sort | tr '\n' ' ' | sed 's/ $//')
         got=$(clb_reread | sed '/^$/d' | sort | tr '\n' ' ' | sed 's/ $//')
