@@ -3,7 +3,9 @@
 One `debootstrap --variant=minbase` per suite gives the base root (systemd, dbus, iproute2,
 python3, openssh-server and sudo: the fleet tests log in over SSH); each network stack is
 then that base copied plus `apt-get install --no-install-recommends` of its packages, so a
-suite costs one debootstrap. Roots live in `.cache/boot/roots/<suite>-<variant>-<key>/`,
+suite costs one debootstrap. Roots live in `/var/cache/clb-wizard-tests/boot/roots/
+<suite>-<variant>-<key>/` (outside the clone, so a fresh clone on a machine that ran the
+tests before reuses them; `CLB_BOOT_CACHE` moves it),
 where the key hashes everything that goes into the root (suite, package lists, mirror
 independent steps): change a package list and the next run builds a new root. The cached
 roots are never booted directly; every boot gets an overlay on top (harness.py).
@@ -29,7 +31,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
-CACHE = Path(os.environ.get("CLB_BOOT_CACHE", REPO / ".cache" / "boot"))
+# Outside the checkout: every clone on this machine (CI's fresh ones too) shares the roots.
+CACHE = Path(os.environ.get("CLB_BOOT_CACHE", "/var/cache/clb-wizard-tests/boot"))
 
 # suite -> the python3 minor version it ships (the project's wheel is installed for it)
 ALL_SUITES = {"bullseye": "3.9", "bookworm": "3.11", "trixie": "3.13"}
