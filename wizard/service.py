@@ -95,16 +95,16 @@ class Launch:
 
 
 # -- systems the wizard cannot run on -------------------------------------------------------
-# The Python each release ships, where it is older than the 3.9 clb-wizard needs (pyproject's
-# requires-python): there the exported sh script (or UserData for a new host) does the job.
-STOCK_PYTHON_TOO_OLD = {"centos-7": "3.6", "rhel-7": "3.6", "ubuntu-16.04": "3.5",
-                        "ubuntu-18.04": "3.6", "debian-10": "3.7"}
+# The Python each release ships, where it is older than the 3.9 clb-wizard needs: the
+# portable file runs the wizard there (clb_wizard.handoff says how to get it onto the host).
 SCRIPT_NAME = "clb-wizard-lo.sh"
 
 
 def old_python(platform: Platform) -> Optional[str]:
     """The stock Python of a release clb-wizard cannot run on, or None."""
-    return STOCK_PYTHON_TOO_OLD.get(platform.key)
+    from clb_wizard.handoff import stock_python
+
+    return stock_python(platform)
 
 
 def export_commands(platform: Platform, vips: Sequence[str], clb_type: Optional[str]

@@ -124,3 +124,84 @@ def resolve_credentials(
         if not chosen_project:
             chosen_project, project_source = pick(((meta.get("project_id"), SOURCE_METADATA),))
     return _keys(env, chosen_region or "", chosen_project, region_source, project_source)
+
+
+# -- checking a typed key without reading it aloud, and keys from a file --------------------
+KEYS_FILE_NAMES = (ENV_PUBLIC_KEY, ENV_PRIVATE_KEY, ENV_REGION, ENV_PROJECT_ID)
+CHECKSUM_LENGTH = 6
+
+
+def key_checksum(text: str) -> str:
+    """Six hex characters of the key's SHA-256 (surrounding blanks dropped, as the keys
+    are used): the same as `printf %s 'KEY' | sha256sum | cut -c1-6` gives on the machine
+    the key was copied from, so a key typed on a console can be checked against the
+    original by reading six characters, never the key."""
+    import hashlib
+
+    return hashlib.sha256(text.strip().encode("utf-8")).hexdigest()[:CHECKSUM_LENGTH]
+
+
+def _keys_file_value(raw: str) -> str:
+    value = raw.strip()
+    if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
+        return value[1:-1]
+    return value
+
+
+def load_keys_file(path: str) -> dict[str, str]:
+    """The cloud settings in a keys file: `NAME=VALUE` lines with the environment's names
+    (UCLOUD_PUBLIC_KEY, UCLOUD_PRIVATE_KEY, UCLOUD_REGION, UCLOUD_PROJECT_ID), `export `
+    and quotes allowed, `#` comments and blank lines skipped (a file `. FILE` could also
+    read). Refused with the fix (CloudError, kind config) when others could read or change
+    it: not a regular file, owned by another user than this one or root, readable or
+    writable by group or others; and on an unknown name or a malformed line."""
+    import errno
+    import stat
+
+    def refuse(why: str) -> CloudError:
+        return CloudError(f"--keys-file {path}: {why}", kind=KIND_CONFIG)
+
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:  # the last component is a symbolic link
+            raise refuse("is a symbolic link; give the file itself.") from None
+        raise refuse(f"cannot open it: {exc.strerror}.") from None
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise refuse("is not a regular file.")
+        if info.st_uid not in (0, os.geteuid()):
+            raise refuse(f"belongs to uid {info.st_uid}, not to you or root: another user "
+                         f"could change the keys. Fix: chown {os.geteuid()} {path}")
+        if info.st_mode & 0o077:
+            raise refuse(f"mode {stat.S_IMODE(info.st_mode):04o} lets other users read or "
+                         f"change the keys. Fix: chmod 600 {path}")
+        with os.fdopen(fd, "rb") as f:
+            fd = -1
+            data = f.read(65536)
+    finally:
+        if fd >= 0:
+            os.close(fd)
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise refuse("is not UTF-8 text.") from None
+    found: dict[str, str] = {}
+    for number, line in enumerate(text.splitlines(), 1):
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        if line.startswith("export "):
+            line = line[len("export "):].lstrip()
+        name, sep, value = line.partition("=")
+        name = name.strip()
+        if not sep:
+            raise refuse(f"line {number} is not NAME=VALUE.")
+        if name not in KEYS_FILE_NAMES:
+            raise refuse(f"line {number}: unknown name {name[:40]!r}; the names are "
+                         f"{', '.join(KEYS_FILE_NAMES)}.")
+        found[name] = _keys_file_value(value)
+    if not found:
+        raise refuse(f"holds none of {', '.join(KEYS_FILE_NAMES)}.")
+    return found

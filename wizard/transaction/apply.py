@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 from typing import Callable, Optional
 
+from clb_wizard import motd
 from clb_wizard.errors import ExitCode, Status
 from clb_wizard.facts import read_addresses
 from clb_wizard.methods import get_method
@@ -198,8 +199,8 @@ class Apply:
         if confirm_timeout:
             decision = Confirmation(steps).await_answer(journal, confirm_timeout, confirm)
             if decision == "revert":
-                return self._fail(journal, f"not confirmed within {confirm_timeout:g} s",
-                                  verification)
+                return motd.after_unconfirmed(steps.runner, journal, self._fail(
+                    journal, f"not confirmed within {confirm_timeout:g} s", verification))
             if decision == "reverted-elsewhere":
                 return Outcome(ExitCode.ROLLED_BACK, Status.ROLLED_BACK, "Not confirmed in time: "
                                "the watchdog rolled the change back.", journal.id, verification,
@@ -209,6 +210,7 @@ class Apply:
                 return Outcome(ExitCode.OK, Status.APPLIED, "Applied, verified and confirmed.",
                                journal.id, verification, log=steps.log)
         store.finish(journal, J.COMMITTED)
+        motd.clear_note(steps.runner)  # a note of an earlier unconfirmed change is moot now
         steps.step = steps.total
         steps.say("kept: the change is applied and verified", True)
         return Outcome(ExitCode.OK, Status.APPLIED, "Applied and verified.", journal.id,

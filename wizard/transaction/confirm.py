@@ -12,6 +12,7 @@ import sys
 import time
 from typing import Callable, Optional
 
+from clb_wizard import motd
 from clb_wizard.errors import ExitCode, Status
 from clb_wizard.transaction import journal as J
 from clb_wizard.transaction.journal import Journal
@@ -102,6 +103,7 @@ class Confirmation:
                                "has passed; the change is being reverted.")
             self.disarm_watchdog(journal)
             store.finish(journal, J.COMMITTED)
+            motd.clear_note(self.steps.runner)
             return Outcome(ExitCode.OK, Status.APPLIED, "Confirmed: the change is kept.",
                            journal.id)
         finally:
