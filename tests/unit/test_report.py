@@ -25,8 +25,9 @@ from clb_wizard.runner import Runner
 from clb_wizard.transaction.journal import FileRecord, Journal
 from tests.fixtures.roots import VIP1, make_root, write
 
-GOLDEN_KEYS = ["format", "generated", "tool", "host", "platform", "lo", "interfaces", "files",
-               "sysctls", "journal", "exports", "verification", "errors"]
+GOLDEN_KEYS = ["format", "generated", "tool", "host", "platform", "system", "lo", "interfaces",
+               "files", "sysctls", "journal", "exports", "verification", "status_code",
+               "errors"]
 JOURNAL_SUMMARY_KEYS = ["id", "state", "method", "vips", "foreign", "platform", "files",
                         "live_before", "sysctls", "history", "error", "confirm_deadline",
                         "watchdog"]
