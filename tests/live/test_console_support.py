@@ -184,3 +184,19 @@ def test_replay_shows_the_customers_preview(sandbox, tmp_path):
     detect = subprocess.run([sys.executable, "-m", "clb_wizard", "detect", "--root",
                              str(into), "--json"], capture_output=True, text=True)
     assert json.loads(detect.stdout)["method"] == "ifupdown"
+
+
+def test_an_interrupted_change_is_named_in_plain_words(sandbox):
+    prepare(sandbox, "ifupdown")
+    killed = sandbox.wizard("apply", "--vip", VIP, "--method", "ifupdown", "--yes",
+                            env={"CLB_WIZARD_FAILPOINT": "written"})
+    assert killed.returncode == -signal.SIGKILL
+    plan = sandbox.wizard("plan", "--vip", VIP)
+    assert plan.returncode == 0, plan.stderr
+    assert ("was interrupted: it stopped after writing the files, before activating them; "
+            "run `clb-wizard recover`") in plan.stderr
+    assert "(written)" not in plan.stderr
+    recovered = sandbox.wizard("recover")
+    assert recovered.returncode == 0, recovered.stdout + recovered.stderr
+    assert "After the rollback:" in recovered.stdout
+    assert "removed again (it did not exist before the change)" in recovered.stdout

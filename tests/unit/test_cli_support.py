@@ -173,3 +173,26 @@ def test_replay_refuses_what_is_not_a_usable_report(tmp_path, bad, says):
     assert result.stderr.startswith("clb-wizard: ") and says in result.stderr
     assert not (tmp_path / "x").exists() or not any(
         p.name == "x" for p in (tmp_path / "x").rglob("*") if p.is_file())
+
+
+def test_the_wizard_asks_which_minor_before_it_opens():
+    from clb_wizard.cli.os_choice import ask_minor
+
+    asked: list[str] = []
+
+    def answers(*typed):
+        replies = iter(typed)
+
+        def ask(question: str) -> str:
+            asked.append(question)
+            return next(replies)
+        return ask
+
+    assert ask_minor("rocky-9", answers("")) == "rocky-9"  # Enter: 9.2 or later
+    assert "Enter for 9.2 or later" in asked[-1] and "9.0, 9.1 get systemd-unit" in asked[-1]
+    assert ask_minor("rocky-9", answers("1")) == "rocky-9.1"
+    assert ask_minor("almalinux-9", answers("9.x", "9.0")) == "almalinux-9.0"
+    assert "not a 9.x version" in asked[-1]
+    asked.clear()
+    assert ask_minor("rocky-9.4", answers()) == "rocky-9.4" and asked == []
+    assert ask_minor("ubuntu-22.04", answers()) == "ubuntu-22.04" and asked == []
