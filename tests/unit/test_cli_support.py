@@ -196,3 +196,25 @@ def test_the_wizard_asks_which_minor_before_it_opens():
     asked.clear()
     assert ask_minor("rocky-9.4", answers()) == "rocky-9.4" and asked == []
     assert ask_minor("ubuntu-22.04", answers()) == "ubuntu-22.04" and asked == []
+
+
+def test_replay_opens_the_wizard_on_the_customers_system(tmp_path):
+    """In a terminal, `replay` opens the wizard itself on the rebuilt root (a preview)."""
+    from tests.ui.term import Terminal, terminal_env
+
+    customer = make_root(tmp_path / "customer", "rocky-9")
+    before = tree_digest(customer)
+    report = run("report", "--root", str(customer), "--json")
+    assert report.returncode == 0, report.stderr
+    (tmp_path / "report.json").write_text(report.stdout)
+    into = tmp_path / "replayed"
+    term = Terminal([str(PROGRAM), "replay", str(tmp_path / "report.json"), "--into",
+                     str(into)], terminal_env(), cwd=tmp_path)
+    try:
+        screen = term.wait_for(f"The system under {into}", "Rocky Linux 9.4",
+                               "networkmanager")
+    finally:
+        term.close()
+    assert "Step 1 of" in screen
+    assert (into / "etc/os-release").exists()
+    assert tree_digest(customer) == before  # a report only reads

@@ -12,6 +12,8 @@ import pytest
 
 from clb_wizard.cli import main
 from clb_wizard.methods.base import LoAddress
+from clb_wizard.platform import detect
+from clb_wizard.replay import ReplayError, build_root
 from clb_wizard.report import (
     KEYS,
     REDACTED,
@@ -21,8 +23,6 @@ from clb_wizard.report import (
     report_text,
     save_report,
 )
-from clb_wizard.platform import detect
-from clb_wizard.replay import ReplayError, build_root
 from clb_wizard.runner import Runner
 from clb_wizard.service import Options, prepare_plan
 from clb_wizard.transaction.journal import FileRecord, Journal
