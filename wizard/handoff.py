@@ -60,6 +60,10 @@ def old_host_steps(platform: Platform, arch: Optional[str] = None,
     `vips`, the UserData command for a new host names them."""
     from clb_wizard.twin import wrap_command
 
+    if platform.family == "windows":  # the portable file is for Linux
+        return [f"{platform.name}: clb-wizard does not run there. `clb-wizard plan --os",
+                "windows --vip V` shows the PowerShell to run on it (or UserData:",
+                "`clb-wizard userdata --os windows --vip V`)."]
     name = bundle_name(arch)
     python = stock_python(platform)
     url = download_url if download_url is not None else os.environ.get(ENV_DOWNLOAD_URL, "")

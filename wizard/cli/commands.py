@@ -448,11 +448,12 @@ def _cloud_credentials(args: argparse.Namespace):
         missing = [n for n in (cloud.ENV_PUBLIC_KEY, cloud.ENV_PRIVATE_KEY)
                    if not (env.get(n) or "").strip()]
         if missing:
+            one = len(missing) == 1
             raise UsageError(
-                f"no cloud API key: {' and '.join(missing)} {'is' if len(missing) == 1 else 'are'}"
-                " not set. Set it in the environment or in a --keys-file (mode 0600, lines "
-                f"{cloud.ENV_PUBLIC_KEY}=... {cloud.ENV_PRIVATE_KEY}=...), or give the VIPs "
-                "with --vip.")
+                f"no cloud API key: {' and '.join(missing)} {'is' if one else 'are'} not set. "
+                f"Set {'it' if one else 'them'} in the environment or in a --keys-file (mode "
+                f"0600, lines {cloud.ENV_PUBLIC_KEY}=... {cloud.ENV_PRIVATE_KEY}=...), or "
+                "give the VIPs with --vip.")
         raise UsageError(
             "no region: the API keys are there, but neither --region nor "
             f"{cloud.ENV_REGION} gives one, and this host's instance metadata did not (not a "

@@ -18,16 +18,19 @@ def say(text: str) -> None:
 
 @contextlib.contextmanager
 def waiting(step: str, why_slow: str = "", every: float = HEARTBEAT_SECONDS) -> Iterator[None]:
-    """Say `step...` now and `  still waiting (N s): why_slow` every `every` seconds until
-    the block ends."""
+    """Say `step...` now, then `  still waiting (N s): why_slow` after `every` seconds and
+    again at growing intervals (at most every 10 s) until the block ends: a long wait
+    (a health check, up to minutes) stays a few lines."""
     say(f"{step}...")
     done = threading.Event()
     started = time.monotonic()
 
     def beat() -> None:
-        while not done.wait(every):
+        pause = every
+        while not done.wait(pause):
             waited = time.monotonic() - started
             say(f"  still waiting ({waited:.0f} s)" + (f": {why_slow}" if why_slow else ""))
+            pause = min(10.0, max(every, waited * 0.5))
 
     thread = threading.Thread(target=beat, name="clb-wizard-waiting", daemon=True)
     thread.start()
