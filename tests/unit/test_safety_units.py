@@ -75,8 +75,12 @@ def test_redaction_keeps_what_support_needs():
     assert "arp_ignore = 1" in cleaned and "kernel.secret_thing = <redacted>" in cleaned
 
 
+PLATFORM = {"os_id": "debian", "version": "12", "name": "Debian GNU/Linux 12", "family": "debian",
+            "release": "debian-12", "method": "ifupdown", "stack": {"ifupdown": True}}
+
+
 def _journal_text(**changes) -> str:
-    journal = Journal.new(platform={}, method="ifupdown", vips=["203.0.113.10"])
+    journal = Journal.new(platform=PLATFORM, method="ifupdown", vips=["203.0.113.10"])
     data = {**journal.to_json(), **changes}
     return json.dumps(data, indent=1)
 
@@ -153,13 +157,13 @@ def test_a_last_json_from_before_the_history_joins_it(tmp_path):
     from clb_wizard.transaction.journal import COMMITTED, Store
 
     store = Store(Runner(), tmp_path / "state")
-    old = Journal.new(platform={}, method="ifupdown", vips=["203.0.113.10"])
+    old = Journal.new(platform=PLATFORM, method="ifupdown", vips=["203.0.113.10"])
     old.history.append([COMMITTED, 1.0])
     legacy = {**old.to_json(), "format": 1}
     del legacy["checksum"]
     (tmp_path / "state").mkdir()
     (tmp_path / "state" / "last.json").write_text(json.dumps(legacy))
-    new = Journal.new(platform={}, method="ifupdown", vips=["203.0.113.11"])
+    new = Journal.new(platform=PLATFORM, method="ifupdown", vips=["203.0.113.11"])
     store.finish(new, COMMITTED)
     assert [j.vips for j in store.history()] == [["203.0.113.10"], ["203.0.113.11"]]
     assert store.last().id == new.id
