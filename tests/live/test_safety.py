@@ -9,6 +9,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from tests.fixtures.roots import make_root
 from tests.live.attacker import as_attacker
 from tests.live.hosts import files_digest, prepare, wait_for
@@ -18,6 +20,8 @@ from tests.live.test_export_live import (
     run_playbook,
     run_script,
 )
+
+pytestmark = pytest.mark.live  # root and namespaces
 
 VIP = "203.0.113.10"
 SECRET = "sEcReT-private-key-0123456789"

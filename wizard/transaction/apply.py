@@ -92,7 +92,10 @@ class Apply:
             )
 
     def refuse_pending(self) -> None:
+        """TransactionError while an unresolved change is on record; StateError when a
+        record is damaged or refused (found now, not when the change is to be kept)."""
         self._refuse_script_pending()
+        self.steps.store.history()
         pending = self.steps.store.active()
         if pending is None:
             return

@@ -104,6 +104,7 @@ class Confirmation:
         store = self.steps.store
         store.lock(wait=10)
         try:
+            store.history()  # damaged or refused: said now, not once the change is kept
             journal = store.active()
             if journal is None or journal.state != J.AWAITING_CONFIRM:
                 return Outcome(ExitCode.INVALID, Status.NOTHING_TO_DO, "No change is waiting for "

@@ -213,6 +213,7 @@ class Rollback:
                 time.sleep(max(0.0, journal.confirm_deadline + WATCHDOG_GRACE - time.time()))
         store.lock(wait=120 if expired_id else 0)
         try:
+            store.history()  # damaged or refused: said now, before anything is undone
             journal = store.active()
             if journal is None or (expired_id and (journal.id != expired_id
                                                    or journal.state != J.AWAITING_CONFIRM)):
