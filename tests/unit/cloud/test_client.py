@@ -267,3 +267,32 @@ def test_the_new_failure_paths_carry_no_secret(on_ucloud, creds, caplog, capfd, 
     for text in texts:
         for secret in secrets_seen(api):
             assert secret not in text
+
+
+# issue 21: the key is taken out before the message is cut; answers have a size bound
+@pytest.mark.parametrize("message", [
+    "x" * 190 + PRIVATE + " tail",  # echoed across the 200-character cut
+    f"bad \x1b[1m{PRIVATE[:12]}\x1b[0m{PRIVATE[12:]} param",  # split by escape sequences
+    f"bad {PRIVATE[:20]}\n  {PRIVATE[20:]} param",  # split by a line break and spaces
+    f"param [{PRIVATE[:14]}...] too long",  # a piece of it
+    "\x1b[2J" * 20000 + PRIVATE,  # behind 80,000 characters that print as nothing
+], ids=["across-the-cut", "split-by-escapes", "split-by-a-line-break", "a-piece",
+        "behind-80k-escapes"])
+def test_the_key_never_reaches_a_message_however_the_server_echoes_it(api, creds, message):
+    api.forced_error = (230, message)
+    with pytest.raises(CloudError) as err:
+        cloud.fetch_clb(creds, "ulb-inner01", api_url=api.url)
+    text = str(err.value)
+    for n in range(len(PRIVATE) - 7):
+        assert PRIVATE[n:n + 8] not in text.replace("\\x1b[1m", "").replace("\\x1b[0m", "")
+    assert "***" in text or len(message) > 65536
+    assert "\x1b" not in text and len(text) < 1000
+
+
+def test_an_answer_larger_than_the_bound_is_refused_not_printed(api, creds):
+    api.clbs[0]["Name"] = "n" * (40 << 20)  # the audit's 40 MiB CLB name
+    with pytest.raises(CloudError) as err:
+        cloud.fetch_clb(creds, api.clbs[0]["ULBId"], api_url=api.url)
+    assert err.value.kind == cloud.KIND_RESPONSE
+    assert "larger than clb-wizard reads (8 MiB" in str(err.value)
+    assert len(str(err.value)) < 1000

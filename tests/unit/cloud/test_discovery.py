@@ -186,3 +186,35 @@ def test_cli_fetch_without_root_still_marks_this_hosts_clbs(on_ucloud, monkeypat
     assert out["host"]["uhost_id"] == fakes.SELF_UHOST
     assert {c["ulb_id"] for c in out["clbs"] if c["matches_host"]} == {
         "ulb-inner01", "ulb-outer01", "ulb-mixed01"}
+
+
+# issue 21: paging has a bound
+class EndlessAPI(FakeUCloudAPI):
+    """A fake whose list never ends: every page is full of new CLBs, and no TotalCount."""
+
+    def _describe_ulb(self, params, response_action):
+        offset, limit = int(params.get("Offset") or 0), int(params.get("Limit") or 20)
+        page = [fakes.clb(f"ulb-e{n}", f"e{n}", "InnerMode", private_ip="10.9.9.9")
+                for n in range(offset, offset + limit)]
+        return {"Action": response_action, "RetCode": 0, "DataSet": page}
+
+
+def test_paging_that_never_ends_stops_at_the_bound(creds):
+    from clb_wizard.cloud.discovery import MAX_CLBS
+
+    with EndlessAPI(keys={PUBLIC: PRIVATE}, clbs=[]) as fake:
+        with pytest.raises(CloudError) as err:
+            cloud.discover_clbs(creds, [HOST_IP], api_url=fake.url)
+        asked = len(fake.accepted)
+    assert err.value.kind == cloud.KIND_RESPONSE
+    assert f"more than {MAX_CLBS} CLBs" in str(err.value) and "--ulb-id" in str(err.value)
+    assert asked == MAX_CLBS // cloud.DEFAULT_PAGE_SIZE
+
+
+def test_a_list_that_claims_too_many_clbs_stops_at_once(api, creds):
+    from clb_wizard.cloud.discovery import MAX_CLBS
+
+    api.total_count_extra = MAX_CLBS
+    with pytest.raises(CloudError) as err:
+        cloud.discover_clbs(creds, [HOST_IP], api_url=api.url)
+    assert f"more than {MAX_CLBS} CLBs" in str(err.value) and len(api.accepted) == 1

@@ -12,7 +12,7 @@ import pytest
 
 from clb_wizard import cloud
 from clb_wizard.cloud import ClbVip, CloudError
-from tests.unit.cloud.common import HOST_IP, fakes
+from tests.unit.cloud.common import HOST_IP, PRIVATE, PUBLIC, FakeUCloudAPI, fakes
 
 
 def test_request_proxy_clb_is_flagged(api, creds):
@@ -110,3 +110,57 @@ def test_escape_sequences_from_the_api_are_made_visible(api, creds):
         cloud.fetch_clb(creds, "ulb-inner01", api_url=api.url)
     assert not set("\x1b\x9b\u202e") & set(str(err.value))
     assert "\\x1b[2J" in str(err.value)
+
+
+# issue 21: one API field is one address; every string and list has a bound
+def _one(fake_clb: dict, creds, **kwargs):
+    with FakeUCloudAPI(keys={PUBLIC: PRIVATE}, clbs=[fake_clb]) as fake:
+        return cloud.fetch_clb(creds, fake_clb["ULBId"], api_url=fake.url, **kwargs)
+
+
+@pytest.mark.parametrize("field", ["203.0.113.5,203.0.113.6", "203.0.113.5 203.0.113.6",
+                                   "203.0.113.5;198.51.100.7", "2001:db8::5", "eip-host.example",
+                                   "203.0.113.5/24"])
+def test_an_eip_field_is_one_address_never_several(creds, field):
+    clb = _one(fakes.clb("ulb-many01", "many", "OuterMode",
+                         eips=[(field, "Bgp"), ("198.51.100.9", "Bgp")]), creds)
+    assert clb.addresses == ("198.51.100.9",)  # the odd field left out, not split
+    assert any("EIP" in w and "not one IPv4 address" in w for w in clb.warnings)
+
+
+def test_a_private_ip_field_is_one_address_too(creds):
+    clb = _one(fakes.clb("ulb-many02", "many", "InnerMode", private_ip="10.9.0.5,10.9.0.6"),
+               creds)
+    assert clb.addresses == ()
+    assert any("PrivateIP" in w for w in clb.warnings)
+
+
+def test_the_cli_does_not_apply_what_one_field_split_into(creds, monkeypatch, tmp_path, capsys):
+    import clb_wizard.cli
+    from tests.fixtures.roots import make_root
+
+    root = make_root(tmp_path, "debian-12")
+    odd = fakes.clb("ulb-many03", "many", "OuterMode", eips=[("203.0.113.5,203.0.113.6", "Bgp"),
+                                                              ("198.51.100.9", "Bgp")])
+    with FakeUCloudAPI(keys={PUBLIC: PRIVATE}, clbs=[odd]) as fake:
+        for name, value in (("UCLOUD_PUBLIC_KEY", PUBLIC), ("UCLOUD_PRIVATE_KEY", PRIVATE),
+                            ("UCLOUD_REGION", fakes.REGION), (cloud.ENV_API_URL, fake.url)):
+            monkeypatch.setenv(name, value)
+        code = clb_wizard.cli.main(["plan", "--root", str(root), "--ulb-id", "ulb-many03",
+                                    "--json"])
+    err = capsys.readouterr().err
+    assert code == 2 and "not one IPv4 address" in err and "--force" in err
+
+
+def test_long_strings_and_lists_from_the_api_are_bounded(creds):
+    from clb_wizard.cloud import parsing
+
+    big = fakes.clb("ulb-big01", "b" * 100_000, "OuterMode",
+                    eips=[(f"198.51.100.{n % 250 + 1}", "Bgp") for n in range(200)],
+                    vservers=[fakes.vserver(f"vs-{n}", "TCP", 80, [fakes.backend(HOST_IP)])
+                              for n in range(300)])
+    clb = _one(big, creds)
+    assert len(clb.name) == parsing.MAX_TEXT and clb.name.endswith("...")
+    assert len(clb.vips) <= parsing.MAX_EIPS and len(clb.listeners) == parsing.MAX_LISTENERS
+    assert any("200 EIPs" in w for w in clb.warnings)
+    assert any("300 listeners" in w for w in clb.warnings)
