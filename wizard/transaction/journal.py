@@ -298,7 +298,7 @@ class Store:
         except OSError:  # missing (nothing to trust yet), or unreadable: reads say so
             return
         try:
-            for sub in ("history", "backups", "log"):
+            for sub in ("history", "backups", "log", "script", "ansible"):
                 try:
                     st = os.lstat(sub, dir_fd=fd)
                 except FileNotFoundError:

@@ -163,10 +163,10 @@ def _check_lo_address(addr: Any) -> None:
     version = {"inet": 4, "inet6": 6}.get(family) if isinstance(family, str) else None
     if version is None:
         raise RecordRefused(f"live_before holds the address family {_show(family)}")
-    try:
-        ok = (isinstance(address, str) and address.isprintable()
-              and str(netaddr.IPAddress(address, version)) == address)
-    except (netaddr.AddrFormatError, ValueError):
+    try:  # (any spelling `ip` accepts: it goes to `ip addr add` as one argument)
+        ok = (isinstance(address, str) and address.isprintable() and len(address) <= 64
+              and netaddr.IPAddress(address, version) is not None)
+    except (netaddr.AddrFormatError, ValueError, TypeError):
         ok = False
     if not ok:
         raise RecordRefused(f"live_before holds {_show(address)}, which is not an address")
