@@ -371,3 +371,11 @@ def test_a_missing_read_back_tool_stops_apply_before_any_change(tmp_path, monkey
     steps = Transaction(runner, Store(runner, tmp_path / "state")).steps
     with pytest.raises(TransactionError, match=r"Missing tool\(s\): ifquery"):
         Apply(steps)._preflight(plan)
+
+
+def test_what_a_record_only_shows_is_made_safe_to_show():
+    from clb_wizard.transaction.records import platform_from_json
+
+    shown = platform_from_json({**PLATFORM, "name": "Debian\x1b]0;owned\x07",
+                                "reasons": ["ok\x1b[2J"]})
+    assert shown.name == "Debian\\x1b]0;owned\\x07" and shown.reasons == ("ok\\x1b[2J",)

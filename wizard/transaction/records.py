@@ -30,6 +30,7 @@ from typing import Any
 import netaddr
 
 from clb_wizard import sysctls
+from clb_wizard.files import terminal_safe
 from clb_wizard.methods import REGISTRY
 from clb_wizard.platform import NetworkStack, Platform
 from clb_wizard.vips import VipError, parse_vip
@@ -218,10 +219,11 @@ def platform_from_json(data: Any) -> Platform:
     if not all(isinstance(v, (list, tuple)) and all(isinstance(i, str) for i in v)
                for v in lists):
         raise RecordRefused("platform reasons or packages are not texts")
-    return Platform(
-        os_id=data["os_id"], version=data["version"], name=data["name"], family=data["family"],
-        release=data["release"], stack=NetworkStack(**stack), method=data["method"],
-        reasons=tuple(lists[0]), packages=tuple(lists[1]),
+    return Platform(  # the texts that are only shown, made safe to show
+        os_id=data["os_id"], version=data["version"], name=terminal_safe(data["name"]),
+        family=data["family"], release=data["release"], stack=NetworkStack(**stack),
+        method=data["method"], reasons=tuple(terminal_safe(r) for r in lists[0]),
+        packages=tuple(terminal_safe(p) for p in lists[1]),
         detected=bool(data.get("detected", True)),
     )
 
@@ -244,8 +246,6 @@ def _is_number(value: Any) -> bool:
 
 def _show(value: Any) -> str:
     """A value from the record, short and safe to print."""
-    from clb_wizard.files import terminal_safe
-
     text = terminal_safe(repr(value))
     return text if len(text) <= 80 else text[:77] + "..."
 
