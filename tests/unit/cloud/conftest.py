@@ -1,5 +1,7 @@
-"""Fixtures of the cloud tests: a clean environment (no keys, no proxy, no metadata
-service unless a test says so), no waits between retries, the fake API and its keys."""
+"""Fixtures of the cloud tests (tests/unit/cloud/, one file per module of wizard/cloud/,
+all against a local fake of the UCloud API, tests/fakes/ucloud_api.py, through the real
+vendor SDK): a clean environment (no keys, no proxy, no metadata service unless a test
+says so), no waits between retries, the fake API and its keys."""
 
 from __future__ import annotations
 

@@ -1,8 +1,5 @@
 """clb_wizard.cloud.client: the one place the SDK is called (endpoints, retries, answers
-that are not answers, their size bound), and what never leaks: keys and signatures.
-
-Against a local fake of the UCloud API (tests/fakes/ucloud_api.py), through the real vendor
-SDK; the fixtures are in conftest.py, the shared helpers in common.py."""
+that are not answers, their size bound), and what never leaks: keys and signatures."""
 
 from __future__ import annotations
 

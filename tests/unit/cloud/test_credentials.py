@@ -1,7 +1,4 @@
-"""clb_wizard.cloud.credentials: keys, region and project, and where each came from.
-
-Against a local fake of the UCloud API (tests/fakes/ucloud_api.py), through the real vendor
-SDK; the fixtures are in conftest.py, the shared helpers in common.py."""
+"""clb_wizard.cloud.credentials: keys, region and project, and where each came from."""
 
 from __future__ import annotations
 

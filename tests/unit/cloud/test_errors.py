@@ -1,8 +1,5 @@
 """clb_wizard.cloud.errors: each refusal of the API (keys, project, region, IAM, access IP)
-with its own message and hint.
-
-Against a local fake of the UCloud API (tests/fakes/ucloud_api.py), through the real vendor
-SDK; the fixtures are in conftest.py, the shared helpers in common.py."""
+with its own message and hint."""
 
 from __future__ import annotations
 

@@ -1,8 +1,5 @@
 """clb_wizard.cloud.health: the CLB's view of this host's backends, polled on a fake clock,
-and the verification fact made of it.
-
-Against a local fake of the UCloud API (tests/fakes/ucloud_api.py), through the real vendor
-SDK; the fixtures are in conftest.py, the shared helpers in common.py."""
+and the verification fact made of it."""
 
 from __future__ import annotations
 
@@ -118,3 +115,14 @@ def test_health_poll_waits_out_a_gateway_error(api, creds):
     t = FakeTime()
     result = poll_health(t, creds, "ulb-inner01", [HOST_IP], api.url, timeout=60, interval=5)
     assert result.healthy and result.attempts == 2
+
+
+def test_backend_with_this_hosts_ip_in_another_vpc_is_not_this_host(on_ucloud, creds):
+    on_ucloud.clbs += fakes.tricky_clbs()
+    host = cloud.this_host([HOST_IP])
+    twin = cloud.fetch_clb(creds, "ulb-twin01", host=host, api_url=on_ucloud.url)
+    assert not twin.matches_host  # by ResourceId: uhost-twin01 is another instance
+    assert "not a backend" in twin.warnings[-1]
+    t = FakeTime()
+    result = poll_health(t, creds, "ulb-twin01", [], on_ucloud.url, host=host, timeout=30)
+    assert not result.healthy and result.attempts == 1 and "not a backend" in result.message

@@ -1,7 +1,4 @@
-"""clb_wizard.cloud.metadata: what the UHost metadata service says about this host.
-
-Against a local fake of the UCloud API (tests/fakes/ucloud_api.py), through the real vendor
-SDK; the fixtures are in conftest.py, the shared helpers in common.py."""
+"""clb_wizard.cloud.metadata: what the UHost metadata service says about this host."""
 
 from __future__ import annotations
 

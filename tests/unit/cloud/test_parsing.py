@@ -1,8 +1,5 @@
 """clb_wizard.cloud.parsing (and models): the program's own reading of DescribeULB answers,
-its warnings, escapes and bounds, and one API field as one address.
-
-Against a local fake of the UCloud API (tests/fakes/ucloud_api.py), through the real vendor
-SDK; the fixtures are in conftest.py, the shared helpers in common.py."""
+its warnings, escapes and bounds, and one API field as one address."""
 
 from __future__ import annotations
 

@@ -1,8 +1,5 @@
 """clb_wizard.cloud.transport_errors: network, TLS, proxy and timeout failures, named for what
-they are (and the VPC-internal endpoint offered only on a UHost).
-
-Against a local fake of the UCloud API (tests/fakes/ucloud_api.py), through the real vendor
-SDK; the fixtures are in conftest.py, the shared helpers in common.py."""
+they are (and the VPC-internal endpoint offered only on a UHost)."""
 
 from __future__ import annotations
 
