@@ -26,7 +26,7 @@ from typing import Optional
 
 from clb_wizard import sysctls as _sysctls
 from clb_wizard.facts import read_addresses, read_sysctl
-from clb_wizard.files import atomic_write, printable
+from clb_wizard.files import atomic_write, printable, terminal_safe
 from clb_wizard.methods import get_method
 from clb_wizard.methods.base import is_ours
 from clb_wizard.plan import watched_paths
@@ -399,7 +399,8 @@ def report_text(report: dict) -> str:
             lines.append(entry["content"].rstrip("\n"))
     for error in report["errors"]:
         lines.append(f"error: {error}")
-    return "\n".join(lines) + "\n"
+    # every line may hold text from a state record or a file: none of it drives the terminal
+    return "\n".join(terminal_safe(line, keep="\n\t") for line in lines) + "\n"
 
 
 SHORT_WIDTH, SHORT_LINES = 79, 22  # an 80x24 console, with room for the prompt

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import os
-import secrets
+import shutil
 import subprocess
 import tempfile
 from collections.abc import Sequence
@@ -31,13 +31,26 @@ DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 
 def child_env(extra: Optional[dict] = None) -> dict[str, str]:
-    """The clean environment of every child: allow-listed names, a PATH of absolute
-    directories only (a relative entry would find tools in whatever the cwd is)."""
+    """The clean environment of every child: allow-listed names, and a PATH of absolute
+    directories only (a relative entry would find tools in whatever the cwd is), ending
+    with the system's own directories: the tools we run live in sbin, which a PATH from
+    `su` or a user's login may lack."""
     env = {k: v for k, v in os.environ.items()
            if k in _ENV_KEEP or k.startswith(_ENV_KEEP_PREFIXES)}
-    path = [p for p in env.get("PATH", DEFAULT_PATH).split(":") if p.startswith("/")]
-    env["PATH"] = ":".join(path) or DEFAULT_PATH
+    env["PATH"] = tool_path(env.get("PATH"))
     return {**env, **_TOOL_ENV, **(extra or {})}
+
+
+def tool_path(path: Optional[str] = None) -> str:
+    """Where commands are looked up: PATH's absolute directories, then DEFAULT_PATH's."""
+    given = (os.environ.get("PATH", "") if path is None else path).split(":")
+    dirs = [p for p in given if p.startswith("/")]
+    return ":".join(dict.fromkeys(dirs + DEFAULT_PATH.split(":")))
+
+
+def find_tool(name: str) -> Optional[str]:
+    """The command `name` as a child would find it (None: not installed)."""
+    return shutil.which(name, path=tool_path())
 
 
 class RunnerError(InputError):
@@ -91,6 +104,7 @@ class Event:
     detail: str
     ok: bool = True
     dry_run: bool = False
+    missing_tool: bool = False  # a command not installed, or not executable
 
 
 @dataclass
@@ -192,6 +206,7 @@ class Runner:
         input: Optional[str] = None,
     ) -> CommandResult:
         args = tuple(str(a) for a in argv)
+        missing = False
         if dry_run:
             result = CommandResult(args, 0, dry_run=True)
         else:
@@ -208,13 +223,16 @@ class Runner:
                 result = CommandResult(args, proc.returncode, proc.stdout, proc.stderr)
             except FileNotFoundError:
                 result = CommandResult(args, 127, stderr=f"{args[0]}: command not found")
+                missing = True
             except PermissionError:
                 result = CommandResult(args, 126, stderr=f"{args[0]}: permission denied")
+                missing = True
             except subprocess.TimeoutExpired:
                 result = CommandResult(
                     args, 124, stderr=f"timed out after {timeout or self.command_timeout:g} s")
         if kind == "run" or not result.ok:
-            self._emit(Event(kind, " ".join(args), result.ok, result.dry_run))
+            self._emit(Event(kind, " ".join(args), result.ok, result.dry_run,
+                             missing_tool=missing))
         return result
 
     def spawn(self, argv: Sequence[str], env: Optional[dict] = None) -> int:
@@ -265,28 +283,12 @@ class Runner:
         except OSError as exc:
             raise RunnerError(f"cannot write {path}: {exc.strerror}") from None
 
-    def write_link(self, path: str, link: str) -> None:
-        """Make `path` the symlink `link` again, atomically (rollback of a linked file)."""
-        self._emit(Event("write", f"{path} -> {link}", dry_run=self.dry_run))
-        if self.dry_run or self.link_of(path) == link:
-            return
-        final = self._located(path)
-        tmp = final.with_name(f".clb-wizard.{secrets.token_hex(8)}")
-        try:
-            os.symlink(link, tmp)
-            os.replace(tmp, final)
-        except OSError as exc:
-            with contextlib.suppress(OSError):
-                tmp.unlink()
-            raise RunnerError(f"cannot restore the link {path}: {exc.strerror}") from None
-        _fsync_dir(final.parent)
-
     def remove_file(self, path: str) -> None:
         self._emit(Event("remove", path, dry_run=self.dry_run))
         if self.dry_run:
             return
         target = self._located(path)
-        # (a leftover temp link of write_link, named like our temp files, may go)
+        # (a leftover temp link of an older version's link restore may go)
         if self.link_of(path) is not None and not target.name.startswith(".clb-wizard."):
             raise RunnerError(f"{path} is a symbolic link: clb-wizard does not remove links it "
                               "did not make. Remove it by hand if it should go.")
@@ -295,6 +297,23 @@ class Runner:
         except OSError as exc:
             raise RunnerError(f"cannot remove {path}: {exc.strerror}") from None
         _fsync_dir(target.parent)
+
+    def remove_tree(self, path: str) -> None:
+        """Remove a directory of ours and everything in it (symlinks in it are removed,
+        never followed: shutil.rmtree works through directory fds here)."""
+        self._emit(Event("remove", f"{path}/", dry_run=self.dry_run))
+        if self.dry_run:
+            return
+        target = self._located(path)
+        if os.path.islink(target):
+            raise RunnerError(f"{path} is a symbolic link: clb-wizard does not remove links it "
+                              "did not make. Remove it by hand if it should go.")
+        try:
+            shutil.rmtree(target)
+        except FileNotFoundError:
+            return
+        except OSError as exc:
+            raise RunnerError(f"cannot remove {path}: {exc.strerror}") from None
 
     def make_dir(self, path: str, mode: int = 0o755) -> None:
         if self.is_dir(path):

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import subprocess
 
+from tests.sandbox import Sandbox
+
 NOBODY = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]
 
 
@@ -13,3 +15,9 @@ def as_attacker(script: str) -> None:
     subprocess.run([*NOBODY, "sh", "-euc", script], check=True, capture_output=True,
                    cwd="/")
 
+
+def as_attacker_in(sandbox: Sandbox, script: str) -> None:
+    """Run `script` with sh as the unprivileged user inside the sandbox's namespaces (its
+    /etc, /run and /var/lib), where root's state directory is."""
+    result = sandbox.run([*NOBODY, "sh", "-euc", script])
+    assert result.returncode == 0, result.stderr

@@ -12,6 +12,8 @@ import pytest
 
 from tests.live.hosts import files_digest, prepare
 
+pytestmark = pytest.mark.live  # root and namespaces
+
 VIP = "203.0.113.10"
 
 
@@ -122,8 +124,10 @@ def test_without_root_apply_refuses_but_plan_and_dry_run_work(sandbox):
 def test_missing_tool_is_a_clear_error(sandbox):
     prepare(sandbox, "ifupdown")
     before = snapshot(sandbox)
-    path = f"{sandbox.dir / 'bin'}:{os.path.dirname(os.sys.executable)}:/usr/bin:/bin"
-    result = apply(sandbox, env={"PATH": path})  # /sbin and /usr/sbin (ifup) left out
+    # ifup (and ifquery, a link to it) made unusable in the sandbox's mount namespace only;
+    # a PATH without sbin would not do: clb-wizard looks in the system's directories too
+    sandbox.sh(": > /run/no-ifup && mount --bind /run/no-ifup /usr/sbin/ifup")
+    result = apply(sandbox)
     assert result.returncode == 2
     assert "Missing tool(s): ifup" in result.stderr
     assert snapshot(sandbox) == before

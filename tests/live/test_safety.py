@@ -9,6 +9,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from tests.fixtures.roots import make_root
 from tests.live.attacker import as_attacker
 from tests.live.hosts import files_digest, prepare, wait_for
@@ -18,6 +20,8 @@ from tests.live.test_export_live import (
     run_playbook,
     run_script,
 )
+
+pytestmark = pytest.mark.live  # root and namespaces
 
 VIP = "203.0.113.10"
 SECRET = "sEcReT-private-key-0123456789"
@@ -147,7 +151,7 @@ def test_a_failed_rollback_is_retried_by_recover_and_blocks_apply(sandbox):
 def test_state_dir_full_during_activation_rolls_back_for_real(sandbox):
     prepare(sandbox, "ifupdown")
     before = files_digest(sandbox), sandbox.lo_addresses()
-    sandbox.sh("mkdir -p /var/lib/clb-wizard && mount -t tmpfs -o size=256k tmpfs "
+    sandbox.sh("mkdir -p /var/lib/clb-wizard && mount -t tmpfs -o size=256k,mode=0700 tmpfs "
                "/var/lib/clb-wizard")
     sandbox.add_tool("ifup", "#!/bin/sh\ndd if=/dev/zero of=/var/lib/clb-wizard/fill bs=4k "
                      '2>/dev/null\nexec /usr/sbin/ifup "$@"\n')
@@ -283,7 +287,8 @@ def test_a_fifo_in_a_watched_directory_never_hangs(sandbox):
 
 def test_lock_errors_are_messages_and_the_lock_comes_before_the_plan(sandbox):
     prepare(sandbox, "ifupdown")
-    sandbox.sh("mkdir -p /var/lib/clb-wizard && mount -t tmpfs -o ro tmpfs /var/lib/clb-wizard")
+    sandbox.sh("mkdir -p /var/lib/clb-wizard && "
+               "mount -t tmpfs -o ro,mode=0700 tmpfs /var/lib/clb-wizard")
     result = sandbox.wizard("apply", "--vip", VIP, "--yes")
     assert result.returncode == 2 and "cannot take the lock" in result.stderr, result.stderr
     assert "Traceback" not in result.stderr and "Host:" not in result.stdout

@@ -31,6 +31,7 @@ from clb_wizard.cli.saying import say, waiting
 from clb_wizard.cli.support import register as register_support
 from clb_wizard.errors import ClbWizardError, ExitCode, InputError, Status
 from clb_wizard.export.userdata import render_userdata
+from clb_wizard.files import terminal_safe
 from clb_wizard.plan import Plan
 from clb_wizard.platform import METHODS
 from clb_wizard.runner import Runner
@@ -274,6 +275,8 @@ def cmd_apply(args: argparse.Namespace) -> int:
     if locking:
         store.lock()
     try:
+        if locking:  # a failed rollback is the cause to name, not what the new plan drops
+            Transaction(runner, store=store).refuse_pending()
         return _plan_and_apply(args, runner, store)
     finally:
         if locking:
@@ -390,10 +393,11 @@ def cmd_history(args: argparse.Namespace) -> int:
     for n, entry in enumerate(entries):
         kept = next((h["at"] for h in reversed(entry["history"]) if h["state"] == "committed"),
                     "?")
-        print(f"{entry['id']}  kept {kept}  {entry['method']}  VIPs {', '.join(entry['vips'])}"
+        print(terminal_safe(f"{entry['id']}  kept {kept}  {entry['method']}  VIPs "
+                            f"{', '.join(entry['vips'])}")
               + ("   <- `clb-wizard rollback` undoes this one next" if n == 0 else ""))
         for f in entry["files"]:
-            print(f"    {f['action']} {f['path']}")
+            print(terminal_safe(f"    {f['action']} {f['path']}"))
     return ExitCode.OK
 
 

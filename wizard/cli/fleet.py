@@ -18,7 +18,7 @@ import sys
 from pathlib import Path
 
 from clb_wizard.errors import ExitCode
-from clb_wizard.files import FileRefused, atomic_write
+from clb_wizard.files import FileRefused, write_output
 from clb_wizard.methods import LINUX_METHODS
 from clb_wizard.platform import METHODS, PlatformError
 from clb_wizard.runner import Runner, RunnerError
@@ -38,25 +38,17 @@ def _version() -> str:
 
 
 def _write_output(text: str, output: str | None, default_name: str, mode: int) -> str | None:
-    """Write to stdout, or into OUTPUT (a directory, created if needed, or a file path)."""
+    """Write to stdout, or into OUTPUT (a directory, created if needed, or a file path)
+    in a directory no other user can change (files.write_output)."""
     if output is None:
         sys.stdout.write(text)
         return None
-    target = Path(output)
-    if target.is_symlink():  # to a directory or a file: either way, not followed
-        raise RunnerError(f"{target} is a symbolic link: refusing to write through it or "
-                          "replace it. Remove it, or choose another name.")
-    if target.is_dir() or output.endswith("/") or not target.suffix:
-        target.mkdir(parents=True, exist_ok=True)
-        target = target / default_name
-    else:
-        target.parent.mkdir(parents=True, exist_ok=True)
-    try:  # the directory may be one other users can write (/tmp): files.atomic_write
-        atomic_write(target, text.encode(), mode, prefix=f".{target.name}.")
+    try:
+        target = write_output(output, text.encode(), mode, default_name)
     except FileRefused as exc:
         raise RunnerError(str(exc)) from None
     except OSError as exc:
-        raise RunnerError(f"cannot write {target}: {exc.strerror}") from None
+        raise RunnerError(f"cannot write {output}: {exc.strerror}") from None
     print(f"Wrote {target}", file=sys.stderr)
     return str(target)
 

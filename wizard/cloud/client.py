@@ -19,7 +19,9 @@ from __future__ import annotations
 import logging
 import math
 import os
+import re
 import time
+import unicodedata
 import urllib.parse
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -28,6 +30,7 @@ from typing import Any, Callable, Optional
 from clb_wizard.cloud import errors as err
 from clb_wizard.cloud.credentials import Credentials
 from clb_wizard.cloud.errors import FALLBACK, CloudError
+from clb_wizard.files import terminal_safe
 
 # Ours: the API endpoint (a private one, or a fake one in tests).
 ENV_API_URL = "CLB_WIZARD_API_URL"
@@ -42,6 +45,19 @@ INTERNAL = "internal"  # --api-url internal, CLB_WIZARD_API_URL=internal
 DEFAULT_TIMEOUT = 30.0
 # Waits between tries of a transient failure: 5 tries, at most 7.5 s of waiting.
 RETRY_DELAYS: tuple[float, ...] = (0.5, 1.0, 2.0, 4.0)
+# Bounds on what the API may send (after decompression): one answer (a page of 100 CLBs
+# with their listeners and backends is well under 1 MiB), and all answers of one Api.
+MAX_ANSWER_BYTES = 8 << 20
+MAX_TOTAL_BYTES = 64 << 20
+# The most of a server's own text (a RetCode's Message) that goes into a message, and
+# the most of it that is looked at (for the private key) at all.
+MESSAGE_CHARS = 200
+_SCANNED_CHARS = 64 << 10
+# Terminal escape sequences (CSI, OSC, two-byte ESC x, 8-bit CSI): a key split by one
+# must still be found.
+_ESCAPE_SEQUENCE = re.compile(
+    r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?|\x1b[@-Z\\-_]"
+    r"|\x9b[0-?]*[ -/]*[@-~]")
 
 _SDK_LOGGER = "ucloud"
 _NULL_LOGGER_NAME = "clb_wizard.cloud.sdk"
@@ -123,6 +139,101 @@ def _sdk_missing() -> CloudError:
     )
 
 
+class AnswerTooLarge(Exception):
+    """An API answer passed MAX_ANSWER_BYTES (or the Api's MAX_TOTAL_BYTES)."""
+
+
+class _Budget:
+    """Bytes the API may still send through one Api."""
+
+    def __init__(self, total: int) -> None:
+        self.left = total
+
+
+class _CappedBody:
+    """A urllib3 response whose body stops with AnswerTooLarge past the bound (counted
+    after decompression, so a small gzip bomb is stopped too)."""
+
+    def __init__(self, raw: Any, budget: _Budget) -> None:
+        self._raw = raw
+        self._budget = budget
+
+    def stream(self, amt: Any = None, decode_content: Any = None) -> Any:
+        limit = min(MAX_ANSWER_BYTES, self._budget.left)
+        seen = 0
+        for chunk in self._raw.stream(amt, decode_content=decode_content):
+            seen += len(chunk)
+            if seen > limit:
+                self._raw.close()
+                raise AnswerTooLarge()
+            yield chunk
+        self._budget.left -= seen
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._raw, name)
+
+
+def _capped_transport(budget: _Budget) -> Any:
+    """The SDK's requests transport, its bodies read through _CappedBody."""
+    from requests.adapters import HTTPAdapter
+    from ucloud.core.transport import RequestsTransport
+
+    class CappedAdapter(HTTPAdapter):
+        def build_response(self, req: Any, resp: Any) -> Any:
+            response = super().build_response(req, resp)
+            response.raw = _CappedBody(response.raw, budget)
+            return response
+
+    class CappedTransport(RequestsTransport):
+        def _load_adapter(self, max_retries: Optional[int] = None) -> Any:
+            adapter = CappedAdapter()
+            adapter.max_retries = super()._load_adapter(max_retries).max_retries
+            return adapter
+
+    return CappedTransport(max_retries=0)
+
+
+def scrub_secret(text: Any, secret: Optional[str], limit: int = MESSAGE_CHARS) -> str:
+    """Server text for a message: one line, terminal-safe, at most `limit` characters,
+    with every run of 8 or more characters of `secret` replaced by "***", even when the
+    server split it with spaces, control characters or escape sequences. The key goes
+    first and the cut comes last, so no cut leaves a piece of the key behind."""
+    text = str(text or "")
+    if len(text) > _SCANNED_CHARS:  # no key can straddle this cut: its tail goes too
+        text = text[:_SCANNED_CHARS - len(secret or "")]
+    if secret:
+        text = _masked(text, secret)
+    text = " ".join(terminal_safe(text).split())
+    return text if len(text) <= limit else text[:limit - 3] + "..."
+
+
+def _masked(text: str, secret: str) -> str:
+    skip = [ch.isspace() or unicodedata.category(ch) in ("Cc", "Cf") for ch in text]
+    for match in _ESCAPE_SEQUENCE.finditer(text):
+        skip[match.start():match.end()] = [True] * (match.end() - match.start())
+    index = [i for i, skipped in enumerate(skip) if not skipped]
+    visible = "".join(text[i] for i in index)
+    width = min(8, len(secret))
+    hidden = [False] * len(text)
+    for k in range(len(secret) - width + 1):
+        piece = secret[k:k + width]
+        at = visible.find(piece)
+        while at != -1:
+            first, last = index[at], index[at + width - 1]
+            hidden[first:last + 1] = [True] * (last + 1 - first)
+            at = visible.find(piece, at + 1)
+    out, n = [], 0
+    while n < len(text):
+        if hidden[n]:
+            out.append("***")
+            while n < len(text) and hidden[n]:
+                n += 1
+        else:
+            out.append(text[n])
+            n += 1
+    return "".join(out)
+
+
 def _reject_empty_answers(resp: Any) -> Any:
     """Transport response hook: the SDK turns an empty body into None and then fails with
     AttributeError (``data.get``); make it the SDK's own "invalid response" instead."""
@@ -147,13 +258,15 @@ class Api:
         if not self.timeout > 0:
             raise ValueError("timeout must be positive")
         self.sleep = sleep
+        self._budget = _Budget(MAX_TOTAL_BYTES)
         self._client = self._make_client()
 
     def _make_client(self) -> Any:
         try:
             from ucloud.core.client import Client
-            from ucloud.core.transport import RequestsTransport
             from ucloud.core.utils.middleware import Middleware
+
+            transport = _capped_transport(self._budget)
         except ImportError:
             error: Optional[CloudError] = _sdk_missing()
         else:
@@ -161,7 +274,6 @@ class Api:
         if error is not None:
             raise error
         _silence_sdk_logging()
-        transport = RequestsTransport(max_retries=0)
         transport.middleware.response(_reject_empty_answers)
         return Client(
             {
@@ -226,16 +338,15 @@ class Api:
 
     def scrub(self, text: Any) -> str:
         """Server text for a message: short, one line, terminal-safe, without the key."""
-        from clb_wizard.cloud.text import terminal_safe
-
-        text = " ".join(str(text or "").split())[:200]
-        key = self.creds.private_key
-        if key and key in text:
-            text = text.replace(key, "***")
-        return terminal_safe(text)
+        return scrub_secret(text, self.creds.private_key)
 
     def _translate(self, exc: BaseException) -> tuple[CloudError, bool]:
         from ucloud.core import exc as sdk_exc
+
+        if isinstance(exc, AnswerTooLarge):
+            limit = min(MAX_ANSWER_BYTES, MAX_TOTAL_BYTES) >> 20
+            return self.bad_response(f"an answer larger than clb-wizard reads ({limit} MiB "
+                                     "per answer, 64 MiB in all)"), False
 
         if isinstance(exc, sdk_exc.RetCodeException):
             code = int(exc.code)

@@ -15,6 +15,9 @@ from clb_wizard.cloud.models import Clb, ThisHost
 from clb_wizard.cloud.parsing import check_clb_type, dataset, describe_one, opt_int, parse_clb
 
 DEFAULT_PAGE_SIZE = 100
+# The most CLBs one discovery reads (an account's quota is a few hundred per region):
+# paging that never ends stops here, after MAX_CLBS / page size requests.
+MAX_CLBS = 5000
 
 
 def natural_key(text: str) -> tuple:
@@ -69,8 +72,11 @@ def _all_pages(api: Api, page_size: int, vpc_id: Optional[str]) -> list[Mapping[
     offset = 0
     total: Optional[int] = None
     where = api.where() + (f", VPC {vpc_id}" if vpc_id else "")
-    # A bound on the number of pages, in case the API's paging misbehaves.
-    for _ in range(10_000):
+    too_many = CloudError(
+        f"{where} has more than {MAX_CLBS} CLBs (or the API's paging never ends): "
+        "clb-wizard does not list them all. Give the CLB's id instead (--ulb-id). "
+        + FALLBACK, kind=KIND_RESPONSE)
+    while True:
         req: dict[str, Any] = {"Limit": page_size, "Offset": offset}
         if vpc_id:
             req["VPCId"] = vpc_id
@@ -79,6 +85,10 @@ def _all_pages(api: Api, page_size: int, vpc_id: Optional[str]) -> list[Mapping[
         count = opt_int(resp.get("TotalCount"))
         if count is not None:
             total = count
+        if len(page) > page_size:
+            raise api.bad_response(f"a page of {len(page)} CLBs when it asked for {page_size}")
+        if (total or 0) > MAX_CLBS:
+            raise too_many
         for ulb in page:
             key = str(ulb.get("ULBId") or f"#{offset}")
             seen.setdefault(key, ulb)
@@ -94,10 +104,8 @@ def _all_pages(api: Api, page_size: int, vpc_id: Optional[str]) -> list[Mapping[
                 "(the list changed while it was read?). Try again. " + FALLBACK,
                 kind=KIND_RESPONSE,
             )
-    raise CloudError(
-        "The CLB list did not end: the API's paging misbehaves. " + FALLBACK,
-        kind=KIND_RESPONSE,
-    )
+        if offset >= MAX_CLBS:
+            raise too_many
 
 
 def discover_clbs(

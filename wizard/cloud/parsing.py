@@ -30,8 +30,15 @@ from clb_wizard.cloud.models import (
     frontend_label,
 )
 from clb_wizard.cloud.text import terminal_safe
+from clb_wizard.vips import VipError, parse_vip
 
 _ULB_TYPES = {"InnerMode": INTERNAL, "OuterMode": EXTERNAL}
+# Bounds on what one CLB of an answer may hold (the API's own quotas are far lower):
+# beyond them, the rest is left out with a warning.
+MAX_TEXT = 256  # characters of a name, id or any other string
+MAX_LISTENERS = 256
+MAX_BACKENDS = 1024  # per listener
+MAX_EIPS = 64
 
 
 def opt_int(value: Any) -> Optional[int]:
@@ -47,17 +54,43 @@ def opt_bool(value: Any) -> Optional[bool]:
 
 
 def opt_text(value: Any) -> Optional[str]:
-    """A string field, terminal-safe; None when empty or not a scalar."""
+    """A string field, terminal-safe and at most MAX_TEXT characters ("..." ends a longer
+    one); None when empty or not a scalar."""
     if value is None or value == "" or isinstance(value, (dict, list)):
         return None
-    return terminal_safe(value)
+    text = terminal_safe(str(value)[:MAX_TEXT + 1])
+    return text if len(text) <= MAX_TEXT else text[:MAX_TEXT - 3] + "..."
 
 
-def objects(value: Any) -> list[Mapping[str, Any]]:
-    """The objects of a list field; anything else (a malformed entry) is skipped."""
+def objects(value: Any, limit: Optional[int] = None) -> list[Mapping[str, Any]]:
+    """The objects of a list field (the first `limit`); anything else (a malformed entry)
+    is skipped."""
     if not isinstance(value, list):
         return []
-    return [v for v in value if isinstance(v, Mapping)]
+    return [v for v in value[:limit] if isinstance(v, Mapping)]
+
+
+def _too_many(value: Any, limit: int, what: str, ulb_id: str) -> list[str]:
+    if isinstance(value, list) and len(value) > limit:
+        return [f"CLB {ulb_id} has {len(value)} {what}: only the first {limit} were read. "
+                "Check it in the console."]
+    return []
+
+
+def one_address(value: Any, field: str, ulb_id: str, warnings: list[str]) -> Optional[str]:
+    """The VIP an API field holds: exactly one IPv4 address (vips.parse_vip), never split
+    into several as typed input is. Anything else is left out, with a warning."""
+    if value is None or value == "":
+        return None
+    try:
+        if not isinstance(value, str):
+            raise VipError("not a text")
+        return str(parse_vip(value))
+    except VipError:
+        warnings.append(f"CLB {ulb_id}: its {field} is {opt_text(value)!r}, not one IPv4 "
+                        "address, so it was left out. Check the CLB in the console, or "
+                        "type its VIPs.")
+        return None
 
 
 def _backend(b: Mapping[str, Any]) -> Optional[Backend]:
@@ -77,8 +110,8 @@ def _backend(b: Mapping[str, Any]) -> Optional[Backend]:
 
 def _listeners(ulb: Mapping[str, Any]) -> tuple[Listener, ...]:
     out = []
-    for vs in objects(ulb.get("VServerSet")):
-        backends = (_backend(b) for b in objects(vs.get("BackendSet")))
+    for vs in objects(ulb.get("VServerSet"), MAX_LISTENERS):
+        backends = (_backend(b) for b in objects(vs.get("BackendSet"), MAX_BACKENDS))
         out.append(
             Listener(
                 vserver_id=opt_text(vs.get("VServerId")) or "",
@@ -114,13 +147,17 @@ def is_this_host(backend: Backend, clb_vpc: Optional[str], host: ThisHost) -> bo
 
 def _vips(ulb: Mapping[str, Any], ulb_id: str, ulb_type: str, raw_type: str,
           warnings: list[str]) -> list[ClbVip]:
-    private_ip = opt_text(ulb.get("PrivateIP"))
+    kept: list[str] = []  # this CLB's kind of VIP only: the other's odd fields do not matter
+    private_ip = one_address(ulb.get("PrivateIP"), "PrivateIP", ulb_id, kept)
     private_vip = [ClbVip(private_ip, "private", None)] if private_ip else []
     eips = []
-    for ip in objects(ulb.get("IPSet")):
-        eip = opt_text(ip.get("EIP"))
+    eip_warnings: list[str] = _too_many(ulb.get("IPSet"), MAX_EIPS, "EIPs", ulb_id)
+    for ip in objects(ulb.get("IPSet"), MAX_EIPS):
+        eip = one_address(ip.get("EIP"), "EIP", ulb_id, eip_warnings)
         if eip:
             eips.append(ClbVip(eip, "eip", opt_text(ip.get("OperatorName"))))
+    warnings += (kept if ulb_type != EXTERNAL else []) + (
+        eip_warnings if ulb_type != INTERNAL else [])
     if ulb_type == INTERNAL:
         vips = private_vip
     elif ulb_type == EXTERNAL:
@@ -163,7 +200,10 @@ def parse_clb(
     listen_type = opt_text(ulb.get("ListenType"))
     vpc_id = opt_text(ulb.get("VPCId"))
     listeners = _listeners(ulb)
-    warnings: list[str] = []
+    warnings = _too_many(ulb.get("VServerSet"), MAX_LISTENERS, "listeners", ulb_id)
+    for vs in objects(ulb.get("VServerSet"), MAX_LISTENERS):
+        warnings += _too_many(vs.get("BackendSet"), MAX_BACKENDS, "backends on a listener",
+                              ulb_id)
     vips = _vips(ulb, ulb_id, ulb_type, raw_type, warnings)
     warnings += _mode_warnings(ulb_id, listen_type, listeners)
     if clb_type is not None and ulb_type in CLB_TYPES and clb_type != ulb_type:

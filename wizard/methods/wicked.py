@@ -23,6 +23,7 @@ from clb_wizard.methods.base import (
     Files,
     Fit,
     Method,
+    MethodError,
     Rendered,
     RenderInput,
     Transition,
@@ -49,14 +50,31 @@ STOCK_IFCFG_LO = (
 )
 
 
+_OUR_LINE = re.compile(rf"^(# Added by clb-wizard.*|IPADDR{SUFFIX}\d+='[0-9./]*')$")
+
+
 def strip_block(text: str) -> str:
-    """The file without our block (and the blank line we put before it)."""
+    """The file without our block (and the blank line we put before it). MethodError when
+    the block is not exactly ours (no end line, or lines we never write inside it): an
+    edit there would take the admin's lines with it."""
     lines = text.splitlines(keepends=True)
     if BEGIN + "\n" not in lines:
         return text
     start = lines.index(BEGIN + "\n")
-    end = next((i for i in range(start, len(lines)) if lines[i].rstrip("\n") == END),
-               len(lines) - 1)
+    end = next((i for i in range(start, len(lines)) if lines[i].rstrip("\n") == END), None)
+    if end is None:
+        raise MethodError(
+            f"{PATH} has clb-wizard's first line ({BEGIN!r}) but not its last ({END!r}), so "
+            "clb-wizard cannot tell its lines from yours. Put the last line back after the "
+            f"IPADDR{SUFFIX}n lines (or remove the first), then run it again. Nothing was "
+            "changed.")
+    theirs = [line.rstrip("\n") for line in lines[start + 1:end]
+              if not _OUR_LINE.match(line.rstrip("\n"))]
+    if theirs or BEGIN + "\n" in lines[end:]:
+        what = ", ".join(theirs) or "a second block"
+        raise MethodError(
+            f"{PATH}: clb-wizard's block holds lines it did not write ({what}). Move them out "
+            "of the block (above its first line), then run it again. Nothing was changed.")
     if start > 0 and not lines[start - 1].strip():
         start -= 1
     return "".join(lines[:start] + lines[end + 1:])

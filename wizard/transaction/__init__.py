@@ -23,13 +23,13 @@ from clb_wizard.runner import Runner
 from clb_wizard.transaction.apply import Apply, ConfirmPoll
 from clb_wizard.transaction.confirm import Confirmation
 from clb_wizard.transaction.journal import Journal, LockBusy, Store
+from clb_wizard.transaction.records import platform_from_json
 from clb_wizard.transaction.rollback import Rollback
 from clb_wizard.transaction.steps import (
     Outcome,
     Progress,
     Steps,
     TransactionError,
-    platform_from_json,
 )
 
 
@@ -49,6 +49,12 @@ class Transaction:
         """Apply `plan`. Raises TransactionError (nothing changed) or LockBusy."""
         return Apply(self.steps).run(plan, confirm_timeout=confirm_timeout, confirm=confirm,
                                      ports=ports)
+
+    def refuse_pending(self) -> None:
+        """TransactionError (exit 2) while an unresolved change (the wizard's or the
+        exported script's) is on record: call it with the lock held, before planning, so
+        the refusal names that cause rather than anything in the new plan."""
+        Apply(self.steps).refuse_pending()
 
     def rollback_last(self) -> Outcome:
         """Undo the last kept change (`clb-wizard rollback`)."""

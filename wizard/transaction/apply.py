@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import shutil
 import time
 from pathlib import Path
 from typing import Callable, Optional
@@ -16,10 +15,11 @@ from typing import Callable, Optional
 from clb_wizard import motd
 from clb_wizard.errors import ExitCode, Status
 from clb_wizard.facts import read_addresses
+from clb_wizard.files import terminal_safe
 from clb_wizard.methods import get_method
 from clb_wizard.methods.base import LoAddress
 from clb_wizard.plan import Plan, gather
-from clb_wizard.runner import RunnerError
+from clb_wizard.runner import RunnerError, find_tool
 from clb_wizard.transaction import journal as J
 from clb_wizard.transaction.confirm import Confirmation
 from clb_wizard.transaction.journal import FileRecord, Journal
@@ -56,7 +56,7 @@ class Apply:
             return self._dry_run(plan)
         store.lock()  # before the checks, so no other run changes what they saw
         try:
-            self._refuse_pending()
+            self.refuse_pending()
             self._preflight(plan)
             if not plan.changed:
                 verification = verify(steps.runner, plan.platform, plan.vips, ports=ports,
@@ -92,14 +92,17 @@ class Apply:
                 "but files land under the root. Add --dry-run, or apply on the host itself."
             )
 
-    def _refuse_pending(self) -> None:
+    def refuse_pending(self) -> None:
+        """TransactionError while an unresolved change is on record; StateError when a
+        record is damaged or refused (found now, not when the change is to be kept)."""
         self._refuse_script_pending()
+        self.steps.store.history()
         pending = self.steps.store.active()
         if pending is None:
             return
         if pending.state == J.ROLLBACK_FAILED:
             steps = "\n  ".join(Rollback(self.steps).manual_steps(pending))
-            why = pending.error or "see its log"
+            why = terminal_safe(pending.error) or "see its log"
             raise TransactionError(
                 f"transaction {pending.id}: its rollback failed ({why}), so this host may be "
                 "half changed. Run `clb-wizard recover` to retry it, or put the host back by "
@@ -123,8 +126,9 @@ class Apply:
 
     def _preflight(self, plan: Plan) -> None:
         runner, store = self.steps.runner, self.steps.store
-        missing = sorted({c.argv[0] for c in plan.commands if shutil.which(c.argv[0]) is None})
-        missing += [t for t in ("ip",) if shutil.which(t) is None]
+        tools = {c.argv[0] for c in plan.commands} | {"ip"}
+        missing = sorted(t for t in tools if find_tool(t) is None)
+        missing += self._missing_readers(plan)
         if missing:
             raise TransactionError(
                 f"Missing tool(s): {', '.join(missing)}. Install the package that provides "
@@ -144,6 +148,16 @@ class Apply:
                 raise TransactionError(
                     f"{change.path} changed since the plan was made: plan again, then apply."
                 )
+
+    def _missing_readers(self, plan: Plan) -> list[str]:
+        """The tools verification reads the config back with, when missing: found now
+        (a read-only query, "command not found" is rc 127), not after the change."""
+        runner = self.steps.runner
+        after = {c.path: c.after for c in plan.files}
+        seen = len(runner.events)
+        get_method(plan.method).reread(runner, after)
+        return sorted({e.detail.split(" ", 1)[0] for e in runner.events[seen:]
+                       if e.kind == "query" and e.missing_tool})
 
     def _dry_run(self, plan: Plan) -> Outcome:
         """Every step said as it would run ("would ..."): nothing claims to have run."""

@@ -23,6 +23,17 @@ from clb_wizard.transaction.steps import Outcome, Steps
 WATCHDOG_GRACE = 5.0
 
 
+def is_watchdog_of(pid: int, tx_id: str) -> bool:
+    """Whether process `pid` is the watchdog of `tx_id` (`recover --expired ID`): the pid
+    comes from the journal, and a pid is reused once its process is gone."""
+    try:
+        with open(f"/proc/{int(pid)}/cmdline", "rb") as f:
+            argv = f.read(4096).split(b"\0")
+    except (OSError, ValueError):
+        return False
+    return b"--expired" in argv and tx_id.encode() in argv
+
+
 class Confirmation:
     def __init__(self, steps: Steps) -> None:
         self.steps = steps
@@ -85,7 +96,7 @@ class Confirmation:
         watchdog = journal.watchdog or {}
         if watchdog.get("kind") == "systemd":
             self.steps.runner.run(["systemctl", "stop", f"{watchdog['unit']}.timer"])
-        elif watchdog.get("kind") == "process":
+        elif watchdog.get("kind") == "process" and is_watchdog_of(watchdog["pid"], journal.id):
             self.steps.runner.kill(watchdog["pid"])
 
     def confirm_pending(self) -> Outcome:
@@ -94,6 +105,7 @@ class Confirmation:
         store = self.steps.store
         store.lock(wait=10)
         try:
+            store.history()  # damaged or refused: said now, not once the change is kept
             journal = store.active()
             if journal is None or journal.state != J.AWAITING_CONFIRM:
                 return Outcome(ExitCode.INVALID, Status.NOTHING_TO_DO, "No change is waiting for "

@@ -1,13 +1,19 @@
 """The on-disk journal of a transaction, its history, backups and the lock.
 
 Layout of the state directory (default /var/lib/clb-wizard, or $CLB_WIZARD_STATE_DIR;
-mode 0700, every file 0600, all written atomically: temp file, fsync, rename):
+mode 0700, every file 0600, all written atomically: temp file, fsync, rename). clb-wizard
+acts on these records as root, so it uses the directory only when no other user could
+have written it: owned by root (or the user running clb-wizard), writable by nobody else,
+every directory above it likewise (sticky ones such as /tmp pass), and each record file
+owned the same way and writable by nobody else (StateError otherwise, nothing changed):
   lock                   flock()ed while a run plans and changes: two runs never interleave
   journal.json           the unresolved transaction, if any: unfinished (a crash, or the
                          confirm window open) or rollback-failed. `recover` finishes it;
                          `apply` and `rollback` refuse while it exists.
   history/<id>.json      every kept (committed) change, newest last; `rollback` undoes the
-                         newest and removes its entry, so repeated rollbacks walk back
+                         newest and removes its entry, so repeated rollbacks walk back.
+                         The newest HISTORY_KEEP are kept: an older entry goes when a change
+                         is kept, with the backups and logs of it and of older transactions
   last.json              a copy of the newest history entry (older readers use it)
   backups/<id>/<path>    byte-exact copies of the files a transaction changed
   log/<id>.log           what the transaction did, step by step
@@ -17,8 +23,11 @@ A change is kept once its history entry exists: a journal still in "verified",
 "awaiting-confirm" or "committed" whose id is in history/ is finished, not pending.
 
 Format of journal.json, history/<id>.json and last.json (one JSON object, indent 1):
-  format        2 (1: written before checksums; read, never written)
-  id            "YYYYmmdd-HHMMSS-<6 hex>"
+  format        2 (1: without the checksum, written by older versions and by the fleet
+                playbook; read, never written, under the same rules as format 2: the
+                checksum only detects damage, the directory's ownership keeps other
+                users' records out, and records.py limits what any record may name)
+  id            "YYYYmmdd-HHMMSS-<6 hex>" (records.ID: the playbook's ids too)
   state         one of STATES below
   platform      the detected platform (Platform.to_json); method: the method's name
   vips          ["203.0.113.10", ...]; foreign: VIPs a file not ours already configured
@@ -31,7 +40,9 @@ Format of journal.json, history/<id>.json and last.json (one JSON object, indent
   error         why it rolled back, or null; history: [[state, unix time], ...]
   checksum      "sha256:" + hex of the canonical JSON (sort_keys, no spaces) of every
                 other key. A file that fails to parse, misses a key, has an unknown state
-                or a wrong checksum is reported as damaged (StateError), never ignored.
+                or a wrong checksum, or names what records.py refuses (a path the method
+                does not own, a sysctl other than the ARP ones, ...) is reported as
+                damaged (StateError), never ignored and never acted on.
 A tool that makes the same change by other means (the exported script or playbook) can
 leave a history entry in this format so that report, verify and rollback see it.
 """
@@ -41,10 +52,12 @@ from __future__ import annotations
 import base64
 import binascii
 import contextlib
+import errno
 import fcntl
 import hashlib
 import json
 import os
+import stat
 import time
 import uuid
 from collections.abc import Iterator
@@ -53,9 +66,17 @@ from pathlib import Path
 from typing import Optional
 
 from clb_wizard.errors import InputError
+from clb_wizard.files import (
+    FileRefused,
+    dir_problem,
+    kind_of,
+    open_trusted_dir,
+    terminal_safe,
+)
 from clb_wizard.methods.base import LoAddress
-from clb_wizard.runner import Runner, RunnerError
+from clb_wizard.runner import FileState, Runner, RunnerError
 from clb_wizard.sysctls import SysctlChange
+from clb_wizard.transaction.records import ID, check_record
 
 # Journal states, in the order a transaction moves through them.
 STARTED = "started"  # journal + backups written, nothing else changed yet
@@ -76,6 +97,8 @@ UNRESOLVED = (*UNFINISHED, ROLLBACK_FAILED)
 # Kept once its history entry exists (the journal is removed just after).
 _COMMITTING = (VERIFIED, AWAITING_CONFIRM, COMMITTED)
 FORMAT = 2
+# How many kept changes `history` keeps (and `rollback` can walk back through).
+HISTORY_KEEP = 20
 
 
 # Test-only fault injection: SIGKILL this process right after the named checkpoint, to
@@ -97,7 +120,7 @@ def _b64(data: Optional[bytes]) -> Optional[str]:
 
 
 def _unb64(text: Optional[str]) -> Optional[bytes]:
-    return None if text is None else base64.b64decode(text)
+    return None if text is None else base64.b64decode(text, validate=True)
 
 
 @dataclass
@@ -214,19 +237,21 @@ def parse_journal(path: str, text: str) -> Journal:
                 raise ValueError("its checksum does not match its content")
         if data.get("state") not in STATES:
             raise ValueError(f"unknown state {data.get('state')!r}")
-        journal = Journal.from_json(data)
-        if not (isinstance(journal.id, str) and isinstance(journal.vips, list)
-                and all(isinstance(r.path, str) for r in journal.files)):
-            raise ValueError("a field has the wrong type")
-        return journal
+        check_record(data)
+        return Journal.from_json(data)
     except (ValueError, KeyError, TypeError, AttributeError, binascii.Error) as exc:
         why = str(exc) if isinstance(exc, ValueError) else f"bad or missing field {exc}"
-        raise StateError(
-            f"{path} is damaged ({why}). It may be the only record of an unfinished change, "
-            f"so clb-wizard stops here. Keep a copy (cp -p {path} /root/), check the host "
-            f"with `clb-wizard report`, put it right by hand, then move the file aside "
-            f"(mv {path} {path}.damaged) and run clb-wizard again."
-        ) from None
+        raise parse_error(path, why) from None
+
+
+def parse_error(path: str, why: str) -> StateError:
+    """The StateError of a damaged (or refused) state file."""
+    return StateError(
+        f"{path} is damaged ({terminal_safe(why)}). It may be the only record of an "
+        "unfinished change, so clb-wizard stops here and acts on nothing it says. Keep a "
+        f"copy (cp -p {path} /root/), check the host with `clb-wizard report`, put it right "
+        f"by hand, then move the file aside (mv {path} {path}.damaged) and run clb-wizard "
+        "again.")
 
 
 class LockBusy(InputError):
@@ -241,6 +266,7 @@ class Store:
         self.dir = Path(directory or state_dir())
         self._lock_fd: Optional[int] = None
         self._depth = 0  # lock() nests: the CLI takes it before planning, apply again
+        self._trusted = False  # the directory passed check_trusted()
 
     @property
     def journal_path(self) -> str:
@@ -259,23 +285,83 @@ class Store:
     def log_path(self, tx_id: str) -> str:
         return str(self.dir / "log" / f"{tx_id}.log")
 
+    # -- trust ------------------------------------------------------------------------
+    def check_trusted(self) -> None:
+        """StateError unless no other user could have written the state directory (see
+        the module docstring); nothing to check while it does not exist."""
+        if self._trusted:
+            return
+        try:
+            fd = open_trusted_dir(str(self.runner.host_path(str(self.dir))), shared_final=False)
+        except FileRefused as exc:
+            raise StateError(self._untrusted(str(exc))) from None
+        except OSError:  # missing (nothing to trust yet), or unreadable: reads say so
+            return
+        try:
+            for sub in ("history", "backups", "log", "script", "ansible"):
+                try:
+                    st = os.lstat(sub, dir_fd=fd)
+                except FileNotFoundError:
+                    continue
+                shown = str(self.dir / sub)
+                problem = (f"{shown} is a {kind_of(st.st_mode)}, not a directory"
+                           if not stat.S_ISDIR(st.st_mode)
+                           else dir_problem(st, shown, shared_ok=False))
+                if problem:
+                    raise StateError(self._untrusted(problem))
+        finally:
+            os.close(fd)
+        self._trusted = True
+
+    def _untrusted(self, problem: str) -> str:
+        return (f"the state directory {self.dir}: {problem}. clb-wizard acts on the records "
+                "kept there as root (rollback writes the files they name), so it does not "
+                "use them. Nothing was changed. Look at what is in it; then make it and the "
+                f"directories above it root's alone (chown root:root, chmod go-w; {self.dir} "
+                "itself 0700) or move it aside, and run clb-wizard again.")
+
+    def _check_record_file(self, path: str, state: FileState) -> None:
+        """A record file is ours only if no other user could have written it."""
+        problem = None
+        if state.link is not None:
+            problem = f"is a symbolic link to {state.link}, which clb-wizard never makes"
+        elif state.uid not in (0, os.geteuid()):
+            problem = f"belongs to uid {state.uid}"
+        elif state.mode & 0o022:
+            problem = f"can be written by other users (mode {state.mode:04o})"
+        if problem:
+            raise StateError(
+                f"{path} {problem}: another user could have written it, so clb-wizard does "
+                "not act on it. Nothing was changed. If it is clb-wizard's own record, make "
+                f"it root's (chown root:root {path} && chmod 0600 {path}); otherwise move it "
+                f"aside (mv {path} {path}.untrusted). Then run clb-wizard again.")
+
     # -- lock -------------------------------------------------------------------------
     def lock(self, wait: float = 0.0) -> None:
         """flock the state dir; LockBusy if another run holds it after `wait` s,
-        StateError if the directory cannot hold the lock (read-only, full)."""
+        StateError if the directory cannot hold the lock (read-only, full, a planted
+        `lock`) or another user could have written it."""
         if self._depth:
             self._depth += 1
             return
+        self.check_trusted()
+        path = self.dir / "lock"
         try:
             self.runner.make_dir(str(self.dir), 0o700)
-            fd = os.open(self.dir / "lock", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC | os.O_NOFOLLOW,
+            self.check_trusted()  # (made just now, or by someone else meanwhile)
+            fd = os.open(self.runner.host_path(str(self.dir)) / "lock",
+                         os.O_RDWR | os.O_CREAT | os.O_CLOEXEC | os.O_NOFOLLOW | os.O_NONBLOCK,
                          0o600)
+        except StateError:
+            raise
         except (OSError, RunnerError) as exc:
-            why = exc.strerror if isinstance(exc, OSError) else str(exc)
-            raise StateError(
-                f"cannot take the lock in {self.dir}: {why}. clb-wizard keeps its records "
-                "there: make it writable (free some space, or remount it read-write), then "
-                "try again. Nothing was changed.") from None
+            raise StateError(_lock_refused(self.dir, exc)) from None
+        kind = os.fstat(fd).st_mode
+        if not stat.S_ISREG(kind):
+            os.close(fd)
+            raise StateError(f"cannot take the lock: {path} is a {kind_of(kind)}, not the "
+                             "lock file clb-wizard makes. Move it away, then try again. "
+                             "Nothing was changed.")
         deadline = time.monotonic() + wait
         while True:
             try:
@@ -318,9 +404,11 @@ class Store:
 
     # -- reading ----------------------------------------------------------------------
     def _read(self, path: str) -> Optional[Journal]:
+        self.check_trusted()
         state = self.runner.file_state(path)  # a FIFO or dangling link: RunnerError
         if not state.exists:
             return None
+        self._check_record_file(path, state)
         return parse_journal(path, state.content.decode("utf-8", "replace"))
 
     def active(self) -> Optional[Journal]:
@@ -335,10 +423,16 @@ class Store:
 
     def history(self) -> list[Journal]:
         """Every kept change, oldest first (with last.json alone for older installs)."""
+        self.check_trusted()
         entries = []
         for name in self.runner.list_dir(str(self.dir / "history")):
             if name.endswith(".json") and not name.startswith("."):
-                entries.append(self._read(str(self.dir / "history" / name)))
+                path = str(self.dir / "history" / name)
+                entry = self._read(path)
+                if entry is not None and name != f"{entry.id}.json":
+                    raise parse_error(path, f"it holds transaction {entry.id}, not "
+                                            f"{name[:-5]}")
+                entries.append(entry)
         if not entries:
             last = self._read(self.last_path)
             return [last] if last is not None else []
@@ -371,6 +465,7 @@ class Store:
             self._write_json(self.history_path(journal.id), journal)
             failpoint("kept")
             self._write_json(self.last_path, journal)
+            self._prune()
         elif state == ROLLED_BACK:
             if self.runner.exists(self.history_path(journal.id)):
                 self.runner.remove_file(self.history_path(journal.id))
@@ -384,6 +479,30 @@ class Store:
             self._write_json(self.journal_path, journal)
             return
         self.runner.remove_file(self.journal_path)
+
+    def _prune(self) -> None:
+        """Keep the newest HISTORY_KEEP kept changes; older entries go, and the backups
+        and logs of every transaction older than the oldest one kept. Best effort: the
+        change itself is kept whatever happens here."""
+        try:
+            entries = self.history()
+            if len(entries) <= HISTORY_KEEP:
+                return
+            kept = entries[-HISTORY_KEEP:]
+            for entry in entries[:-HISTORY_KEEP]:
+                self.runner.remove_file(self.history_path(entry.id))
+            ids = {e.id for e in kept}
+            cutoff = min(_stamp(e.id) for e in kept)
+            for name in self.runner.list_dir(str(self.dir / "backups")):
+                if ID.match(name) and name not in ids and _stamp(name) < cutoff:
+                    self.runner.remove_tree(str(self.dir / "backups" / name))
+            for name in self.runner.list_dir(str(self.dir / "log")):
+                tx_id = name[:-len(".log")]
+                if (name.endswith(".log") and ID.match(tx_id) and tx_id not in ids
+                        and _stamp(tx_id) < cutoff):
+                    self.runner.remove_file(self.log_path(tx_id))
+        except RunnerError:
+            return
 
     def discard(self, journal: Journal) -> None:
         """Forget a journal that never got to change anything (its backups failed)."""
@@ -413,6 +532,33 @@ def _move(journal: Journal, state: Optional[str]) -> None:
     if state is not None and state != journal.state:
         journal.state = state
         journal.history.append([state, time.time()])
+
+
+def _stamp(tx_id: str) -> str:
+    """YYYYmmddHHMMSS of a transaction id (both kinds of records.ID)."""
+    return "".join(c for c in tx_id[:15] if c.isdigit())
+
+
+def _lock_refused(directory: Path, exc: Exception) -> str:
+    """Why the lock cannot be taken, and what to do, by cause."""
+    if isinstance(exc, OSError) and exc.errno == errno.ELOOP:
+        return (f"cannot take the lock: {directory}/lock is a symbolic link, which clb-wizard "
+                f"never makes. Remove it (rm {directory}/lock), then try again. Nothing was "
+                "changed.")
+    if isinstance(exc, OSError) and exc.errno == errno.EISDIR:
+        return (f"cannot take the lock: {directory}/lock is a directory, not the lock file "
+                "clb-wizard makes. Move it away, then try again. Nothing was changed.")
+    why = exc.strerror if isinstance(exc, OSError) else str(exc)
+    if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        fix = "free some space there"
+    elif isinstance(exc, OSError) and exc.errno == errno.EROFS:
+        fix = "remount it read-write"
+    elif isinstance(exc, OSError) and exc.errno in (errno.EACCES, errno.EPERM):
+        fix = "run clb-wizard as root"
+    else:
+        fix = "make it a writable directory (free some space, or remount it read-write)"
+    return (f"cannot take the lock in {directory}: {why}. clb-wizard keeps its records "
+            f"there: {fix}, then try again. Nothing was changed.")
 
 
 def _kept_at(journal: Journal) -> tuple:

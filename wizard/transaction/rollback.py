@@ -12,13 +12,15 @@ from typing import Optional
 
 from clb_wizard.errors import ExitCode, Status
 from clb_wizard.facts import read_addresses
+from clb_wizard.files import terminal_safe
 from clb_wizard.methods import get_method
 from clb_wizard.methods.base import Command, TransitionInput
-from clb_wizard.runner import RunnerError
+from clb_wizard.runner import Runner, RunnerError
 from clb_wizard.sysctls import revert_commands
 from clb_wizard.transaction import journal as J
 from clb_wizard.transaction.confirm import WATCHDOG_GRACE
-from clb_wizard.transaction.journal import Journal
+from clb_wizard.transaction.journal import FileRecord, Journal
+from clb_wizard.transaction.records import platform_from_json
 from clb_wizard.transaction.steps import (
     Outcome,
     Steps,
@@ -26,9 +28,20 @@ from clb_wizard.transaction.steps import (
     add_command,
     addr_key,
     as_text,
-    platform_from_json,
 )
 from clb_wizard.verify import Fact, Verification, verify
+
+
+def link_moved(runner: Runner, record: FileRecord) -> Optional[str]:
+    """Why `record` cannot be written through its link as it was, or None. clb-wizard
+    writes through a symlinked config file and leaves the link alone, so at rollback the
+    link is still there; if it is not, a rollback never makes one (it would write
+    wherever the link says) and the admin restores the file by hand."""
+    if record.before_link is None or runner.link_of(record.path) == record.before_link:
+        return None
+    return (f"{record.path} was a symbolic link to {terminal_safe(record.before_link)} when "
+            "clb-wizard changed it, and it is not now: clb-wizard does not make links. Put "
+            "the link back (or restore the file) by hand.")
 
 
 class Rollback:
@@ -57,8 +70,9 @@ class Rollback:
         for record in reversed(journal.files):
             steps.advance(f"restore {record.path}")
             try:
-                if record.before_link is not None:  # the link itself, then through it
-                    runner.write_link(record.path, record.before_link)
+                moved = link_moved(runner, record)
+                if moved:  # never made by a rollback: it would write where the link says
+                    raise RunnerError(moved)
                 steps.put_file(record.path, record.before, record.before_mode,
                                record.before_uid, record.before_gid, record.before_xattrs)
             except RunnerError as exc:
@@ -168,6 +182,9 @@ class Rollback:
                 return Outcome(ExitCode.OK, Status.NOTHING_TO_DO, "Nothing to roll back: no change "
                                "made by clb-wizard is recorded on this host.")
             for record in last.files:
+                moved = link_moved(steps.runner, record)
+                if moved:
+                    raise TransactionError(moved)
                 now = steps.runner.file_state(record.path).content
                 if now != record.after:
                     raise TransactionError(
@@ -196,6 +213,7 @@ class Rollback:
                 time.sleep(max(0.0, journal.confirm_deadline + WATCHDOG_GRACE - time.time()))
         store.lock(wait=120 if expired_id else 0)
         try:
+            store.history()  # damaged or refused: said now, before anything is undone
             journal = store.active()
             if journal is None or (expired_id and (journal.id != expired_id
                                                    or journal.state != J.AWAITING_CONFIRM)):
@@ -220,7 +238,7 @@ class Rollback:
                                    "The interrupted change had been verified and still is: "
                                    "kept.", journal.id, verification, log=steps.log)
             if journal.state == J.ROLLBACK_FAILED:  # keep the first reason on record
-                reason = f"retried the rollback that failed: {journal.error}"
+                reason = f"retried the rollback that failed: {terminal_safe(journal.error)}"
             else:
                 reason = ("not confirmed in time" if journal.state == J.AWAITING_CONFIRM
                           else f"interrupted at {journal.state}")

@@ -15,7 +15,6 @@ from typing import Callable, Optional
 
 from clb_wizard.errors import ExitCode, InputError, Status
 from clb_wizard.methods.base import Command, LoAddress
-from clb_wizard.platform import NetworkStack, Platform
 from clb_wizard.runner import CommandResult, Runner
 from clb_wizard.transaction.journal import Store, failpoint
 from clb_wizard.verify import Verification
@@ -67,15 +66,6 @@ class Outcome:
             "log_path": self.log_path,
             "log": self.log,
         }
-
-
-def platform_from_json(data: dict) -> Platform:
-    return Platform(
-        os_id=data["os_id"], version=data["version"], name=data["name"], family=data["family"],
-        release=data["release"], stack=NetworkStack(**data["stack"]), method=data["method"],
-        reasons=tuple(data.get("reasons", ())), packages=tuple(data.get("packages", ())),
-        detected=data.get("detected", True),
-    )
 
 
 class Steps:
