@@ -202,6 +202,60 @@ def test_nothing_outside_methods_compares_a_method_name():
     assert found == []
 
 
+# Imports of one stack's module outside methods/ that wait for wizard/export/'s retirement
+# (issue 22: the fleet engineer deletes the sh and Ansible engines); an entry that no longer
+# matches fails the test below, so the list only shrinks.
+EXPORT_WAITING = {
+    ("export/ansible_plan.py", "clb_wizard.methods.netplan"),
+    ("export/script.py", "clb_wizard.methods.networkmanager"),
+    ("export/ansible_change.py", "clb_wizard.methods.networkmanager"),
+}
+
+
+def stack_modules() -> set[str]:
+    """The modules that hold a registered method (one stack each)."""
+    return {type(m).__module__ for m in methods.REGISTRY.values()}
+
+
+def _imported(path: Path) -> set[str]:
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        if isinstance(node, ast.Import):
+            found |= {alias.name for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            found.add(node.module)
+            found |= {f"{node.module}.{alias.name}" for alias in node.names}
+    return found
+
+
+def stack_imports_outside_methods(stacks: set[str]) -> set[tuple[str, str]]:
+    found = set()
+    for folder in (WIZARD, SCREENS):
+        for path in sorted(folder.rglob("*.py")):
+            if path.is_relative_to(WIZARD / "methods"):
+                continue
+            where = str(path.relative_to(WIZARD if folder == WIZARD else folder.parent))
+            found |= {(where, module) for module in _imported(path) & stacks}
+    return found
+
+
+def test_nothing_outside_methods_imports_a_stack_module():
+    """Detection, planning and the faces reach a stack through the registry only."""
+    stacks = stack_modules()
+    assert "clb_wizard.methods.netplan" in stacks and "clb_wizard.methods.base" not in stacks
+    found = stack_imports_outside_methods(stacks)
+    assert found - EXPORT_WAITING == set()
+    assert EXPORT_WAITING - found == set(), "retired: take these out of EXPORT_WAITING"
+
+
+def test_the_stack_import_check_finds_a_planted_import(tmp_path):
+    planted = tmp_path / "planted.py"
+    planted.write_text("from clb_wizard.methods import netplan\n"
+                       "from clb_wizard.methods.ifcfg import DIR\nimport os\n")
+    assert _imported(planted) & stack_modules() == {"clb_wizard.methods.netplan",
+                                                    "clb_wizard.methods.ifcfg"}
+
+
 def test_the_contract_check_finds_a_planted_comparison(tmp_path):
     planted = tmp_path / "planted.py"
     planted.write_text("def f(platform):\n    return platform.method == 'netplan'\n"
