@@ -30,7 +30,7 @@ from clb_wizard.methods.base import (
     TransitionInput,
     is_ours,
 )
-from clb_wizard.platform import KNOWN_RELEASES, Platform, detect, release_of
+from clb_wizard.platform import KNOWN_RELEASES, NetworkStack, Platform, detect, release_of
 from clb_wizard.runner import Runner
 from tests.fixtures.roots import VIP1, VIP2, VIP3
 
@@ -74,6 +74,22 @@ def test_fits_answers_with_a_reason_on_every_known_release(tmp_path, name):
         needs = method.prerequisites(release, stack)
         assert isinstance(needs, Prerequisites)
         assert not needs.packages or needs.present_when, "an install needs a check"
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_the_method_declares_its_own_stack(name):
+    """Its facts are fields of the stack no other method declares; its stock stack per
+    release names only those; what --method assumes installed names declared facts."""
+    method = methods.get_method(name)
+    own = {fact.name for fact in method.facts}
+    others = {f.name for m in methods.REGISTRY.values() if m is not method for f in m.facts}
+    assert len(own) == len(method.facts) and not own & others
+    assert set(method.tool_present) <= set(methods.declared_facts())
+    for release in KNOWN_RELEASES.values():
+        stock = method.stock_stack(release, "")
+        assert set(stock) <= own, (name, release.key)
+        shown = method.describe_stack(NetworkStack(**stock))
+        assert shown is None or (isinstance(shown, str) and shown)
 
 
 @pytest.mark.parametrize("name", NAMES)
