@@ -12,6 +12,8 @@ import pytest
 
 from tests.live.hosts import files_digest, prepare
 
+pytestmark = pytest.mark.live  # needs root and namespaces (CI runs as root)
+
 VIP = "203.0.113.10"
 
 
