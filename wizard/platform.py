@@ -3,73 +3,98 @@
 Detection goes by what is installed, not by a list of names: the OS family comes from
 `<root>/etc/os-release` (via `distro`: ID_LIKE, then ID, with the package manager asked
 for IDs that name RHEL-like and Debian-like editions alike), and the network stack from
-what is present under the root (NetworkManager and its version, network-scripts,
-ifupdown or ifupdown-ng, netplan and its renderer, systemd-networkd and whether it is
-enabled, wicked, systemd as init). Each method then says whether it fits (methods/).
-An OS clb-wizard has no name for still gets a method that fits its stack.
+the facts the registered methods declare (methods/probes.py): each method says which
+paths and commands show its stack is installed and in use, and this module probes them
+all under the root, naming no stack itself. Each method then says whether it fits
+(methods/). An OS clb-wizard has no name for still gets a method that fits its stack.
 
-`--os ID` skips detection and assumes the release's stock stack (releases.py), for
-previews of a system you are not on.
+`--os ID` skips detection and assumes the release's stock stack, which each method
+declares for its own stack (Method.stock_stack), for previews of a system you are not on.
 """
 
 from __future__ import annotations
 
-import dataclasses
-import re
 from dataclasses import dataclass, field, replace
-from typing import Optional
+from typing import Any, Optional
 
 import distro
 
 from clb_wizard import methods
 from clb_wizard.errors import PlatformError
-from clb_wizard.methods.base import version_tuple
-from clb_wizard.methods.netplan import is_netplan_config, netplan_renderer
+from clb_wizard.methods.probes import Look, named_paths
 from clb_wizard.releases import (
     INSTALLERS,
     KNOWN_RELEASES,
     Release,
     family_of,
+    is_known,
     parse_os_arg,
     release_key,
     supported_ids,
 )
 from clb_wizard.runner import Runner
 
-METHODS = methods.METHOD_NAMES
+METHODS = methods.METHOD_NAMES  # the built-in ones (the CLI's --method choices)
 
 
-@dataclass(frozen=True)
 class NetworkStack:
-    """What is installed under the root that can keep an address on `lo`."""
+    """What is installed under the root that can keep an address on `lo`: one value per
+    fact the registered methods declare, read as an attribute (`stack.nm_version`).
+    Immutable; `replace` makes a changed copy."""
 
-    netplan: bool = False
-    netplan_configured: bool = False  # /etc/netplan holds netplan configuration
-    netplan_renderer: Optional[str] = None  # "networkd" or "NetworkManager"
-    ifupdown: bool = False
-    ifupdown_ng: bool = False
-    network_scripts: bool = False
-    networkmanager: bool = False
-    nm_version: Optional[str] = None
-    networkd_version: Optional[int] = None
-    networkd_enabled: bool = False  # enabled (or running): it applies its config
-    wicked: bool = False  # installed and the enabled network service
-    systemd: bool = False  # systemd is the init system
+    def __init__(self, **values: Any) -> None:
+        facts = methods.declared_facts()
+        unknown = sorted(set(values) - set(facts))
+        if unknown:
+            raise TypeError(f"no registered method declares the facts {', '.join(unknown)}")
+        object.__setattr__(self, "_values",
+                           {name: values.get(name, fact.default) for name, fact in facts.items()})
+
+    def __getattr__(self, name: str) -> Any:
+        if not name.startswith("_"):
+            values = self.__dict__.get("_values", {})
+            if name in values:
+                return values[name]
+            fact = methods.declared_facts().get(name)
+            if fact is not None:  # registered after this stack was made
+                return fact.default
+        raise AttributeError(f"NetworkStack has no fact {name!r}")
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise AttributeError("NetworkStack is immutable: use replace()")
+
+    def __reduce__(self) -> tuple:
+        return (_stack_from, (dict(self._values),))
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, NetworkStack) and self.to_json() == other.to_json()
+
+    def __hash__(self) -> int:
+        return hash(tuple(self.to_json().items()))
+
+    def __repr__(self) -> str:
+        return "NetworkStack(" + ", ".join(f"{k}={v!r}" for k, v in self.to_json().items()) + ")"
+
+    def replace(self, **changes: Any) -> NetworkStack:
+        return NetworkStack(**{**self._values, **changes})
+
+    def to_json(self) -> dict[str, Any]:
+        return {name: getattr(self, name) for name in methods.declared_facts()}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> NetworkStack:
+        """A stack as recorded (a journal): facts no registered method declares are left out."""
+        facts = methods.declared_facts()
+        return cls(**{k: v for k, v in data.items() if k in facts})
 
     def describe(self) -> str:
-        parts = []
-        if self.netplan:
-            parts.append("netplan" + (" (configured)" if self.netplan_configured else ""))
-        parts += [name for name, present in (
-            ("ifupdown", self.ifupdown), ("ifupdown-ng", self.ifupdown_ng),
-            ("network-scripts", self.network_scripts), ("wicked", self.wicked)) if present]
-        if self.networkmanager:
-            parts.append(f"NetworkManager {self.nm_version or '(version unknown)'}")
-        if self.networkd_version:
-            parts.append(f"systemd-networkd {self.networkd_version}")
-        if not self.systemd:
-            parts.append("no systemd")
+        parts = [words for method in methods.REGISTRY.values()
+                 if (words := method.describe_stack(self))]
         return ", ".join(parts) or "no known network configuration tool"
+
+
+def _stack_from(values: dict[str, Any]) -> NetworkStack:
+    return NetworkStack.from_json(values)
 
 
 @dataclass(frozen=True)
@@ -104,8 +129,18 @@ class Platform:
             "method": self.method,
             "reasons": list(self.reasons),
             "packages": list(self.packages),
-            "stack": dataclasses.asdict(self.stack),
+            "stack": self.stack.to_json(),
         }
+
+    @classmethod
+    def from_json(cls, data: dict) -> Platform:
+        """A platform as `to_json` recorded it (a journal)."""
+        return cls(
+            os_id=data["os_id"], version=data["version"], name=data["name"],
+            family=data["family"], release=data["release"],
+            stack=NetworkStack.from_json(data["stack"]), method=data["method"],
+            reasons=tuple(data.get("reasons", ())), packages=tuple(data.get("packages", ())),
+            detected=data.get("detected", True))
 
 
 def release_of(platform: Platform) -> Release:
@@ -113,37 +148,15 @@ def release_of(platform: Platform) -> Release:
     known = KNOWN_RELEASES.get(platform.release)
     if known is not None:
         return known
-    installable = ("network-scripts",) if platform.stack.network_scripts else ()
-    return Release(platform.release, platform.name, platform.family, installable=installable)
+    return Release(platform.release, platform.name, platform.family)
 
 
-def _has(runner: Runner, *paths: str) -> bool:
-    return any(runner.exists(p) for p in paths)
+def stack_probes() -> dict[str, tuple[str, ...]]:
+    """The paths detection probes, by what they tell (the Ansible play probes the same)."""
+    return named_paths(methods.declared_facts())
 
 
-# The paths detect_stack probes, by what they tell (the Ansible play probes the same).
-STACK_PROBES: dict[str, tuple[str, ...]] = {
-    "netplan": ("/usr/sbin/netplan", "/usr/bin/netplan", "/sbin/netplan"),
-    "network_scripts": ("/etc/sysconfig/network-scripts/ifup-eth",
-                        "/usr/libexec/network-scripts/ifup-eth"),
-    "ifup": ("/sbin/ifup", "/usr/sbin/ifup"),
-    # ifupdown-ng's ifup, ifdown, ifquery... are links to one `ifupdown` binary
-    "ifupdown_ng": ("/sbin/ifupdown", "/usr/sbin/ifupdown"),
-    "interfaces": ("/etc/network/interfaces",),
-    "networkmanager": ("/usr/sbin/NetworkManager", "/sbin/NetworkManager"),
-    "networkd": ("/lib/systemd/systemd-networkd", "/usr/lib/systemd/systemd-networkd"),
-    "systemd": ("/lib/systemd/systemd", "/usr/lib/systemd/systemd"),
-    # `systemctl enable systemd-networkd` links these (the D-Bus alias is what lets
-    # `networkctl reload` start it); netplan's generator links the /run one at boot.
-    "networkd_enabled": (
-        "/etc/systemd/system/dbus-org.freedesktop.network1.service",
-        "/etc/systemd/system/multi-user.target.wants/systemd-networkd.service",
-        "/run/systemd/generator/multi-user.target.wants/systemd-networkd.service",
-    ),
-    "wicked": ("/usr/sbin/wicked", "/sbin/wicked"),
-    # `systemctl enable wicked` (YaST's network setup with wicked) links this
-    "wicked_enabled": ("/etc/systemd/system/multi-user.target.wants/wicked.service",),
-}
+STACK_PROBES: dict[str, tuple[str, ...]] = stack_probes()  # the built-in methods' paths
 
 # The package manager a root has tells its family when os-release does not.
 PACKAGE_MANAGERS: tuple[tuple[str, tuple[str, ...]], ...] = (
@@ -154,114 +167,37 @@ PACKAGE_MANAGERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("linux", ("/usr/bin/pacman",)),
 )
 
-# Where NetworkManager keeps its plugins: the directory is named after its version.
-_NM_LIB_DIRS = ("/usr/lib64/NetworkManager", "/usr/lib/NetworkManager",
-                "/usr/lib/x86_64-linux-gnu/NetworkManager",
-                "/usr/lib/aarch64-linux-gnu/NetworkManager")
-
-
-def _probe(runner: Runner, what: str) -> bool:
-    return _has(runner, *STACK_PROBES[what])
-
-
-def _networkd_active(runner: Runner) -> bool:
-    """Is systemd-networkd running on this very host? systemctl knows when systemd is
-    PID 1; networkctl also tells when networkd runs without it (it warns that networkd
-    is not running, or cannot reach it, otherwise)."""
-    if not runner.is_live_root:
-        return False
-    if runner.query(["systemctl", "is-active", "--quiet", "systemd-networkd"]).ok:
-        return True
-    if runner.is_dir("/run/systemd/system"):  # systemd is PID 1 and said no (networkctl
-        return False                          # 257 lists links without a warning then)
-    out = runner.query(["networkctl", "--no-pager", "list"])
-    return out.ok and "not running" not in out.stdout + out.stderr
-
 
 def package_family(runner: Runner) -> Optional[str]:
-    return next((family for family, paths in PACKAGE_MANAGERS if _has(runner, *paths)), None)
-
-
-def _nm_version_in_root(runner: Runner) -> Optional[str]:
-    for directory in _NM_LIB_DIRS:
-        versions = [n for n in runner.list_dir(directory) if re.fullmatch(r"\d+\.\d+[\w.-]*", n)]
-        if versions:
-            return max(versions, key=version_tuple)
-    return None
-
-
-def _live_versions(runner: Runner, networkd: bool) -> tuple[Optional[str], Optional[int]]:
-    """On this very host, ask nmcli (its version is the daemon's, packaged together; that
-    also finds a NetworkManager installed outside /usr/sbin) and networkctl."""
-    nm_version = networkd_version = None
-    out = runner.query(["nmcli", "--version"])
-    found = re.search(r"version (\d+(?:\.\d+)*)", out.stdout) if out.ok else None
-    if found:
-        nm_version = found.group(1)
-    if networkd:
-        out = runner.query(["networkctl", "--version"])
-        found = re.search(r"systemd (\d+)", out.stdout) if out.ok else None
-        networkd_version = int(found.group(1)) if found else None
-    return nm_version, networkd_version
+    return next((family for family, paths in PACKAGE_MANAGERS
+                 if any(runner.exists(p) for p in paths)), None)
 
 
 def detect_stack(runner: Runner) -> NetworkStack:
-    """Look at what is installed under the root; ask binaries their version on a live root."""
-    netplan_configured = any(is_netplan_config(n) for n in runner.list_dir("/etc/netplan"))
-    network_scripts = _probe(runner, "network_scripts")
-    interfaces = _probe(runner, "interfaces")
-    ifupdown_ng = _probe(runner, "ifupdown_ng") and interfaces
-    # ifupdown's ifup lives at /sbin/ifup too; network-scripts' and ifupdown-ng's are
-    # told apart above.
-    ifupdown = (not network_scripts and not ifupdown_ng and _probe(runner, "ifup")
-                and interfaces)
-    networkd = _probe(runner, "networkd")
-    nm_version, networkd_version = (_live_versions(runner, networkd) if runner.is_live_root
-                                    else (_nm_version_in_root(runner), None))
-    return NetworkStack(
-        netplan=_probe(runner, "netplan"),
-        netplan_configured=netplan_configured,
-        netplan_renderer=netplan_renderer(runner) if netplan_configured else None,
-        ifupdown=ifupdown,
-        ifupdown_ng=ifupdown_ng,
-        network_scripts=network_scripts,
-        networkmanager=_probe(runner, "networkmanager") or nm_version is not None,
-        nm_version=nm_version,
-        networkd_version=networkd_version if networkd else None,
-        networkd_enabled=networkd and (_probe(runner, "networkd_enabled")
-                                       or _networkd_active(runner)),
-        wicked=_probe(runner, "wicked") and _probe(runner, "wicked_enabled"),
-        systemd=_probe(runner, "systemd") or networkd,
-    )
+    """Probe every registered method's facts under the root (on a live root, binaries
+    are asked too: their versions, whether a service runs)."""
+    return NetworkStack(**Look(methods.declared_facts(), runner).values())
 
 
-def _stock_stack(release: Release) -> NetworkStack:
-    return NetworkStack(
-        netplan=release.netplan,
-        netplan_configured=release.netplan,
-        netplan_renderer="networkd" if release.netplan else None,
-        ifupdown=release.ifupdown,
-        ifupdown_ng=release.ifupdown_ng,
-        network_scripts=release.network_scripts,
-        networkmanager=release.nm_version is not None,
-        nm_version=release.nm_version,
-        networkd_version=release.networkd_version,
-        networkd_enabled=release.networkd_enabled,
-        wicked=release.wicked,
-        systemd=release.systemd and release.family != "windows",
-    )
+def stock_stack(release: Release, version: str = "") -> NetworkStack:
+    """What a stock install of a known release has, as its methods declare it."""
+    values: dict[str, Any] = {}
+    for method in methods.REGISTRY.values():
+        values.update(method.stock_stack(release, version))
+    return NetworkStack(**values)
 
 
-def _rhel_nm_default(release: Release, version: str) -> Optional[str]:
-    """RHEL 9.0 and 9.1 shipped NetworkManager 1.36 and 1.40; 9.2 brought 1.42."""
-    if release.key.endswith("-9") and release.family == "rhel" and len(
-            version_tuple(version)) >= 2:
-        minor = version_tuple(version)[1]
-        if minor == 0:
-            return "1.36.0"
-        if minor == 1:
-            return "1.40.0"
-    return release.nm_version
+def _filled(stack: NetworkStack, release: Release, version: str) -> NetworkStack:
+    """Values the root could not tell (`Fact.fill`), from the stock stack of a release the
+    table knows (a release it has no record of has none to give)."""
+    if not is_known(release):
+        return stack
+    stock = stock_stack(release, version)
+    found = Look(methods.declared_facts(), given=stack.to_json())
+    changes = {name: getattr(stock, name) for name, fact in found.facts.items()
+               if fact.fill is not None and getattr(stack, name) is None
+               and found.holds(fact.fill)}
+    return stack.replace(**changes) if changes else stack
 
 
 def _preview(os_override: str) -> tuple[str, str, str, Release, NetworkStack]:
@@ -270,8 +206,7 @@ def _preview(os_override: str) -> tuple[str, str, str, Release, NetworkStack]:
     if key is None:
         raise PlatformError(f"Unsupported OS {os_override!r}. Supported: {supported_ids()}.")
     release = KNOWN_RELEASES[key]
-    stack = replace(_stock_stack(release), nm_version=_rhel_nm_default(release, version))
-    return os_id, version or "", release.name, release, stack
+    return os_id, version or "", release.name, release, stock_stack(release, version)
 
 
 def _live(runner: Runner) -> tuple[str, str, str, Release, NetworkStack, tuple[str, ...]]:
@@ -297,13 +232,8 @@ def _live(runner: Runner) -> tuple[str, str, str, Release, NetworkStack, tuple[s
         if family is None:
             notes = (f"not recognised: {name} (os-release ID {os_id!r}, no ID_LIKE or package "
                      "manager clb-wizard knows); the method follows the network stack found",)
-        release = Release(f"{os_id}-{version}" if version else os_id, name, family or "linux",
-                          installable=("network-scripts",) if stack.network_scripts else ())
-    if stack.networkmanager and stack.nm_version is None:
-        stack = replace(stack, nm_version=_rhel_nm_default(release, version))
-    if stack.networkd_version is None and (stack.netplan or stack.systemd):
-        stack = replace(stack, networkd_version=release.networkd_version)
-    return os_id, version, name, release, stack, notes
+        release = Release(f"{os_id}-{version}" if version else os_id, name, family or "linux")
+    return os_id, version, name, release, _filled(stack, release, version), notes
 
 
 def detect(runner: Runner, os_override: Optional[str] = None) -> Platform:
@@ -330,8 +260,9 @@ def detect(runner: Runner, os_override: Optional[str] = None) -> Platform:
 
 def with_method(platform: Platform, method: str) -> Platform:
     """Force a method (--method), refusing ones that cannot work on this platform."""
-    if method not in METHODS:
-        raise PlatformError(f"Unknown method {method!r}: choose one of {', '.join(METHODS)}.")
+    if method not in methods.REGISTRY:
+        raise PlatformError(
+            f"Unknown method {method!r}: choose one of {', '.join(methods.REGISTRY)}.")
     if method == platform.method:
         return platform
     forced = methods.get_method(method)
@@ -354,4 +285,5 @@ def with_method(platform: Platform, method: str) -> Platform:
 
 __all__ = ["KNOWN_RELEASES", "METHODS", "STACK_PROBES", "NetworkStack", "Platform",
            "PlatformError", "Release", "detect", "detect_stack", "parse_os_arg",
-           "release_key", "release_of", "supported_ids", "with_method"]
+           "release_key", "release_of", "stack_probes", "stock_stack", "supported_ids",
+           "with_method"]

@@ -1,11 +1,12 @@
-"""The releases clb-wizard knows by name: for `--os` previews, for wording, and for the
-stock stack a release ships (used where a root does not tell).
+"""The releases clb-wizard knows by name: for `--os` previews and for wording.
 
-Live detection does not depend on this table: a host is taken by its os-release family
-(ID, then ID_LIKE, then the package manager it has) and the stack installed on it, so an
-OS missing here still gets a method that fits (platform.detect). What each entry assumes
-comes from the distribution's own documentation and package lists (README, "Supported
-systems").
+What a release ships of each network stack is said by that stack's method
+(`Method.stock_stack`, methods/), not here: detection asks them for the stock stack of a
+release (platform.py). Live detection does not depend on this table: a host is taken by
+its os-release family (ID, then ID_LIKE, then the package manager it has) and the stack
+installed on it, so an OS missing here still gets a method that fits (platform.detect).
+What each entry assumes comes from the distribution's own documentation and package lists
+(README, "Supported systems").
 """
 
 from __future__ import annotations
@@ -19,105 +20,89 @@ from clb_wizard.errors import PlatformError
 
 @dataclass(frozen=True)
 class Release:
-    """What a release ships by default (used for --os previews and as fallbacks)."""
+    """A release by name: its key (os-release ID and major VERSION_ID), name and family."""
 
     key: str
     name: str
     family: str  # "rhel", "debian", "suse", "alpine", "linux" (any other) or "windows"
-    nm_version: Optional[str] = None
-    networkd_version: Optional[int] = None
-    network_scripts: bool = False
-    netplan: bool = False
-    ifupdown: bool = False
-    # packages its repositories offer that a method may install first
+    # For a release outside KNOWN_RELEASES: packages its repositories are known to offer
+    # for a method to install first (wizard/export/ansible_plan.py names generic hosts so).
     installable: tuple[str, ...] = ()
-    networkd_enabled: bool = False  # stock: systemd-networkd enabled
-    ifupdown_ng: bool = False
-    wicked: bool = False
-    systemd: bool = True  # systemd is the init system
+
+    @property
+    def networkd_version(self) -> Optional[int]:
+        """Kept for wizard/export/ansible.py until that exporter is retired: the
+        systemd-networkd version the release ships (its method's stock stack)."""
+        from clb_wizard.platform import stock_stack
+
+        return stock_stack(self, "").networkd_version if is_known(self) else None
 
 
-def _rhel(key: str, name: str, nm: Optional[str], network_scripts: bool = False,
-          installable: bool = False, **more) -> Release:
-    """A RHEL-family release; `installable`: its repositories carry network-scripts."""
-    return Release(key, name, "rhel", nm_version=nm, network_scripts=network_scripts,
-                   installable=("network-scripts",) if installable else (), **more)
+def _el(distro: str, name: str, major: int) -> Release:
+    return Release(f"{distro}-{major}", f"{name} {major}", "rhel")
 
 
-def _el(distro: str, name: str, major: int, nm: str) -> Release:
-    # RHEL 7 and 8 (and rebuilds) ship network-scripts; RHEL 9 removed them.
-    return _rhel(f"{distro}-{major}", f"{name} {major}", nm, network_scripts=major == 7,
-                 installable=major <= 8)
-
-
-def _ubuntu(version: str, networkd: int, netplan: bool = True) -> Release:
-    # Ubuntu enables systemd-networkd (netplan's renderer) on every server install.
-    return Release(f"ubuntu-{version}", f"Ubuntu {version}", "debian", None, networkd,
-                   netplan=netplan, ifupdown=not netplan, networkd_enabled=netplan)
-
-
-def _suse(key: str, name: str, nm: Optional[str] = None) -> Release:
-    # SLES/Leap 15 configure the network with wicked; 16 moved to NetworkManager.
-    return Release(key, name, "suse", nm_version=nm, wicked=nm is None)
+def _ubuntu(version: str) -> Release:
+    return Release(f"ubuntu-{version}", f"Ubuntu {version}", "debian")
 
 
 KNOWN_RELEASES: dict[str, Release] = {
     r.key: r
     for r in (
-        _el("centos", "CentOS", 7, "1.18.8"),
-        _el("rhel", "Red Hat Enterprise Linux", 7, "1.18.8"),
-        _el("centos", "CentOS", 8, "1.30.0"),
-        _el("rhel", "Red Hat Enterprise Linux", 8, "1.40.16"),
-        _el("rocky", "Rocky Linux", 8, "1.40.16"),
-        _el("almalinux", "AlmaLinux", 8, "1.40.16"),
-        _el("centos", "CentOS Stream", 9, "1.48.10"),
-        _el("rhel", "Red Hat Enterprise Linux", 9, "1.48.10"),
-        _el("rocky", "Rocky Linux", 9, "1.48.10"),
-        _el("almalinux", "AlmaLinux", 9, "1.48.10"),
-        _el("centos", "CentOS Stream", 10, "1.52.0"),
-        _el("rhel", "Red Hat Enterprise Linux", 10, "1.52.0"),
-        _el("rocky", "Rocky Linux", 10, "1.52.0"),
-        _el("almalinux", "AlmaLinux", 10, "1.52.0"),
+        _el("centos", "CentOS", 7),
+        _el("rhel", "Red Hat Enterprise Linux", 7),
+        _el("centos", "CentOS", 8),
+        _el("rhel", "Red Hat Enterprise Linux", 8),
+        _el("rocky", "Rocky Linux", 8),
+        _el("almalinux", "AlmaLinux", 8),
+        _el("centos", "CentOS Stream", 9),
+        _el("rhel", "Red Hat Enterprise Linux", 9),
+        _el("rocky", "Rocky Linux", 9),
+        _el("almalinux", "AlmaLinux", 9),
+        _el("centos", "CentOS Stream", 10),
+        _el("rhel", "Red Hat Enterprise Linux", 10),
+        _el("rocky", "Rocky Linux", 10),
+        _el("almalinux", "AlmaLinux", 10),
         # RHEL-like releases of this market (their own os-release IDs and versions)
-        _rhel("openeuler-20", "openEuler 20.03 LTS", "1.26.2", network_scripts=True,
-              installable=True),
-        _rhel("openeuler-22", "openEuler 22.03 LTS", "1.32.12", installable=True),
-        _rhel("openeuler-24", "openEuler 24.03 LTS", "1.44.2"),
-        _rhel("opencloudos-8", "OpenCloudOS 8", "1.40.16", installable=True),
-        _rhel("opencloudos-9", "OpenCloudOS 9", "1.44.2"),
-        _rhel("tencentos-3", "TencentOS Server 3", "1.30.0", installable=True),
-        _rhel("tencentos-4", "TencentOS Server 4", "1.44.2"),
-        _rhel("anolis-8", "Anolis OS 8", "1.40.16", installable=True),
-        _rhel("alinux-3", "Alibaba Cloud Linux 3", "1.40.16", installable=True),
-        _rhel("kylin-10", "Kylin Linux Advanced Server V10", "1.26.2", network_scripts=True,
-              installable=True),
-        _rhel("uos-20", "UOS Server 20", "1.26.2", network_scripts=True, installable=True),
-        _rhel("fedora-41", "Fedora Linux 41", "1.50.3"),
-        _rhel("fedora-42", "Fedora Linux 42", "1.52.0"),
-        # Amazon Linux 2023: systemd-networkd (with amazon-ec2-net-utils), no NetworkManager
-        _rhel("amzn-2023", "Amazon Linux 2023", None, networkd_version=252,
-              networkd_enabled=True),
-        _ubuntu("16.04", 229, netplan=False),
-        _ubuntu("18.04", 237),
-        _ubuntu("20.04", 245),
-        _ubuntu("22.04", 249),
-        _ubuntu("24.04", 255),
-        Release("debian-10", "Debian 10", "debian", None, 241, ifupdown=True),
-        Release("debian-11", "Debian 11", "debian", None, 247, ifupdown=True),
-        Release("debian-12", "Debian 12", "debian", None, 252, ifupdown=True),
-        # Debian 13 cloud images (what a CLB backend runs) configure the network with netplan.
-        Release("debian-13", "Debian 13", "debian", None, 257, netplan=True,
-                networkd_enabled=True),
-        _suse("sles-15", "SUSE Linux Enterprise Server 15"),
-        _suse("sles-16", "SUSE Linux Enterprise Server 16", "1.52.0"),
-        _suse("opensuse-leap-15", "openSUSE Leap 15"),
-        _suse("opensuse-leap-16", "openSUSE Leap 16", "1.52.0"),
-        Release("alpine-3", "Alpine Linux 3", "alpine", ifupdown_ng=True, systemd=False),
-        # Arch (rolling): its cloud images enable systemd-networkd
-        Release("arch", "Arch Linux", "linux", networkd_version=257, networkd_enabled=True),
+        Release("openeuler-20", "openEuler 20.03 LTS", "rhel"),
+        Release("openeuler-22", "openEuler 22.03 LTS", "rhel"),
+        Release("openeuler-24", "openEuler 24.03 LTS", "rhel"),
+        Release("opencloudos-8", "OpenCloudOS 8", "rhel"),
+        Release("opencloudos-9", "OpenCloudOS 9", "rhel"),
+        Release("tencentos-3", "TencentOS Server 3", "rhel"),
+        Release("tencentos-4", "TencentOS Server 4", "rhel"),
+        Release("anolis-8", "Anolis OS 8", "rhel"),
+        Release("alinux-3", "Alibaba Cloud Linux 3", "rhel"),
+        Release("kylin-10", "Kylin Linux Advanced Server V10", "rhel"),
+        Release("uos-20", "UOS Server 20", "rhel"),
+        Release("fedora-41", "Fedora Linux 41", "rhel"),
+        Release("fedora-42", "Fedora Linux 42", "rhel"),
+        Release("amzn-2023", "Amazon Linux 2023", "rhel"),
+        _ubuntu("16.04"),
+        _ubuntu("18.04"),
+        _ubuntu("20.04"),
+        _ubuntu("22.04"),
+        _ubuntu("24.04"),
+        Release("debian-10", "Debian 10", "debian"),
+        Release("debian-11", "Debian 11", "debian"),
+        Release("debian-12", "Debian 12", "debian"),
+        Release("debian-13", "Debian 13", "debian"),
+        Release("sles-15", "SUSE Linux Enterprise Server 15", "suse"),
+        Release("sles-16", "SUSE Linux Enterprise Server 16", "suse"),
+        Release("opensuse-leap-15", "openSUSE Leap 15", "suse"),
+        Release("opensuse-leap-16", "openSUSE Leap 16", "suse"),
+        Release("alpine-3", "Alpine Linux 3", "alpine"),
+        Release("arch", "Arch Linux", "linux"),  # rolling
         Release("windows", "Windows Server", "windows"),
     )
 }
+
+
+def is_known(release: Release) -> bool:
+    """Is this a release of the table, not one built from a host's os-release (a desktop
+    edition may share a server release's key, but not its name or family)?"""
+    return KNOWN_RELEASES.get(release.key) == release
+
 
 # Releases named without a version (rolling, or Windows).
 UNVERSIONED = ("windows", "arch")

@@ -15,6 +15,8 @@ import pytest
 from tests.fakes.ucloud_api import HOST_IP, VPC_ID, free_closed_port
 from tests.live.hosts import prepare
 
+pytestmark = pytest.mark.live  # needs root and namespaces (CI runs as root)
+
 PUBLIC, PRIVATE = "fake-public-key", "PRIVATE-KEY-zz-never-in-any-file"
 
 

@@ -10,8 +10,11 @@ import subprocess
 import sys
 
 import pexpect
+import pytest
 
 from tests.live.hosts import files_digest, prepare, wait_for
+
+pytestmark = pytest.mark.live  # needs root and namespaces (CI runs as root)
 
 VIP = "203.0.113.10"
 

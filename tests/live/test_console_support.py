@@ -12,12 +12,16 @@ import signal
 import subprocess
 import sys
 
+import pytest
+
 from clb_wizard.statuscode import decode
 from tests.live.hosts import files_digest, prepare, wait_for
 
 VIP, VIP2 = "203.0.113.10", "203.0.113.11"
 AS_NOBODY = [sys.executable, "-m", "tests.live.as_nobody"]
 NOTE = "/run/motd.d/clb-wizard"
+
+pytestmark = pytest.mark.live  # needs root and namespaces (CI runs as root)
 
 
 def applied(sb, *vips: str, extra=()):

@@ -11,6 +11,8 @@ import pytest
 
 from tests.live.hosts import prepare
 
+pytestmark = pytest.mark.live  # needs root and namespaces (CI runs as root)
+
 VIP = "203.0.113.10"
 PORT = 18080
 

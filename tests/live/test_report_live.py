@@ -5,8 +5,12 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from clb_wizard.report import KEYS
 from tests.live.hosts import PRE_EXISTING, prepare
+
+pytestmark = pytest.mark.live  # needs root and namespaces (CI runs as root)
 
 VIP = "203.0.113.10"
 SECRETS = {

@@ -7,7 +7,11 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from tests.live.hosts import PRE_EXISTING, files_digest, prepare
+
+pytestmark = pytest.mark.live  # needs root and namespaces (CI runs as root)
 
 VIP1, VIP2 = "203.0.113.10", "203.0.113.11"
 

@@ -10,6 +10,8 @@ import pytest
 
 from tests.live.hosts import PRE_EXISTING, files_digest, prepare, route_type, state_files
 
+pytestmark = pytest.mark.live  # needs root and namespaces (CI runs as root)
+
 VIPS = ("203.0.113.10", "203.0.113.11")
 METHODS = ("ifupdown", "netplan", "networkmanager")
 

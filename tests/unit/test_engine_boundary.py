@@ -13,9 +13,18 @@ REPO = Path(__file__).resolve().parents[2]
 PROBE = r"""
 import importlib, json, pkgutil, sys
 import clb_wizard
-names = sorted(m.name for m in pkgutil.walk_packages(clb_wizard.__path__, "clb_wizard.")
-               if m.name != "clb_wizard.__main__"  # running it is not importing it
-               and not m.name.startswith(("clb_wizard.screens", "clb_wizard.assets")))
+# the package's modules but the TUI's (not walk_packages: it imports every package it walks,
+# and the installed package holds clb_wizard.screens as a folder of its own)
+FACES = ("clb_wizard.screens", "clb_wizard.assets", "clb_wizard.__main__")
+names, todo = [], [(clb_wizard.__path__, "clb_wizard.")]
+while todo:
+    path, prefix = todo.pop()
+    for m in pkgutil.iter_modules(path, prefix):
+        if m.name not in FACES:  # __main__: running it is not importing it
+            names.append(m.name)
+            if m.ispkg:
+                todo.append((importlib.import_module(m.name).__path__, m.name + "."))
+names.sort()
 failed = {}
 for name in names:
     try:

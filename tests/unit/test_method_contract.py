@@ -19,7 +19,6 @@ from pathlib import Path
 import pytest
 
 from clb_wizard import methods
-from clb_wizard.export.ansible_change import verify as verify_tasks
 from clb_wizard.methods.base import (
     REREAD_KINDS,
     ExportHints,
@@ -30,7 +29,7 @@ from clb_wizard.methods.base import (
     TransitionInput,
     is_ours,
 )
-from clb_wizard.platform import KNOWN_RELEASES, Platform, detect, release_of
+from clb_wizard.platform import KNOWN_RELEASES, NetworkStack, Platform, detect, release_of
 from clb_wizard.runner import Runner
 from tests.fixtures.roots import VIP1, VIP2, VIP3
 
@@ -74,6 +73,22 @@ def test_fits_answers_with_a_reason_on_every_known_release(tmp_path, name):
         needs = method.prerequisites(release, stack)
         assert isinstance(needs, Prerequisites)
         assert not needs.packages or needs.present_when, "an install needs a check"
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_the_method_declares_its_own_stack(name):
+    """Its facts are fields of the stack no other method declares; its stock stack per
+    release names only those; what --method assumes installed names declared facts."""
+    method = methods.get_method(name)
+    own = {fact.name for fact in method.facts}
+    others = {f.name for m in methods.REGISTRY.values() if m is not method for f in m.facts}
+    assert len(own) == len(method.facts) and not own & others
+    assert set(method.tool_present) <= set(methods.declared_facts())
+    for release in KNOWN_RELEASES.values():
+        stock = method.stock_stack(release, "")
+        assert set(stock) <= own, (name, release.key)
+        shown = method.describe_stack(NetworkStack(**stock))
+        assert shown is None or (isinstance(shown, str) and shown)
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -140,6 +155,8 @@ def test_export_hints_are_templates_of_argv(tmp_path, name):
 def test_every_reread_kind_has_a_reader_in_each_exporter():
     """A kind the sh library or the play does not know reads back nothing, and the
     exported change then fails its own verification (and rolls back) on a good host."""
+    from clb_wizard.export.ansible_change import verify as verify_tasks
+
     library = (WIZARD / "export" / "sh" / "verify.sh").read_text()
     cases = set(re.findall(r"^ {8}([\w-]+)\)$", library, re.M))
     play = json.dumps(verify_tasks())
@@ -200,6 +217,61 @@ def test_nothing_outside_methods_compares_a_method_name():
                 continue
             found += _name_comparisons(path) + _jinja_name_comparisons(path)
     assert found == []
+
+
+# Imports of one stack's module outside methods/ that wait for wizard/export/'s retirement
+# (issue 22: the fleet engineer deletes the sh and Ansible engines): take an entry out once
+# its file is gone (an entry whose file still exists but no longer imports it fails below).
+EXPORT_WAITING = {
+    ("export/ansible_plan.py", "clb_wizard.methods.netplan"),
+    ("export/script.py", "clb_wizard.methods.networkmanager"),
+    ("export/ansible_change.py", "clb_wizard.methods.networkmanager"),
+}
+
+
+def stack_modules() -> set[str]:
+    """The modules that hold a registered method (one stack each)."""
+    return {type(m).__module__ for m in methods.REGISTRY.values()}
+
+
+def _imported(path: Path) -> set[str]:
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        if isinstance(node, ast.Import):
+            found |= {alias.name for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            found.add(node.module)
+            found |= {f"{node.module}.{alias.name}" for alias in node.names}
+    return found
+
+
+def stack_imports_outside_methods(stacks: set[str]) -> set[tuple[str, str]]:
+    found = set()
+    for folder in (WIZARD, SCREENS):
+        for path in sorted(folder.rglob("*.py")):
+            if path.is_relative_to(WIZARD / "methods"):
+                continue
+            where = str(path.relative_to(WIZARD if folder == WIZARD else folder.parent))
+            found |= {(where, module) for module in _imported(path) & stacks}
+    return found
+
+
+def test_nothing_outside_methods_imports_a_stack_module():
+    """Detection, planning and the faces reach a stack through the registry only."""
+    stacks = stack_modules()
+    assert "clb_wizard.methods.netplan" in stacks and "clb_wizard.methods.base" not in stacks
+    found = stack_imports_outside_methods(stacks)
+    assert found - EXPORT_WAITING == set()
+    stale = {(path, m) for path, m in EXPORT_WAITING - found if (WIZARD / path).exists()}
+    assert stale == set(), "no longer imported: take these out of EXPORT_WAITING"
+
+
+def test_the_stack_import_check_finds_a_planted_import(tmp_path):
+    planted = tmp_path / "planted.py"
+    planted.write_text("from clb_wizard.methods import netplan\n"
+                       "from clb_wizard.methods.ifcfg import DIR\nimport os\n")
+    assert _imported(planted) & stack_modules() == {"clb_wizard.methods.netplan",
+                                                    "clb_wizard.methods.ifcfg"}
 
 
 def test_the_contract_check_finds_a_planted_comparison(tmp_path):

@@ -2,21 +2,43 @@
 
 from __future__ import annotations
 
+import copy
+import json
 import os
+import pickle
+from dataclasses import dataclass, field
 
 import pytest
 
+from clb_wizard import methods
 from clb_wizard.methods import get_method
+from clb_wizard.methods.probes import (
+    AllOf,
+    AnyOf,
+    Ask,
+    Fact,
+    Live,
+    Look,
+    Not,
+    Paths,
+    Ref,
+    named_paths,
+)
 from clb_wizard.platform import (
     KNOWN_RELEASES,
+    STACK_PROBES,
+    NetworkStack,
+    Platform,
     PlatformError,
     detect,
+    detect_stack,
     parse_os_arg,
     release_key,
     release_of,
+    stock_stack,
     with_method,
 )
-from clb_wizard.runner import Runner
+from clb_wizard.runner import CommandResult, Runner
 from clb_wizard.service import Options, prepare_plan
 from tests.fixtures.roots import (
     LINUX_KEYS,
@@ -308,3 +330,127 @@ def test_uos_and_kylin_follow_their_package_manager(tmp_path):
     desktop = detect_root(make_root(tmp_path, "uos-20-desktop"))
     assert (server.family, desktop.family) == ("rhel", "debian")
     assert (server.method, desktop.method) == ("ifcfg", "ifupdown")
+
+
+# -- detection generated from the methods' declarations (issue 22) ---------------------------
+@dataclass
+class LiveRunner(Runner):
+    """A fixture root taken for this very host: detection asks its commands, answered here
+    (nmcli, networkctl, systemctl cannot be run against a fixture root)."""
+
+    answers: dict = field(default_factory=dict)
+    asked: list = field(default_factory=list)
+
+    @property
+    def is_live_root(self) -> bool:
+        return True
+
+    def query(self, argv, timeout=None, input=None):
+        self.asked.append(tuple(argv))
+        out, code = self.answers.get(tuple(argv), ("", 127))
+        return CommandResult(tuple(argv), code, stdout=out)
+
+
+def test_on_this_very_host_the_binaries_are_asked(tmp_path):
+    root = make_root(tmp_path, "ubuntu-22.04", without=("networkd-enabled",))
+    runner = LiveRunner(root=root, answers={
+        ("nmcli", "--version"): ("nmcli tool, version 1.46.0\n", 0),
+        ("networkctl", "--version"): ("systemd 249 (249.11-0ubuntu3.12)\n+PAM +AUDIT\n", 0),
+        ("systemctl", "is-active", "--quiet", "systemd-networkd"): ("", 0),
+    })
+    stack = detect_stack(runner)
+    assert (stack.nm_version, stack.networkmanager) == ("1.46.0", True)  # nmcli alone says
+    assert stack.networkd_version == 249 and stack.networkd_enabled  # running, not linked
+    # off this host, the same root says none of that
+    off = detect_stack(Runner(root=root))
+    assert (off.nm_version, off.networkmanager, off.networkd_version) == (None, False, None)
+    assert not off.networkd_enabled
+
+
+@pytest.mark.parametrize("systemd_pid1, networkctl_says, running", [
+    (True, "IDX LINK TYPE\n  1 lo loopback\n", False),  # systemctl said no: that stands
+    (False, "IDX LINK TYPE\n  1 lo loopback\n", True),  # no systemd: networkctl tells
+    (False, "WARNING: systemd-networkd is not running, output will be incomplete.\n", False),
+])
+def test_networkd_running_without_systemctl(tmp_path, systemd_pid1, networkctl_says,
+                                            running):
+    root = make_root(tmp_path, "debian-12")
+    if systemd_pid1:
+        (root / "run/systemd/system").mkdir(parents=True)
+    runner = LiveRunner(root=root, answers={
+        ("systemctl", "is-active", "--quiet", "systemd-networkd"): ("", 3),
+        ("networkctl", "--no-pager", "list"): (networkctl_says, 0)})
+    assert detect_stack(runner).networkd_enabled is running
+    assert (("networkctl", "--no-pager", "list") in runner.asked) is not systemd_pid1
+
+
+def test_a_root_that_cannot_tell_takes_the_releases_stock_values(tmp_path):
+    """`fill`: no nmcli to ask and no plugin directory, so NetworkManager's version is the
+    one the release (and point release) ships; networkd's likewise."""
+    root = make_root(tmp_path, "rocky-9.1")
+    assert detect_stack(Runner(root=root)).nm_version is None  # the root alone
+    assert detect_root(root).stack.nm_version == "1.40.0"  # Rocky 9.1's
+    assert detect_root(make_root(tmp_path, "debian-11")).stack.networkd_version == 247
+    # a release clb-wizard has no record of has no stock values to give
+    assert detect_root(make_root(tmp_path, "foolinux-1")).stack.networkd_version is None
+
+
+def test_stock_stacks_come_from_the_methods():
+    assert stock_stack(KNOWN_RELEASES["ubuntu-22.04"]).to_json() == {
+        "netplan": True, "netplan_configured": True, "netplan_renderer": "networkd",
+        "ifupdown": False, "ifupdown_ng": False, "network_scripts": False, "wicked": False,
+        "networkmanager": False, "nm_version": None, "networkd_version": 249,
+        "networkd_enabled": True, "systemd": True}
+    centos7 = stock_stack(KNOWN_RELEASES["centos-7"])
+    assert (centos7.network_scripts, centos7.nm_version, centos7.systemd) == (True, "1.18.8",
+                                                                               True)
+    assert stock_stack(KNOWN_RELEASES["rhel-9"], "9.0").nm_version == "1.36.0"
+    assert not stock_stack(KNOWN_RELEASES["alpine-3"]).systemd
+    assert stock_stack(KNOWN_RELEASES["sles-15"]).describe() == "wicked"
+
+
+def test_the_stack_has_one_field_per_declared_fact():
+    facts = methods.declared_facts()
+    stack = NetworkStack(netplan=True, nm_version="1.48.10")
+    assert list(stack.to_json()) == list(facts)
+    assert stack.netplan and stack.nm_version == "1.48.10" and stack.wicked is False
+    assert stack.replace(wicked=True).wicked and not stack.wicked
+    with pytest.raises(TypeError, match="netplann"):
+        NetworkStack(netplann=True)
+    with pytest.raises(AttributeError):
+        stack.netplan = False
+    with pytest.raises(AttributeError):
+        stack.bogus  # noqa: B018
+    assert NetworkStack.from_json({**stack.to_json(), "retired_fact": 1}) == stack
+    assert pickle.loads(pickle.dumps(stack)) == stack == copy.deepcopy(stack)
+    assert hash(stack) == hash(NetworkStack(nm_version="1.48.10", netplan=True))
+    assert named_paths(facts) == STACK_PROBES and STACK_PROBES["interfaces"] == (
+        "/etc/network/interfaces",)
+
+
+def test_a_journal_platform_round_trips(tmp_path):
+    platform = detect_root(make_root(tmp_path, "ubuntu-24.04"))
+    again = Platform.from_json(json.loads(json.dumps(platform.to_json())))
+    assert again == platform
+
+
+def test_probes_combine_like_and_or_not(tmp_path):
+    write(tmp_path, "/bin/a", "")
+    facts = {f.name: f for f in (
+        Fact("a", Paths("a", ("/bin/a",))),
+        Fact("b", Paths("b", ("/bin/b",))),
+        Fact("a_not_b", AllOf(Ref("a"), Not(Ref("b")))),
+        Fact("either", AnyOf(Ref("b"), Ref("a"))),
+        Fact("version", AllOf(Ref("a"), Live(Ask(("tool", "--version"), find=r"(\d+)"))),
+             default=None),
+        Fact("loop", Ref("loop")),
+    )}
+    look = Look(facts, Runner(root=tmp_path))
+    assert (look.fact("a_not_b"), look.fact("either"), look.fact("version")) == (True, True,
+                                                                                  None)
+    with pytest.raises(ValueError, match="loop -> loop"):
+        look.fact("loop")
+    with pytest.raises(KeyError, match="nothing"):
+        Look(facts, Runner(root=tmp_path)).fact("nothing")
+    live = Look(facts, LiveRunner(root=tmp_path, answers={("tool", "--version"): ("v7", 0)}))
+    assert live.fact("version") == "7"

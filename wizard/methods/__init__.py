@@ -1,6 +1,10 @@
 """One module per persistence method, the registry of them, and the one table that says
 which methods each OS family prefers.
 
+A method is registered once (`register`; the built-in ones below, a test's own with
+`registered`): from then on detection probes its facts, choosing tries it where its
+families prefer it, and planning, applying, verifying and rolling back use it by name.
+
 The choice is made here and nowhere else: the first method of the family's preference
 list that fits the host as it is wins; when none does, the first that fits once its
 prerequisites are installed; then the fallback (a systemd unit), which works on any
@@ -11,7 +15,8 @@ clb-wizard knows), the host is refused with the commands to do it by hand.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import contextlib
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -23,6 +28,7 @@ from clb_wizard.methods.ifupdown_ng import IfupdownNgMethod
 from clb_wizard.methods.netplan import NetplanMethod
 from clb_wizard.methods.networkd import NetworkdMethod
 from clb_wizard.methods.networkmanager import NetworkManagerMethod
+from clb_wizard.methods.probes import Fact
 from clb_wizard.methods.systemd_unit import SystemdUnitMethod
 from clb_wizard.methods.wicked import WickedMethod
 from clb_wizard.methods.windows import WindowsMethod
@@ -30,23 +36,9 @@ from clb_wizard.methods.windows import WindowsMethod
 if TYPE_CHECKING:
     from clb_wizard.platform import NetworkStack, Release
 
-REGISTRY: dict[str, Method] = {
-    m.name: m
-    for m in (
-        IfcfgMethod(),
-        NetworkManagerMethod(),
-        IfupdownMethod(),
-        NetplanMethod(),
-        SystemdUnitMethod(),
-        WindowsMethod(),
-        NetworkdMethod(),
-        WickedMethod(),
-        IfupdownNgMethod(),
-    )
-}
-METHOD_NAMES: tuple[str, ...] = tuple(REGISTRY)
-# The methods that configure the Linux host they run on (the exports' --method choices).
-LINUX_METHODS: tuple[str, ...] = tuple(n for n, m in REGISTRY.items() if m.host_os == "linux")
+# Every method by name, in the order `detect` describes their stacks: the Linux families'
+# own tools, then NetworkManager and systemd-networkd, then the unit, then Windows.
+REGISTRY: dict[str, Method] = {}
 
 # Per OS family, the methods to try, best first: the family's own tool before
 # NetworkManager (when both are there, the family's tool is what configures the host);
@@ -62,6 +54,55 @@ PREFERENCES: dict[str, tuple[str, ...]] = {
 }
 # Tried after a family's preferences: work on any host with systemd as init.
 FALLBACKS: tuple[str, ...] = ("systemd-unit",)
+
+
+def register(method: Method, *, preferred_by: Iterable[str] = ()) -> Method:
+    """Add a method: detection probes its facts from now on, and the families named in
+    `preferred_by` try it first (their own tool before any other)."""
+    if not method.name or method.name in REGISTRY:
+        raise ValueError(f"a method needs a name of its own: {method.name!r}")
+    taken = declared_facts()
+    clash = [f.name for f in method.facts if f.name in taken]
+    if clash:
+        raise ValueError(f"facts {clash} are already declared by another method")
+    REGISTRY[method.name] = method
+    for family in preferred_by:
+        PREFERENCES[family] = (method.name, *PREFERENCES.get(family, ()))
+    return method
+
+
+def unregister(name: str) -> None:
+    del REGISTRY[name]
+    for family, names in list(PREFERENCES.items()):
+        PREFERENCES[family] = tuple(n for n in names if n != name)
+
+
+@contextlib.contextmanager
+def registered(method: Method, *, preferred_by: Iterable[str] = ()) -> Iterator[Method]:
+    """`register` for the time of a `with` block (a test's own stack), undone after."""
+    preferences = dict(PREFERENCES)
+    register(method, preferred_by=preferred_by)
+    try:
+        yield method
+    finally:
+        unregister(method.name)
+        PREFERENCES.clear()
+        PREFERENCES.update(preferences)
+
+
+def declared_facts() -> dict[str, Fact]:
+    """The facts of every registered method, in registry order: the NetworkStack's fields."""
+    return {fact.name: fact for method in REGISTRY.values() for fact in method.facts}
+
+
+for _builtin in (NetplanMethod(), IfupdownMethod(), IfupdownNgMethod(), IfcfgMethod(),
+                 WickedMethod(), NetworkManagerMethod(), NetworkdMethod(), SystemdUnitMethod(),
+                 WindowsMethod()):
+    register(_builtin)
+
+METHOD_NAMES: tuple[str, ...] = tuple(REGISTRY)  # the built-in ones
+# The methods that configure the Linux host they run on (the exports' --method choices).
+LINUX_METHODS: tuple[str, ...] = tuple(n for n, m in REGISTRY.items() if m.host_os == "linux")
 
 
 def get_method(name: str) -> Method:
@@ -133,5 +174,6 @@ def choose(release: Release, stack: NetworkStack) -> Choice:
 
 
 __all__ = ["FALLBACKS", "LINUX_METHODS", "METHOD_NAMES", "PREFERENCES", "REGISTRY", "Choice",
-           "Method", "MethodError", "NoMethodFits", "assess", "choose", "get_method",
-           "manual_steps"]
+           "Fact", "Method", "MethodError", "NoMethodFits", "assess", "choose",
+           "declared_facts", "get_method", "manual_steps", "register", "registered",
+           "unregister"]

@@ -1,24 +1,26 @@
 """What every persistence method provides, and the pieces they share.
 
 A method owns everything about its network stack, so nothing outside `methods/` names
-it: whether it fits a host (and why), what it needs installed or enabled first, the stock
-files it assumes, its rendering and transitions, how its own tool reads the config
-back, and the data the exporters need. Rendering and transitions are pure: from the
-VIPs, the current files (a snapshot) and the live `lo` addresses to files and commands.
+it: how detection tells the stack is installed and in use (its `facts`, methods/probes.py)
+and what each release ships of it (`stock_stack`), whether it fits a host (and why), what
+it needs installed or enabled first, the stock files it assumes, its rendering and
+transitions, how its own tool reads the config back, and the data the exporters need.
+Rendering and transitions are pure: from the VIPs, the current files (a snapshot) and the
+live `lo` addresses to files and commands.
 Reading the snapshot and running the commands is the runner's job, not the method's.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import re
 import shlex
 from abc import ABC, abstractmethod
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, NamedTuple, Optional
+from typing import TYPE_CHECKING, Any, NamedTuple, Optional
 
 from clb_wizard.errors import InputError
+from clb_wizard.methods.probes import Fact
 
 if TYPE_CHECKING:  # methods never need platform.py at run time: it imports them
     from clb_wizard.platform import NetworkStack, Platform, Release
@@ -175,8 +177,22 @@ class Method(ABC):
     host_os: str = "linux"
     # services that must be enabled for the configuration to apply at boot
     services: tuple[str, ...] = ()
+    # What detection finds out about this method's stack under a root: each Fact is a
+    # field of the NetworkStack (methods/probes.py says how probes combine).
+    facts: tuple[Fact, ...] = ()
     # NetworkStack fields as they are when this method's tool is installed and working
     tool_present: Mapping[str, object] = {}
+
+    # -- detecting ---------------------------------------------------------------------
+    def stock_stack(self, release: Release, version: str) -> Mapping[str, Any]:
+        """Values of this method's facts on a stock install of `release` (os-release
+        VERSION_ID `version`): what an --os preview assumes, and where a root cannot tell
+        (a `fill` fact). Facts left out take their default."""
+        return {}
+
+    def describe_stack(self, stack: NetworkStack) -> Optional[str]:
+        """How `detect` names this method's stack when the host has it (None: say nothing)."""
+        return None
 
     # -- choosing ----------------------------------------------------------------------
     @abstractmethod
@@ -191,7 +207,7 @@ class Method(ABC):
     def assume_installed(self, stack: NetworkStack) -> NetworkStack:
         """The stack with this method's tool present and working: what `--method` asks an
         --os preview to assume (versions stay the release's)."""
-        return dataclasses.replace(stack, **self.tool_present)
+        return stack.replace(**self.tool_present)
 
     def stock_files(self, release: Release) -> dict[str, str]:
         """Files every host of this release ships (assumed in --os previews when missing

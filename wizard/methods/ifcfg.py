@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import re
 import shlex
-from typing import TYPE_CHECKING, Optional
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, Optional
 
 from clb_wizard.methods.base import (
     ExportHints,
@@ -28,6 +29,8 @@ from clb_wizard.methods.base import (
     is_ours,
     live_label_numbers,
 )
+from clb_wizard.methods.probes import Fact, Paths
+from clb_wizard.releases import is_known
 
 if TYPE_CHECKING:
     from clb_wizard.platform import NetworkStack, Platform, Release
@@ -36,6 +39,14 @@ DIR = "/etc/sysconfig/network-scripts"
 PACKAGE = "network-scripts"
 # Either of these means network-scripts is installed (ifup-eth moved in RHEL 8).
 INSTALLED = (f"{DIR}/ifup-eth", "/usr/libexec/network-scripts/ifup-eth")
+
+# Releases that install network-scripts by default (RHEL 7 and its kin).
+SHIPPED_BY = ("centos-7", "rhel-7", "openeuler-20", "kylin-10", "uos-20")
+# Releases whose repositories carry it, for the plan to install first: RHEL 7 and 8 and
+# their rebuilds (RHEL 9 removed network-scripts) and the RHEL-like releases of this market.
+IN_REPOSITORIES = (*(f"{d}-{major}" for d in ("centos", "rhel") for major in (7, 8)),
+                   "rocky-8", "almalinux-8", "openeuler-20", "openeuler-22", "opencloudos-8",
+                   "tencentos-3", "anolis-8", "alinux-3", "kylin-10", "uos-20")
 _NAME = re.compile(r"^ifcfg-lo:(\d+)$")
 _LINE = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_]*)=(.*)$")
 
@@ -87,9 +98,24 @@ class IfcfgMethod(Method):
     title = "network-scripts (ifcfg-lo:N files)"
     services = ("network",)
     watch_dirs = (DIR,)
+    facts = (Fact("network_scripts", Paths("network_scripts", INSTALLED)),)
+
+    def stock_stack(self, release: Release, version: str) -> Mapping[str, Any]:
+        return {"network_scripts": release.key in SHIPPED_BY}
+
+    def describe_stack(self, stack: NetworkStack) -> Optional[str]:
+        return "network-scripts" if stack.network_scripts else None
+
+    def offered(self, release: Release, stack: NetworkStack) -> bool:
+        """Can a host of this release have network-scripts? A release clb-wizard knows
+        by its table; one it has no record of when it has them installed (or when the
+        caller says its repositories carry them: Release.installable)."""
+        if is_known(release):
+            return release.key in IN_REPOSITORIES
+        return stack.network_scripts or PACKAGE in release.installable
 
     def fits(self, release: Release, stack: NetworkStack) -> Fit:
-        if PACKAGE not in release.installable:
+        if not self.offered(release, stack):
             return Fit(False, f"Red Hat network-scripts are not part of {release.name}")
         if stack.network_scripts:
             return Fit(True, "network-scripts is installed: ifcfg-lo:N files, ifup lo:N")

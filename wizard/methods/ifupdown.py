@@ -9,8 +9,9 @@ from __future__ import annotations
 import fnmatch
 import posixpath
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Optional
+from typing import TYPE_CHECKING, Any, Optional
 
 from clb_wizard.methods.base import (
     ExportHints,
@@ -29,6 +30,7 @@ from clb_wizard.methods.base import (
     is_ours,
     live_label_numbers,
 )
+from clb_wizard.methods.probes import AllOf, Fact, Not, Paths, Ref
 
 if TYPE_CHECKING:
     from clb_wizard.platform import NetworkStack, Platform, Release
@@ -41,6 +43,11 @@ _SOURCE_DIRECTORY_NAME = re.compile(r"^[a-zA-Z0-9_-]+$")
 _TOP_LEVEL = {"iface", "auto", "mapping", "source", "source-directory", "source-dir",
               "rename", "no-auto-down", "no-scripts"}
 _ALIAS = re.compile(r"^lo:(\d+)$")
+
+# The file ifupdown and ifupdown-ng both read: without it neither configures the host.
+INTERFACES = Paths("interfaces", (MAIN,))
+# Releases that configure the network with ifupdown on a stock install.
+SHIPPED_BY = ("ubuntu-16.04", "debian-10", "debian-11", "debian-12")
 
 
 @dataclass
@@ -230,6 +237,16 @@ class IfupdownMethod(InterfacesFileMethod):
     name = "ifupdown"
     title = "ifupdown (/etc/network/interfaces.d)"
     tool_present = {"ifupdown": True}
+    # /sbin/ifup is also network-scripts' and ifupdown-ng's: theirs rule it out
+    facts = (Fact("ifupdown", AllOf(Not(Ref("network_scripts")), Not(Ref("ifupdown_ng")),
+                                    Paths("ifup", ("/sbin/ifup", "/usr/sbin/ifup")),
+                                    INTERFACES)),)
+
+    def stock_stack(self, release: Release, version: str) -> Mapping[str, Any]:
+        return {"ifupdown": release.key in SHIPPED_BY}
+
+    def describe_stack(self, stack: NetworkStack) -> Optional[str]:
+        return "ifupdown" if stack.ifupdown else None
 
     def stock_files(self, release: Release) -> dict[str, str]:
         if release.key == "ubuntu-16.04":

@@ -15,7 +15,8 @@ are added with `ip addr replace` and removed with `ip addr del`, lo only.
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING, Optional
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, Optional
 
 from clb_wizard.methods.base import (
     Command,
@@ -33,15 +34,17 @@ from clb_wizard.methods.base import (
 )
 from clb_wizard.methods.ifupdown import (
     DROPIN_DIR,
+    INTERFACES,
     MAIN,
     SOURCES_DROPINS_RE,
     InterfacesFileMethod,
     main_reading,
     our_dropin_path,
 )
+from clb_wizard.methods.probes import AllOf, Fact, Paths
 
 if TYPE_CHECKING:
-    from clb_wizard.platform import Platform, Release
+    from clb_wizard.platform import NetworkStack, Platform, Release
     from clb_wizard.runner import Runner
 
 # Alpine's own /etc/network/interfaces after setup-interfaces (no source line).
@@ -79,6 +82,16 @@ class IfupdownNgMethod(InterfacesFileMethod):
     name = "ifupdown-ng"
     title = "ifupdown-ng (iface lo addresses in /etc/network/interfaces.d)"
     tool_present = {"ifupdown_ng": True}
+    # ifupdown-ng's ifup, ifdown, ifquery... are links to one `ifupdown` binary
+    facts = (Fact("ifupdown_ng", AllOf(Paths("ifupdown_ng", ("/sbin/ifupdown",
+                                                            "/usr/sbin/ifupdown")),
+                                       INTERFACES)),)
+
+    def stock_stack(self, release: Release, version: str) -> Mapping[str, Any]:
+        return {"ifupdown_ng": release.key == "alpine-3"}
+
+    def describe_stack(self, stack: NetworkStack) -> Optional[str]:
+        return "ifupdown-ng" if stack.ifupdown_ng else None
 
     def stock_files(self, release: Release) -> dict[str, str]:
         return {MAIN: STOCK_INTERFACES}

@@ -19,8 +19,8 @@ from __future__ import annotations
 
 import fnmatch
 import re
-from collections.abc import Sequence
-from typing import TYPE_CHECKING, Optional
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Optional
 
 import yaml
 
@@ -40,6 +40,7 @@ from clb_wizard.methods.base import (
     header,
     is_ours,
 )
+from clb_wizard.methods.probes import AllOf, Fact, Listed, Paths, Read, Ref
 
 if TYPE_CHECKING:
     from clb_wizard.platform import NetworkStack, Platform, Release
@@ -54,6 +55,8 @@ LOOPBACK_OWN = ("127.0.0.1/8", "::1/128")
 NETWORKD_RECONFIGURE_MIN = 244
 # The networkd file `netplan generate` writes for lo (what the tool's read-back reads).
 NETWORKD_LO = "/run/systemd/network/10-netplan-lo.network"
+# Releases whose stock install (cloud image) configures the network with netplan.
+SHIPPED_BY = ("ubuntu-18.04", "ubuntu-20.04", "ubuntu-22.04", "ubuntu-24.04", "debian-13")
 
 
 def is_netplan_config(name: str) -> bool:
@@ -191,6 +194,24 @@ class NetplanMethod(Method):
     tool_present = {"netplan": True, "netplan_configured": True,
                     "netplan_renderer": "networkd", "networkd_enabled": True}
     watch_dirs = (DIR,)
+    facts = (
+        Fact("netplan", Paths("netplan", ("/usr/sbin/netplan", "/usr/bin/netplan",
+                                          "/sbin/netplan"))),
+        Fact("netplan_configured", Listed(DIR, CONFIG_PATTERN),
+             doc="/etc/netplan holds netplan configuration"),
+        Fact("netplan_renderer", AllOf(Ref("netplan_configured"), Read(netplan_renderer)),
+             default=None, doc='"networkd" or "NetworkManager"'),
+    )
+
+    def stock_stack(self, release: Release, version: str) -> Mapping[str, Any]:
+        ships = release.key in SHIPPED_BY
+        return {"netplan": ships, "netplan_configured": ships,
+                "netplan_renderer": "networkd" if ships else None}
+
+    def describe_stack(self, stack: NetworkStack) -> Optional[str]:
+        if not stack.netplan:
+            return None
+        return "netplan" + (" (configured)" if stack.netplan_configured else "")
 
     def fits(self, release: Release, stack: NetworkStack) -> Fit:
         """netplan only writes configuration: it needs a renderer that really runs. lo's

@@ -19,7 +19,8 @@ from __future__ import annotations
 import configparser
 import fnmatch
 import posixpath
-from typing import TYPE_CHECKING, Optional
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, Optional
 
 from clb_wizard.methods.base import (
     Command,
@@ -37,6 +38,7 @@ from clb_wizard.methods.base import (
     is_ours,
 )
 from clb_wizard.methods.netplan import NETWORKD_RECONFIGURE_MIN
+from clb_wizard.methods.probes import AllOf, AnyOf, Ask, Fact, IsDir, Live, Not, Paths, Ref
 
 if TYPE_CHECKING:
     from clb_wizard.platform import NetworkStack, Platform, Release
@@ -44,6 +46,32 @@ if TYPE_CHECKING:
 
 DIR = "/etc/systemd/network"
 PATH = f"{DIR}/10-clb-wizard-lo.network"
+
+INSTALLED = Paths("networkd", ("/lib/systemd/systemd-networkd",
+                               "/usr/lib/systemd/systemd-networkd"))
+# `systemctl enable systemd-networkd` links these (the D-Bus alias is what lets
+# `networkctl reload` start it); netplan's generator links the /run one at boot.
+ENABLED = Paths("networkd_enabled", (
+    "/etc/systemd/system/dbus-org.freedesktop.network1.service",
+    "/etc/systemd/system/multi-user.target.wants/systemd-networkd.service",
+    "/run/systemd/generator/multi-user.target.wants/systemd-networkd.service",
+))
+# Running on this very host: systemctl knows when systemd is PID 1 (and then its "no"
+# stands: networkctl 257 lists links without a warning then); networkctl also tells when
+# networkd runs without systemd (it warns that networkd is not running otherwise).
+RUNNING = AnyOf(Ask(("systemctl", "is-active", "--quiet", "systemd-networkd")),
+                AllOf(Not(IsDir("/run/systemd/system")),
+                      Ask(("networkctl", "--no-pager", "list"), unless="not running")))
+
+# The systemd-networkd each release ships, and those whose stock install enables it
+# (Ubuntu on every server install, as netplan's renderer; cloud images of the others).
+SHIPPED: dict[str, int] = {
+    "ubuntu-16.04": 229, "ubuntu-18.04": 237, "ubuntu-20.04": 245, "ubuntu-22.04": 249,
+    "ubuntu-24.04": 255, "debian-10": 241, "debian-11": 247, "debian-12": 252,
+    "debian-13": 257, "amzn-2023": 252, "arch": 257,
+}
+ENABLED_BY = ("ubuntu-18.04", "ubuntu-20.04", "ubuntu-22.04", "ubuntu-24.04", "debian-13",
+              "amzn-2023", "arch")
 
 
 def render_network(vips: list[str]) -> str:
@@ -112,6 +140,22 @@ class NetworkdMethod(Method):
     services = ("systemd-networkd",)
     tool_present = {"networkd_enabled": True, "netplan_configured": False}
     watch_dirs = (DIR,)
+    facts = (
+        # networkctl tells on this very host; elsewhere the release's (where systemd is)
+        Fact("networkd_version",
+             AllOf(INSTALLED, Ask(("networkctl", "--version"), find=r"systemd (\d+)",
+                                  convert=int)),
+             default=None, fill=AnyOf(Ref("netplan"), Ref("systemd"))),
+        Fact("networkd_enabled", AllOf(INSTALLED, AnyOf(ENABLED, Live(RUNNING))),
+             doc="enabled (or running): it applies its config"),
+    )
+
+    def stock_stack(self, release: Release, version: str) -> Mapping[str, Any]:
+        return {"networkd_version": SHIPPED.get(release.key),
+                "networkd_enabled": release.key in ENABLED_BY}
+
+    def describe_stack(self, stack: NetworkStack) -> Optional[str]:
+        return f"systemd-networkd {stack.networkd_version}" if stack.networkd_version else None
 
     def fits(self, release: Release, stack: NetworkStack) -> Fit:
         if not stack.networkd_version and not stack.networkd_enabled:

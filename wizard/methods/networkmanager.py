@@ -11,8 +11,8 @@ from __future__ import annotations
 import configparser
 import posixpath
 import uuid
-from collections.abc import Sequence
-from typing import TYPE_CHECKING, Optional
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Optional
 
 from clb_wizard.methods.base import (
     ExportHints,
@@ -29,6 +29,7 @@ from clb_wizard.methods.base import (
     is_ours,
     version_tuple,
 )
+from clb_wizard.methods.probes import AnyOf, Ask, Fact, Live, Newest, Paths, Ref
 
 if TYPE_CHECKING:
     from clb_wizard.platform import NetworkStack, Platform, Release
@@ -41,6 +42,44 @@ PATH = f"{DIR}/clb-wizard-lo.nmconnection"
 CONNECTION_ID = "clb-wizard-lo"
 # Stable, so a re-run renders the very same file (idempotent) and finds its profile.
 CONNECTION_UUID = str(uuid.uuid5(uuid.NAMESPACE_URL, "https://clb-wizard/lo"))
+
+# Where NetworkManager keeps its plugins: the directory is named after its version (what
+# tells the version under a root where nmcli cannot be asked).
+LIB_DIRS = ("/usr/lib64/NetworkManager", "/usr/lib/NetworkManager",
+            "/usr/lib/x86_64-linux-gnu/NetworkManager",
+            "/usr/lib/aarch64-linux-gnu/NetworkManager")
+# On this very host nmcli says (its version is the daemon's, packaged together; that also
+# finds a NetworkManager installed outside /usr/sbin).
+VERSION = Live(Ask(("nmcli", "--version"), find=r"version (\d+(?:\.\d+)*)"),
+               elsewhere=Newest(LIB_DIRS, r"\d+\.\d+[\w.-]*"))
+
+# The NetworkManager each release ships (its version decides whether it can manage lo).
+_EL = {7: "1.18.8", 8: "1.40.16", 9: "1.48.10", 10: "1.52.0"}
+SHIPPED: dict[str, str] = {
+    **{f"{d}-{major}": version for d in ("centos", "rhel", "rocky", "almalinux")
+       for major, version in _EL.items() if (d, major) not in (("rocky", 7), ("almalinux", 7))},
+    "centos-8": "1.30.0",
+    "openeuler-20": "1.26.2", "openeuler-22": "1.32.12", "openeuler-24": "1.44.2",
+    "opencloudos-8": "1.40.16", "opencloudos-9": "1.44.2",
+    "tencentos-3": "1.30.0", "tencentos-4": "1.44.2",
+    "anolis-8": "1.40.16", "alinux-3": "1.40.16",
+    "kylin-10": "1.26.2", "uos-20": "1.26.2",
+    "fedora-41": "1.50.3", "fedora-42": "1.52.0",
+    "sles-16": "1.52.0", "opensuse-leap-16": "1.52.0",
+}
+
+
+def shipped_version(release: Release, version: str) -> Optional[str]:
+    """The NetworkManager a release ships; RHEL 9.0 and 9.1 shipped 1.36 and 1.40 (9.2
+    brought 1.42), so a 9 release's point version matters."""
+    if release.key.endswith("-9") and release.family == "rhel" and len(
+            version_tuple(version)) >= 2:
+        minor = version_tuple(version)[1]
+        if minor == 0:
+            return "1.36.0"
+        if minor == 1:
+            return "1.40.0"
+    return SHIPPED.get(release.key)
 
 
 def parse_keyfile(path: str, text: str) -> configparser.ConfigParser:
@@ -97,6 +136,21 @@ class NetworkManagerMethod(Method):
     services = ("NetworkManager",)
     tool_present = {"networkmanager": True}  # its version stays the release's
     watch_dirs = (DIR,)
+    facts = (
+        Fact("networkmanager",
+             AnyOf(Paths("networkmanager", ("/usr/sbin/NetworkManager", "/sbin/NetworkManager")),
+                   Ref("nm_version"))),
+        Fact("nm_version", VERSION, default=None, fill=Ref("networkmanager")),
+    )
+
+    def stock_stack(self, release: Release, version: str) -> Mapping[str, Any]:
+        shipped = shipped_version(release, version)
+        return {"networkmanager": shipped is not None, "nm_version": shipped}
+
+    def describe_stack(self, stack: NetworkStack) -> Optional[str]:
+        if not stack.networkmanager:
+            return None
+        return f"NetworkManager {stack.nm_version or '(version unknown)'}"
 
     def fits(self, release: Release, stack: NetworkStack) -> Fit:
         if not stack.networkmanager:

@@ -8,7 +8,8 @@ Linux hosts with neither netplan nor ifupdown. The addresses are added with
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Optional
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, Optional
 
 from clb_wizard.methods.base import (
     Command,
@@ -27,6 +28,8 @@ from clb_wizard.methods.base import (
     is_ours,
     live_label_numbers,
 )
+from clb_wizard.methods.networkd import INSTALLED as NETWORKD_INSTALLED
+from clb_wizard.methods.probes import AnyOf, Fact, Paths
 
 if TYPE_CHECKING:
     from clb_wizard.platform import NetworkStack, Platform, Release
@@ -34,6 +37,8 @@ if TYPE_CHECKING:
 UNIT = "clb-wizard-lo.service"
 PATH = f"/etc/systemd/system/{UNIT}"
 IP = "/sbin/ip"  # /sbin is /usr/sbin on merged-/usr systems, so this works on both
+# Releases whose init system is not systemd (Alpine: OpenRC).
+WITHOUT_SYSTEMD = ("alpine-3", "windows")
 
 
 def render_unit(labels: dict[str, int]) -> str:
@@ -69,6 +74,16 @@ class SystemdUnitMethod(Method):
     name = "systemd-unit"
     title = "systemd unit (ip addr at boot)"
     watch_files = (PATH,)
+    # systemd is the init system (systemd-networkd comes only with it)
+    facts = (Fact("systemd", AnyOf(Paths("systemd", ("/lib/systemd/systemd",
+                                                     "/usr/lib/systemd/systemd")),
+                                   NETWORKD_INSTALLED)),)
+
+    def stock_stack(self, release: Release, version: str) -> Mapping[str, Any]:
+        return {"systemd": release.key not in WITHOUT_SYSTEMD}
+
+    def describe_stack(self, stack: NetworkStack) -> Optional[str]:
+        return None if stack.systemd else "no systemd"
 
     def fits(self, release: Release, stack: NetworkStack) -> Fit:
         if stack.systemd:

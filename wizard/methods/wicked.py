@@ -14,7 +14,8 @@ back as the shell that wicked's ifcfg reader follows would read it.
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING, Optional
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, Optional
 
 from clb_wizard.methods.base import (
     MARKER,
@@ -32,6 +33,7 @@ from clb_wizard.methods.base import (
     foreign_note,
 )
 from clb_wizard.methods.ifcfg import parse_ifcfg
+from clb_wizard.methods.probes import AllOf, Fact, Paths
 
 if TYPE_CHECKING:
     from clb_wizard.platform import NetworkStack, Platform, Release
@@ -102,6 +104,19 @@ class WickedMethod(Method):
     services = ("wicked",)
     tool_present = {"wicked": True}
     watch_files = (PATH,)
+    # installed, and the enabled network service (`systemctl enable wicked`, as YaST's
+    # network setup with wicked does, links the unit)
+    facts = (Fact("wicked", AllOf(
+        Paths("wicked", ("/usr/sbin/wicked", "/sbin/wicked")),
+        Paths("wicked_enabled", ("/etc/systemd/system/multi-user.target.wants/wicked.service",)),
+    )),)
+
+    def stock_stack(self, release: Release, version: str) -> Mapping[str, Any]:
+        # SLES/Leap 15 configure the network with wicked; 16 moved to NetworkManager.
+        return {"wicked": release.key in ("sles-15", "opensuse-leap-15")}
+
+    def describe_stack(self, stack: NetworkStack) -> Optional[str]:
+        return "wicked" if stack.wicked else None
 
     def fits(self, release: Release, stack: NetworkStack) -> Fit:
         if not stack.wicked:

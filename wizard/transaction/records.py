@@ -21,7 +21,6 @@ check (Store: owned by root, writable by nobody else, and each record file likew
 
 from __future__ import annotations
 
-import dataclasses
 import math
 import posixpath
 import re
@@ -211,8 +210,7 @@ def platform_from_json(data: Any) -> Platform:
     for key in ("os_id", "version", "name", "family", "release", "method"):
         if not isinstance(data[key], str) or len(data[key]) > 256:
             raise RecordRefused(f"platform {key} is not a text")
-    known = {f.name for f in dataclasses.fields(NetworkStack)}
-    stack = {k: v for k, v in data.get("stack", {}).items() if k in known}
+    stack = data.get("stack", {})
     if not all(v is None or isinstance(v, (bool, int, str)) for v in stack.values()):
         raise RecordRefused("platform stack holds a value that is not plain")
     lists = [data.get(k, ()) for k in ("reasons", "packages")]
@@ -221,7 +219,7 @@ def platform_from_json(data: Any) -> Platform:
         raise RecordRefused("platform reasons or packages are not texts")
     return Platform(  # the texts that are only shown, made safe to show
         os_id=data["os_id"], version=data["version"], name=terminal_safe(data["name"]),
-        family=data["family"], release=data["release"], stack=NetworkStack(**stack),
+        family=data["family"], release=data["release"], stack=NetworkStack.from_json(stack),
         method=data["method"], reasons=tuple(terminal_safe(r) for r in lists[0]),
         packages=tuple(terminal_safe(p) for p in lists[1]),
         detected=bool(data.get("detected", True)),
