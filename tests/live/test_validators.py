@@ -101,8 +101,12 @@ def drop_vip2(sb, root, plan, *, ends_with_ip_del: bool):
     if ends_with_ip_del:
         assert smaller.commands[-1].argv == ("ip", "addr", "del", f"{VIP2}/32", "dev", "lo")
     execute(sb, smaller)
-    inet = lo_inet(sb)
-    assert VIP1 in inet and VIP2 not in inet and "127.0.0.1" in inet
+
+    def settled() -> bool:  # networkd re-applies lo after its reload (the engine waits too)
+        inet = lo_inet(sb)
+        return VIP1 in inet and VIP2 not in inet and "127.0.0.1" in inet
+
+    wait_for(settled, f"lo to hold {VIP1} and not {VIP2}")
     return smaller
 
 
