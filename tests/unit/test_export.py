@@ -209,31 +209,69 @@ PROBE = """- name: The play's variables, templated by ansible-core as the play t
     - name: Show the argv of clb-wizard apply
       ansible.builtin.debug:
         msg: "ARGV={{{{ clb_apply_argv | join('|') }}}}"
+    - name: The rollback's choice, in a conditional as the play uses it
+      ansible.builtin.debug:
+        msg: "OURS"
+      when: clb_undo and clb_ours
+    - name: The rollback's other choice
+      ansible.builtin.debug:
+        msg: "NOT OURS"
+      when: clb_undo and not clb_ours
 """
 
 
-def test_apply_gets_the_vips_and_exactly_the_options_asked_for(tmp_path, bundle):
-    """ansible-playbook (the test extras' ansible-core) templates the play's own
-    `clb_apply_argv` for three hosts: no option, each option set in the inventory, and
-    one set with -e as the README shows."""
-    out = exported(tmp_path, bundle, "--method", "networkd")
+def probe_play(tmp_path: Path, out: Path, inventory: dict, *extra: str) -> dict[str, list[str]]:
+    """The play's own variables (of the play and of its block, but the interpreter)
+    templated by ansible-playbook (the test extras' ansible-core) for the hosts of
+    `inventory` (host -> host vars): host -> the messages shown."""
+    play = play_of(out)
+    block_vars = {k: v for k, v in play["tasks"][-1]["vars"].items()
+                  if k != "ansible_python_interpreter"}
     probe = tmp_path / "probe.yml"
     probe.write_text(PROBE.format(vars_file=out / VARS_NAME,
-                                  vars=json.dumps(play_of(out)["vars"])))
-    inventory = tmp_path / "hosts"
-    inventory.write_text("plain\nremove clb_remove_others=true\narp clb_arp_sysctls=yes\n")
+                                  vars=json.dumps({**play["vars"], **block_vars})))
+    hosts = tmp_path / "hosts.yml"
+    hosts.write_text(json.dumps({"all": {"hosts": inventory}}))
     env = {**os.environ, "HOME": str(tmp_path), "ANSIBLE_LOCAL_TEMP": str(tmp_path / "tmp"),
            "ANSIBLE_NOCOLOR": "1"}
-    result = subprocess.run(
-        [VENV_BIN / "ansible-playbook", "-i", inventory, "-c", "local", probe,
-         "-e", "clb_arp_sysctls=false"],  # -e wins over the inventory: arp gets none
-        capture_output=True, text=True, env=env, timeout=120)
+    result = subprocess.run([VENV_BIN / "ansible-playbook", "-i", hosts, "-c", "local", probe,
+                             *extra], capture_output=True, text=True, env=env, timeout=120)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    shown = re.findall(r'^ok: \[(\w+)\] => \{\n\s+"msg": "ARGV=(.*)"$', result.stdout, re.M)
-    argv = {host: line.split("|") for host, line in shown}
+    shown: dict[str, list[str]] = {}
+    for host, msg in re.findall(r'^ok: \[(\w+)\] => \{\n\s+"msg": "(.*)"$', result.stdout, re.M):
+        shown.setdefault(host, []).append(msg)
+    return shown
+
+
+def test_apply_gets_the_vips_and_exactly_the_options_asked_for(tmp_path, bundle):
+    """Three hosts: no option, each option set in the inventory, and one set with -e as
+    the README shows (-e wins over the inventory: arp gets none)."""
+    out = exported(tmp_path, bundle, "--method", "networkd")
+    shown = probe_play(tmp_path, out, {"plain": {}, "remove": {"clb_remove_others": True},
+                                       "arp": {"clb_arp_sysctls": "yes"}},
+                       "-e", "clb_arp_sysctls=false")
+    argv = {host: msgs[0].removeprefix("ARGV=").split("|") for host, msgs in shown.items()}
     base = ["/opt/clb-wizard/0.1.0/clb-wizard", "apply", "--json", "--yes",
             "--confirm-timeout=0", f"--vip={VIP1},{VIP2}", "--method=networkd"]
     assert argv == {"plain": base, "remove": [*base, "--remove-others"], "arp": base}
+
+
+def history(*vip_sets: list[str]) -> dict:
+    """A registered `clb-wizard history --json` result, newest first."""
+    entries = [{"id": f"2025010{n}-000000-abcdef", "vips": vips}
+               for n, vips in enumerate(vip_sets)]
+    return {"stdout": json.dumps({"ok": True, "history": entries}), "rc": 0}
+
+
+def test_rollback_undoes_only_a_newest_change_that_is_this_playbooks(tmp_path, bundle):
+    out = exported(tmp_path, bundle)
+    shown = probe_play(tmp_path, out, {
+        "ours": {"clb_history": history([VIP2, VIP1], [VIP1])},  # any order of the VIPs
+        "later": {"clb_history": history([VIP1], [VIP1, VIP2])},  # another change since
+        "none": {"clb_history": history()},  # nothing on record
+    }, "-e", "clb_rollback=true")
+    assert {host: msgs[1:] for host, msgs in shown.items()} == {
+        "ours": ["OURS"], "later": ["NOT OURS"], "none": ["NOT OURS"]}
 
 
 def test_the_play_passes_ansible_lint_production_offline(tmp_path, bundle):
