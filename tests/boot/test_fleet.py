@@ -242,6 +242,27 @@ def test_a_vip_leaves_service_only_when_asked(fleet):
     assert fleet.vips_on("web1") == VIP_SET
 
 
+def test_a_host_another_run_is_changing_fails_unchanged(fleet):
+    """The play holds no lock of its own: clb-wizard's lock keeps it and the wizard apart."""
+    web3 = fleet.machine("web3")
+    before = Snapshot.take(web3)
+    holder = web3.popen(["flock", LOCK, "sleep", "600"])
+    try:
+        while web3.run(["flock", "-n", LOCK, "true"]).returncode == 0:
+            time.sleep(0.1)  # until the holder has it
+        result = fleet.run([*PLAY, "--limit", "web3"])
+    finally:
+        for pid, argv in processes(web3).items():  # the holder's flock and sleep
+            if argv[0] in (b"flock", b"sleep") and b"600" in argv:
+                os.kill(pid, 9)
+        holder.kill()
+        holder.wait()
+    assert result.returncode != 0
+    assert "another clb-wizard run" in result.stdout and "is changing this host" in result.stdout
+    assert recap(result)["web3"]["changed"] == 0
+    assert Snapshot.take(web3) == before
+
+
 def test_a_killed_ansible_playbook_leaves_no_lock_and_the_next_runs_proceed(fleet):
     """ansible-playbook and its connections are SIGKILLed while web1's clb-wizard is in
     the middle of the change (its ifdown held): clb-wizard runs detached from the SSH
