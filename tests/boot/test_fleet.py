@@ -31,7 +31,7 @@ from tests.boot.checks import Snapshot, lo_addresses, wait_for_addresses
 from tests.boot.fleet import NET, Controller, Host, configure, keypair, recap
 from tests.boot.harness import Bridge, Machine
 from tests.boot.roots import Root
-from tests.bundle.build import run_file
+from tests.bundle.build import base_name, run_file, version
 
 SUITE = "bookworm"
 NO_PYTHON = "nopython"  # tests/boot/roots.py: minbase + ifupdown + sshd, no python3 at all
@@ -48,8 +48,8 @@ web2 ansible_host={NET}.12
 web3 ansible_host={NET}.13
 web4 ansible_host={NET}.14
 """
-BUNDLE = run_file().name  # clb-wizard-VERSION-linux-x86_64.run, copied into the workdir
-VERSION = BUNDLE.split("-")[2]
+BUNDLE = f"{base_name()}.run"  # run_file() (built by the fixture), copied into the workdir
+VERSION = version()
 EXPORT = ["clb-wizard", "export", "--format", "ansible", "--vip", VIPS[0], "--vip", VIPS[1],
           "--bundle", BUNDLE, "--output", "fleet/"]
 PLAY = ["ansible-playbook", "-i", "inventory.ini", "-b", "fleet/clb-wizard-lo.yml"]
