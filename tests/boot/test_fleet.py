@@ -190,7 +190,8 @@ def test_a_failed_activation_is_rolled_back_by_the_engine_and_stops_the_rollout(
     assert counts["web1"]["changed"] == 0 and counts["web1"]["failed"] == 0, shown(result)
     assert counts["web2"]["failed"] == 1, shown(result)
     assert "web3" not in counts and "web4" not in counts, shown(result)
-    assert "networkctl: simulated failure" in result.stdout, shown(result)
+    assert "networkctl: simulated failure" in result.stdout, shown(result)  # the failed step
+    assert "Log on the host: /var/lib/clb-wizard/log/" in result.stdout
     assert Snapshot.take(web2) == fleet.pristine["web2"]  # files byte-exact, lo as before
     assert not web2.path("/var/lib/clb-wizard/journal.json").exists()
     assert fleet.wizard_json("web2", "history")["history"] == []
