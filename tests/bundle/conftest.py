@@ -97,6 +97,21 @@ class Bare:
     def sh(self, script: str, **kwargs) -> subprocess.CompletedProcess:
         return self.run("/bin/sh", "-c", script, **kwargs)
 
+    def put_run_file(self, content: Optional[bytes] = None, name: str = "") -> str:
+        """The .run file (or `content`) copied into the root; its path inside."""
+        name = name or self.bundle.run.name
+        (self.root / name).write_bytes(self.bundle.run.read_bytes() if content is None
+                                       else content)
+        return f"/{name}"
+
+    def refuses(self, *command: str, said: str) -> subprocess.CompletedProcess:
+        """`command` exits 2 saying `said`, and the root is as it was."""
+        before = self.listing()
+        result = self.run(*command)
+        assert result.returncode == 2 and said in result.stderr, result.stderr
+        assert self.listing() == before
+        return result
+
     def listing(self) -> dict[str, tuple]:
         """path -> (type and mode, owner, size, mtime, link target) of everything in the
         root but its mount points: what an install or uninstall changed."""

@@ -87,8 +87,7 @@ def test_the_tui_walks_a_dry_run_to_done_on_a_linux_console(bare: Bare) -> None:
 
 
 def test_run_file_installs_runs_and_uninstalls(bare: Bare) -> None:
-    run = f"/{bare.bundle.run.name}"
-    (bare.root / run[1:]).write_bytes(bare.bundle.run.read_bytes())
+    run = bare.put_run_file()
     before = bare.listing()
 
     installed = bare.run("/bin/sh", run, "--install-only")
@@ -120,8 +119,7 @@ def test_run_file_installs_runs_and_uninstalls(bare: Bare) -> None:
 
 def test_a_damaged_install_is_replaced(bare_today: Bare) -> None:
     bare = bare_today
-    run = f"/{bare.bundle.run.name}"
-    (bare.root / run[1:]).write_bytes(bare.bundle.run.read_bytes())
+    run = bare.put_run_file()
     assert bare.run("/bin/sh", run, "--install-only").returncode == 0
     version = bare.bundle.name.removeprefix("clb-wizard-")
     victim = bare.path(f"/opt/clb-wizard/{version}/lib/python3/dist-packages/clb_wizard/vips.py")
@@ -135,42 +133,28 @@ def test_a_damaged_install_is_replaced(bare_today: Bare) -> None:
 
 
 def test_a_damaged_run_file_is_refused_and_installs_nothing(bare_today: Bare) -> None:
-    bare = bare_today
-    data = bare.bundle.run.read_bytes()
+    data = bare_today.bundle.run.read_bytes()
     flipped = bytearray(data)
     flipped[-1000] ^= 0xFF
     for name, content, said in (("truncated.run", data[:-4096], "incomplete"),
                                 ("flipped.run", bytes(flipped), "damaged")):
-        (bare.root / name).write_bytes(content)
-        before = bare.listing()
-        result = bare.run("/bin/sh", f"/{name}", "--install-only")
-        assert result.returncode == 2 and said in result.stderr, result.stderr
+        run = bare_today.put_run_file(content, name)
+        result = bare_today.refuses("/bin/sh", run, "--install-only", said=said)
         assert "download it again" in result.stderr
-        assert bare.listing() == before
 
 
 def test_a_foreign_file_at_the_link_stops_the_install(bare_today: Bare) -> None:
-    bare = bare_today
-    run = f"/{bare.bundle.run.name}"
-    (bare.root / run[1:]).write_bytes(bare.bundle.run.read_bytes())
-    admin = bare.path("/usr/local/sbin/clb-wizard")
+    run = bare_today.put_run_file()
+    admin = bare_today.path("/usr/local/sbin/clb-wizard")
     admin.parent.mkdir(parents=True)
     admin.write_text("#!/bin/sh\necho the admin's own\n")
-    before = bare.listing()
-    result = bare.run("/bin/sh", run, "--install-only")
-    assert result.returncode == 2 and "move it away" in result.stderr, result.stderr
-    assert bare.listing() == before
+    bare_today.refuses("/bin/sh", run, "--install-only", said="move it away")
 
 
 def test_uninstall_waits_for_an_unfinished_change(bare_today: Bare) -> None:
-    bare = bare_today
-    run = f"/{bare.bundle.run.name}"
-    (bare.root / run[1:]).write_bytes(bare.bundle.run.read_bytes())
-    assert bare.run("/bin/sh", run, "--install-only").returncode == 0
-    journal = bare.path("/var/lib/clb-wizard/journal.json")
+    run = bare_today.put_run_file()
+    assert bare_today.run("/bin/sh", run, "--install-only").returncode == 0
+    journal = bare_today.path("/var/lib/clb-wizard/journal.json")
     journal.parent.mkdir(parents=True)
     journal.write_text("{}")
-    before = bare.listing()
-    result = bare.run("/bin/sh", run, "--uninstall")
-    assert result.returncode == 2 and "a change is unfinished" in result.stderr, result.stderr
-    assert bare.listing() == before
+    bare_today.refuses("/bin/sh", run, "--uninstall", said="a change is unfinished")
