@@ -58,11 +58,15 @@ if [ "$(id -u 2>/dev/null || echo 0)" = 0 ]; then
     clb_up=$clb_home
     while [ -n "$clb_up" ]; do
         clb_up=${clb_up%/*}
-        clb_bad=$clb_bad$(find "${clb_up:-/}" -prune \( ! -user 0 -o \( -perm -0020 -o -perm -0002 \) ! -perm -1000 \) -exec ls -ldn {} + 2>&1)
+        clb_found=$(find "${clb_up:-/}" -prune \( ! -user 0 -o \( -perm -0020 -o -perm -0002 \) ! -perm -1000 \) -exec ls -ldn {} + 2>&1)
+        [ -z "$clb_found" ] || clb_bad="$clb_bad$clb_found
+"
     done
-    clb_bad=$clb_bad$(find "$clb_home" \( ! -user 0 -o ! -type l \( -perm -0020 -o -perm -0002 \) -o ! -type f ! -type d ! -type l \) -exec ls -ldn {} + 2>&1 | head -n 10)
+    clb_found=$(find "$clb_home" \( ! -user 0 -o ! -type l \( -perm -0020 -o -perm -0002 \) -o ! -type f ! -type d ! -type l \) -exec ls -ldn {} + 2>&1 | head -n 10)
+    [ -z "$clb_found" ] || clb_bad="$clb_bad$clb_found
+"
     if [ -n "$clb_bad" ]; then
-        printf 'clb-wizard: refusing to run as root: a user other than root owns or can change these parts of the bundle (or folders above it), so they could run their code as root:\n%s\n' "$clb_bad" >&2
+        printf 'clb-wizard: refusing to run as root: a user other than root owns or can change these parts of the bundle (or folders above it), so they could run their code as root:\n%s' "$clb_bad" >&2
         printf 'Fix: reinstall from the .run file (sudo sh clb-wizard-@VERSION@-linux-@ARCH@.run --install-only), or make them root'"'"'s: chown -R root:root %s && chmod -R go-w %s (and the same for each folder above it listed here).\n' "$clb_home" "$clb_home" >&2
         exit 2
     fi

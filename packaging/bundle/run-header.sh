@@ -22,6 +22,7 @@ TARGET=$PREFIX/$VERSION
 LINK=/usr/local/sbin/clb-wizard
 CREATED=$PREFIX/.created-by-$VERSION  # the folders the install made, for --uninstall
 RUN_FILE=$0
+umask 022
 
 say() { printf 'clb-wizard: %s\n' "$*" >&2; }
 die() {
@@ -74,14 +75,18 @@ link_points_here() { [ -L "$LINK" ] && [ "$(readlink "$LINK")" = "$TARGET/clb-wi
 install_bundle() {
     need_root "$@"
     check_self
+    if [ -e "$LINK" ] && ! { [ -L "$LINK" ] && case $(readlink "$LINK") in
+            "$PREFIX"/*/clb-wizard) true ;; *) false ;; esac; }; then
+        die "$LINK exists and is not a link to a clb-wizard bundle: move it away and run this again (nothing was installed)"
+    fi
+    if [ -d "$PREFIX" ] && [ -n "$(find "$PREFIX" -prune ! -user 0)" ]; then
+        die "$PREFIX is not root's, so it is not the folder this installs into: move it away (nothing was installed)"
+    fi
     created=
     for dir in /opt "$PREFIX" /usr /usr/local "${LINK%/*}"; do
         [ -d "$dir" ] || created="$dir $created"  # deepest first
     done
-    if [ -d "$PREFIX" ] && [ -n "$(find "$PREFIX" -prune ! -user 0)" ]; then
-        die "$PREFIX is not root's: it is not the folder this installs into; move it away"
-    fi
-    mkdir -p "$PREFIX" && chmod 0755 "$PREFIX" || die "cannot create $PREFIX"
+    [ -d "$PREFIX" ] || mkdir -p "$PREFIX" || die "cannot create $PREFIX"
     [ -z "$created" ] || [ -f "$CREATED" ] || echo "$created" >"$CREATED"
     if ! intact; then
         tmp=$PREFIX/.install-$VERSION-$$
@@ -91,7 +96,7 @@ install_bundle() {
             die "unpacking into $PREFIX failed (is the disk full?); nothing was installed"
         fi
         chown -R 0:0 "$tmp/clb-wizard-$VERSION" && chmod -R go-w "$tmp/clb-wizard-$VERSION" \
-            && chmod 0755 "$tmp/clb-wizard-$VERSION" || { rm -rf "$tmp"; die "cannot set the owner of $tmp"; }
+            || { rm -rf "$tmp"; die "cannot make $tmp root's"; }
         if [ -e "$TARGET" ] || [ -L "$TARGET" ]; then
             say "$TARGET was changed or damaged: replacing it"
             mv "$TARGET" "$tmp/old" || { rm -rf "$tmp"; die "cannot move the damaged $TARGET aside"; }
@@ -102,29 +107,33 @@ install_bundle() {
         installed=yes
     fi
     if ! link_points_here; then
-        if [ -e "$LINK" ] && [ ! -L "$LINK" ]; then
-            die "$LINK exists and is not a link to a clb-wizard bundle; move it away and run this again ($TARGET is installed)"
-        fi
-        mkdir -p "${LINK%/*}" && ln -sfn "$TARGET/clb-wizard" "$LINK" || die "cannot link $LINK"
+        [ -d "${LINK%/*}" ] || mkdir -p "${LINK%/*}" || die "cannot create ${LINK%/*}"
+        ln -sf "$TARGET/clb-wizard" "$LINK" || die "cannot link $LINK"
         installed=yes
     fi
     if [ -n "${installed:-}" ]; then
-        say "installed $TARGET, linked $LINK"
-    else
+        say "installed $TARGET; run it as $LINK"
+    elif [ "$MODE" = install-only ]; then  # else the wizard's output alone
         say "$TARGET is already installed and intact"
     fi
 }
 
 uninstall_bundle() {
     need_root "$@"
+    if ! link_points_here && [ ! -e "$TARGET" ] && [ ! -L "$TARGET" ]; then
+        say "clb-wizard $VERSION is not installed here: nothing to remove"
+        exit 0
+    fi
     if [ -e /var/lib/clb-wizard/journal.json ]; then
-        die "a change is unfinished (/var/lib/clb-wizard/journal.json): finish it first (clb-wizard confirm, rollback or recover), then uninstall"
+        die "a change is unfinished (/var/lib/clb-wizard/journal.json): finish it first (clb-wizard confirm, rollback or recover), then uninstall; nothing was removed"
     fi
-    link_points_here && { rm -f "$LINK" || die "cannot remove $LINK"; }
-    if [ -d "$TARGET" ] && [ ! -L "$TARGET" ]; then
-        [ -f "$TARGET/clb-wizard-bundle.json" ] || die "$TARGET is not a clb-wizard bundle; left alone"
-        rm -rf "$TARGET" || die "cannot remove $TARGET"
+    if [ -e "$TARGET" ] && [ ! -f "$TARGET/clb-wizard-bundle.json" ]; then
+        die "$TARGET is not a clb-wizard bundle: left alone, nothing was removed"
     fi
+    if link_points_here; then
+        rm -f "$LINK" || die "cannot remove $LINK"
+    fi
+    rm -rf "$TARGET" || die "cannot remove $TARGET"
     created=$(cat "$CREATED" 2>/dev/null)
     rm -f "$CREATED"
     for dir in $created "$PREFIX"; do
@@ -134,8 +143,10 @@ uninstall_bundle() {
     exit 0
 }
 
+MODE=run
 case ${1:-} in
     --install-only)
+        MODE=install-only
         shift
         install_bundle "$@"
         exit 0 ;;
