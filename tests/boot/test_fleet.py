@@ -1,4 +1,4 @@
-"""The fleet over real SSH (issues 15, 20): booted Debian 12 hosts with mixed stacks
+"""The fleet over real SSH (issues 15, 20): booted Debian hosts with mixed stacks
 (ifupdown, netplan + systemd-networkd, NetworkManager, and one with no python3 at all) on a
 private bridge; ansible-playbook (the test extras' ansible-core, from PyPI) and ssh inside
 the bridge's namespace with keys made for this run.
@@ -30,18 +30,18 @@ import pytest
 from tests.boot.checks import Snapshot, lo_addresses, wait_for_addresses
 from tests.boot.fleet import NET, Controller, Host, configure, keypair, recap
 from tests.boot.harness import Bridge, Machine
-from tests.boot.roots import Root
+from tests.boot.roots import NOPYTHON_SUITE, Root
 from tests.bundle.build import base_name, run_file, version
 
 SUITE = "bookworm"
-NO_PYTHON = "nopython"  # tests/boot/roots.py: minbase + ifupdown + sshd, no python3 at all
 VIPS = ("192.0.2.21", "203.0.113.21")
 VIP_SET = {f"{v}/32" for v in VIPS}
-# name -> (cached root variant, how its own address is configured, the method chosen)
-HOSTS = {"web1": ("ifupdown", "ifupdown", "ifupdown"),
-         "web2": ("netplan", "netplan", "netplan"),
-         "web3": ("nm", "nm", "networkmanager"),
-         "web4": (NO_PYTHON, "ifupdown", "ifupdown")}
+# name -> (cached root, how its own address is configured, the method clb-wizard chooses);
+# web4's root has no python3 at all (minbase, ifupdown, sshd; the oldest suite of the run)
+HOSTS = {"web1": (Root(SUITE, "ifupdown"), "ifupdown", "ifupdown"),
+         "web2": (Root(SUITE, "netplan"), "netplan", "netplan"),
+         "web3": (Root(SUITE, "nm"), "nm", "networkmanager"),
+         "web4": (Root(NOPYTHON_SUITE, "nopython"), "ifupdown", "ifupdown")}
 INVENTORY = f"""[backends]
 web1 ansible_host={NET}.11
 web2 ansible_host={NET}.12
@@ -136,9 +136,9 @@ def fleet(boot_env, tmp_path_factory):
     bridge = Bridge()
     hosts: dict[str, Host] = {}
     try:
-        for n, (name, (variant, stack, _)) in enumerate(HOSTS.items(), 1):
+        for n, (name, (root, stack, _)) in enumerate(HOSTS.items(), 1):
             # no clb-wizard on the hosts: the play brings it
-            machine = Machine(Root(SUITE, variant).path, boot_env.workdir, bridge=bridge)
+            machine = Machine(root.path, boot_env.workdir, bridge=bridge)
             hosts[name] = Host(name, f"{NET}.1{n}", machine)
             configure(machine, stack, hosts[name].ip, host_key, client_pub)
         with ThreadPoolExecutor(len(hosts)) as pool:
