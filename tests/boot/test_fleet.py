@@ -59,10 +59,12 @@ UNDO_EXPORT = ["clb-wizard", "export", "--format", "ansible", "--vip", VIPS[0],
                "--bundle", BUNDLE, "--output", "undo/"]
 UNDO = ["ansible-playbook", "-i", "inventory.ini", "-b", "undo/clb-wizard-lo.yml",
         "-e", "clb_remove_others=true", "--limit", "web1"]
+UNDO_PREVIEW = [*UNDO, "--check"]
 ROLLBACK = [*PLAY, "-e", "clb_rollback=true"]
 UNDO_ROLLBACK = ["ansible-playbook", "-i", "inventory.ini", "-b", "undo/clb-wizard-lo.yml",
                  "-e", "clb_rollback=true", "--limit", "web1"]
-README_COMMANDS = (EXPORT, CANARY, PLAY, BATCHES, UNDO_EXPORT, UNDO, ROLLBACK, UNDO_ROLLBACK)
+README_COMMANDS = (EXPORT, CANARY, PLAY, BATCHES, UNDO_EXPORT, UNDO_PREVIEW, UNDO, ROLLBACK,
+                   UNDO_ROLLBACK)
 # activation fails on web2: its `networkctl reload` (a shim first on root's PATH)
 FAILING_NETWORKCTL = ("#!/bin/sh\n[ \"$1\" = reload ] && { echo 'networkctl: simulated "
                       "failure' >&2; exit 1; }\nexec /usr/bin/networkctl \"$@\"\n")
@@ -167,6 +169,11 @@ def test_one_host_has_no_python_at_all(fleet):
 
 def test_canary_touches_one_host(fleet):
     fleet.run(EXPORT)
+    preview = fleet.run([*CANARY, "--check"])  # the install would change it; nothing more yet
+    assert preview.returncode == 0, shown(preview)
+    assert recap(preview)["web1"]["changed"] == 1, shown(preview)
+    assert "is not installed here yet" in preview.stdout
+    assert not installed(fleet.machine("web1"))
     result = fleet.run(CANARY)
     assert result.returncode == 0, shown(result)
     counts = recap(result)
@@ -240,6 +247,10 @@ def test_a_vip_leaves_service_only_when_asked(fleet):
     assert refused.returncode != 0
     assert f"{VIPS[1]}" in refused.stdout and "out of service" in refused.stdout
     assert recap(refused)["web1"]["changed"] == 0
+    preview = fleet.run(UNDO_PREVIEW)  # clb-wizard's own dry run
+    assert preview.returncode == 0, shown(preview)
+    assert recap(preview)["web1"]["changed"] == 1
+    assert f"out of service: {VIPS[1]}" in preview.stdout and "Dry run" in preview.stdout
     assert fleet.vips_on("web1") == VIP_SET
 
 
@@ -324,6 +335,9 @@ def test_a_killed_ansible_playbook_leaves_no_lock_and_the_next_runs_proceed(flee
 def test_rollback_brings_every_host_back(fleet):
     """`clb_rollback=true` undoes this playbook's change on each host where it is the
     newest one; web1's newest is the undo playbook's, so it waits for that one first."""
+    preview = fleet.run([*ROLLBACK, "--check", "--limit", "web2"])
+    assert recap(preview)["web2"]["changed"] == 1 and "A run rolls back" in preview.stdout
+    assert fleet.vips_on("web2") == VIP_SET
     first = fleet.run(ROLLBACK)
     assert first.returncode == 0, shown(first)
     counts = recap(first)
