@@ -205,7 +205,19 @@ def trim(stage: Path) -> dict[str, list[str]]:
     for name in EMPTIED:
         (stage / name).write_bytes(b"")
     removed["Pygments' lexers for languages the wizard never shows"] = trim_pygments(stage)
+    prune_records(stage / "lib/python3/dist-packages")
     return removed
+
+
+def prune_records(site: Path) -> None:
+    """Each wheel's RECORD lists what is left of it (not the files taken out, nor pip's
+    direct_url.json, which named the wheel's temporary path)."""
+    for record in site.glob("*.dist-info/RECORD"):
+        lines = record.read_text().splitlines(True)
+        kept = [line for line in lines
+                if (site / line.split(",", 1)[0]).exists() or line.startswith(record.parent.name
+                                                                               + "/RECORD,")]
+        record.write_text("".join(kept))
 
 
 def trim_pygments(stage: Path) -> list[str]:

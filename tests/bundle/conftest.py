@@ -90,9 +90,11 @@ class Bare:
                 *(f"--env={k}={v}" for k, v in inside_env(env).items()), "--", *command]
 
     def run(self, *command: str, env: Optional[dict[str, str]] = None, timeout: float = 120,
-            syscalls_only: bool = False) -> subprocess.CompletedProcess:
+            syscalls_only: bool = False, input: Optional[str] = None,
+            ) -> subprocess.CompletedProcess:
         return subprocess.run(self.argv(command, env, syscalls_only), capture_output=True,
-                              text=True, timeout=timeout, cwd=REPO, env=helper_env())
+                              text=True, timeout=timeout, cwd=REPO, env=helper_env(),
+                              input=input)
 
     def sh(self, script: str, **kwargs) -> subprocess.CompletedProcess:
         return self.run("/bin/sh", "-c", script, **kwargs)

@@ -72,6 +72,24 @@ def test_version_names_the_bundled_runtime(bare: Bare) -> None:
     assert lines[4].startswith("OpenSSL 3.0.") and "(Debian libssl3 3.0." in lines[4]
 
 
+def test_bin_python3_takes_python_arguments_and_the_c_library_its_files(bare: Bare) -> None:
+    """As the fleet's Ansible uses it (-c, a script, - for stdin), and NSS through the
+    bundled glibc's built-in files and dns modules (the root's own /etc)."""
+    python = f"/{bare.bundle.name}/bin/python3"
+    (bare.root / "etc").mkdir()
+    (bare.root / "etc/passwd").write_text("root:x:0:0:root:/root:/bin/sh\n")
+    (bare.root / "etc/group").write_text("root:x:0:\n")
+    (bare.root / "etc/hosts").write_text("192.0.2.7 api.example.test\n")
+    (bare.root / "etc/nsswitch.conf").write_text("passwd: files\ngroup: files\nhosts: files dns\n")
+    (bare.root / "script.py").write_text("import sys\nprint('script', sys.argv[1:])\n")
+    probe = ("import grp, pwd, socket\n"
+             "print(pwd.getpwuid(0).pw_name, grp.getgrgid(0).gr_name,"
+             " socket.gethostbyname('api.example.test'))\n")
+    assert bare.run(python, "-c", probe).stdout == "root root 192.0.2.7\n"
+    assert bare.run(python, "/script.py", "a", "b").stdout == "script ['a', 'b']\n"
+    assert bare.run(python, "-", input=probe).stdout == "root root 192.0.2.7\n"
+
+
 def test_the_tui_walks_a_dry_run_to_done_on_a_linux_console(bare: Bare) -> None:
     make_root(bare.root, "ubuntu-22.04", name="preview")
     argv = bare.argv([bare.launcher, "--root", "/preview", "--os", "ubuntu-22.04"])
