@@ -7,7 +7,10 @@
 #   (Alpine's tool) unpacked into .cache/ifupdown-ng-root (Debian's package conflicts
 #   with ifupdown, which the tests need too), and for the boot tests systemd-nspawn
 #   (systemd-container), debootstrap and Debian's archive keys (without recommends:
-#   systemd-container's would add mymachines to nsswitch).
+#   systemd-container's would add mymachines to nsswitch); for the portable bundle
+#   (packaging/build-bundle, tests/bundle) xz-utils, binutils (strip) and busybox-static
+#   (the static /bin/sh of the bare roots: one file in /bin, no applet links); ssh for the
+#   fleet tests (their ansible-core comes from PyPI with the test extras, not from apt).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if [ "$(id -u)" -ne 0 ]; then
@@ -16,7 +19,8 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 export DEBIAN_FRONTEND=noninteractive
 packages=(iproute2 ifupdown netplan.io systemd shellcheck dbus dbus-daemon procps curl
-          python3-venv ansible-core systemd-container debootstrap debian-archive-keyring)
+          python3-venv openssh-client systemd-container debootstrap debian-archive-keyring
+          xz-utils binutils busybox-static)
 missing=()
 for p in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")

@@ -3,7 +3,9 @@
 One `debootstrap --variant=minbase` per suite gives the base root (systemd, dbus, iproute2,
 python3, openssh-server and sudo: the fleet tests log in over SSH); each network stack is
 then that base copied plus `apt-get install --no-install-recommends` of its packages, so a
-suite costs one debootstrap. Roots live in `/var/cache/clb-wizard-tests/boot/roots/
+suite costs one debootstrap; the "nopython" root (no python3 at all, for the portable
+bundle) is a second one of the oldest suite, from the packages the base left in the cache.
+Roots live in `/var/cache/clb-wizard-tests/boot/roots/
 <suite>-<variant>-<key>/` (outside the clone, so a fresh clone on a machine that ran the
 tests before reuses them; `CLB_BOOT_CACHE` moves it),
 where the key hashes everything that goes into the root (suite, package lists, mirror
@@ -56,6 +58,13 @@ VARIANTS = {
     "nm": ("network-manager",),
 }
 
+# Roots debootstrapped on their own (not copied from their suite's base), with exactly
+# these packages: "nopython" has no python3 at all (minbase, systemd, ifupdown, sshd,
+# sudo): a host without Python, where the portable bundle runs (tests/boot/test_bundle.py).
+STANDALONE = {"nopython": tuple(p for p in BASE_PACKAGES if p != "python3") + ("ifupdown",)}
+# The oldest suite this run boots: closest to the old hosts the bundle is for.
+NOPYTHON_SUITE = next((s for s in ("bullseye", "bookworm", "trixie") if s in SUITES), ONE_SUITE)
+
 # Bump when the build steps below change in a way the package lists do not show.
 BUILD_STEPS = 1
 
@@ -70,13 +79,23 @@ class Root:
         return f"{self.suite}-{self.variant}"
 
     @property
+    def standalone(self) -> bool:
+        return self.variant in STANDALONE
+
+    @property
     def packages(self) -> tuple[str, ...]:
+        if self.standalone:
+            return STANDALONE[self.variant]
         return BASE_PACKAGES + VARIANTS[self.variant]
 
     @property
     def key(self) -> str:
-        spec = {"suite": self.suite, "base": sorted(BASE_PACKAGES),
-                "packages": sorted(VARIANTS[self.variant]), "steps": BUILD_STEPS}
+        if self.standalone:
+            spec = {"suite": self.suite, "standalone": sorted(self.packages),
+                    "steps": BUILD_STEPS}
+        else:
+            spec = {"suite": self.suite, "base": sorted(BASE_PACKAGES),
+                    "packages": sorted(VARIANTS[self.variant]), "steps": BUILD_STEPS}
         return hashlib.sha256(json.dumps(spec, sort_keys=True).encode()).hexdigest()[:12]
 
     @property
@@ -92,7 +111,9 @@ class Root:
 
 
 def all_roots(suites: Iterable[str] = SUITES) -> list[Root]:
-    return [Root(s, v) for s in suites for v in VARIANTS]
+    suites = list(suites)
+    return [*(Root(s, v) for s in suites for v in VARIANTS),
+            *(Root(NOPYTHON_SUITE, v) for v in STANDALONE if NOPYTHON_SUITE in suites)]
 
 
 class BuildError(RuntimeError):
@@ -198,8 +219,8 @@ def build(root: Root) -> Path:
     if root.ready():
         return root.path
     base = Root(root.suite, "base")
-    if root.variant != "base":
-        build(base)
+    if root.variant != "base":  # a standalone root too: its debootstrap then finds the
+        build(base)             # suite's packages in the cache the base filled
     with _locked(root.name):
         if root.ready():
             return root.path
@@ -209,7 +230,7 @@ def build(root: Root) -> Path:
         shutil.rmtree(tmp, ignore_errors=True)
         log.write_text("")
         tmp.mkdir(parents=True)
-        if root.variant == "base":
+        if root.variant == "base" or root.standalone:
             _debootstrap(root, tmp, log)
         else:
             tmp.rmdir()

@@ -21,14 +21,10 @@ from pathlib import Path
 
 import pytest
 
-from clb_wizard.methods import get_method
-from clb_wizard.methods.base import RenderInput
 from clb_wizard.methods.networkd import PATH as NETWORKD_PATH
 from clb_wizard.methods.networkd import network_file_of
-from clb_wizard.platform import detect
-from clb_wizard.runner import Runner
 from tests.conftest import require
-from tests.fixtures.roots import IFCFG_LO_SUSE, VIP1, VIP2, apply_files, make_root
+from tests.fixtures.roots import VIP1, VIP2, apply_files, make_root
 from tests.live.test_validators import (
     drop_vip2,
     execute,
@@ -153,102 +149,3 @@ def test_userdata_for_alpine_runs_and_ifupdown_ng_reads_it(sandbox):
     assert lo_inet(sandbox)[VIP1]["prefixlen"] == 32
     query = sandbox.run([ng("ifquery"), "-i", ENI, "-p", "address", "lo"], check=True)
     assert query.stdout.split() == [f"{VIP1}/32"]  # what `ifup -a` applies at boot
-
-
-# -- the exported sh script on an Alpine host -------------------------------------------------
-def test_exported_script_for_alpine_applies_reads_back_with_ifquery_and_rolls_back(sandbox):
-    """`export --format script --os alpine-3`, run by dash with ifupdown-ng's own
-    `ifquery` first on PATH: the change verifies by ifupdown-ng's view of lo (the
-    script's `ifquery-ng` reader), and --rollback leaves the files and lo as before."""
-    require("dash")
-    stock = "auto lo\niface lo inet loopback\n"  # Alpine's own
-    sandbox.write(ENI, stock)
-    sandbox.sh("rm -rf /etc/network/interfaces.d")
-    tools = sandbox.dir / "ng-bin"
-    tools.mkdir()
-    (tools / "ifquery").symlink_to(ng("ifquery"))
-    script = str(sandbox.dir / "alpine.sh")
-    exported = sandbox.wizard("export", "--format", "script", "--os", "alpine-3",
-                              "--output", script, "--vip", VIP1, "--vip", VIP2)
-    assert exported.returncode == 0, exported.stderr
-    path = f"PATH={tools}:/usr/sbin:/usr/bin:/sbin:/bin"
-
-    applied = sandbox.run(["env", path, "dash", script], timeout=120)
-    assert applied.returncode == 0, applied.stdout + applied.stderr
-    assert f"[ok] ifquery-ng reads back: {VIP1} {VIP2}" in applied.stdout, applied.stdout
-    inet = lo_inet(sandbox)
-    assert inet[VIP1]["prefixlen"] == inet[VIP2]["prefixlen"] == 32 and "127.0.0.1" in inet
-    query = sandbox.run([ng("ifquery"), "-i", ENI, "-p", "address", "lo"], check=True)
-    assert sorted(query.stdout.split()) == [f"{VIP1}/32", f"{VIP2}/32"]  # what boot applies
-
-    rolled = sandbox.run(["env", path, "dash", script, "--rollback"], timeout=120)
-    assert rolled.returncode == 0, rolled.stdout + rolled.stderr
-    assert VIP1 not in lo_inet(sandbox) and "127.0.0.1" in lo_inet(sandbox)
-    assert sandbox.read(ENI) == stock.encode()
-
-
-# -- the exported script on a SUSE host (wicked) -----------------------------------------------
-# A stand-in for wicked, which is not packaged for Debian: `wicked ifup lo` puts lo's
-# IPADDR* addresses from ifcfg-lo on lo, as wicked does. The script's own work (our block
-# at the end of the admin's file, the rest byte-exact, backups, rollback) is all real.
-WICKED_STUB = r"""#!/bin/sh
-[ "$1 $2" = "ifup lo" ] || exit 2
-sed -n "s/^IPADDR[A-Za-z0-9_]*=['\"]\{0,1\}\([0-9.]*\/[0-9]*\).*/\1/p" \
-    /etc/sysconfig/network/ifcfg-lo | grep -v '^127\.' |
-while read -r a; do ip addr replace "$a" dev lo || exit 1; done
-"""
-IFCFG_LO = "/etc/sysconfig/network/ifcfg-lo"
-
-
-def _suse_script(sandbox, name, *vips):
-    script = str(sandbox.dir / name)
-    args = ["export", "--format", "script", "--os", "sles-15", "--output", script]
-    exported = sandbox.wizard(*args, *(a for v in vips for a in ("--vip", v)))
-    assert exported.returncode == 0, exported.stderr
-    return script
-
-
-def _engine_ifcfg_lo(current: str, vips) -> str:
-    platform = detect(Runner(root=Path("/nonexistent")), "sles-15")
-    rendered = get_method("wicked").render(RenderInput(tuple(vips), {IFCFG_LO: current},
-                                                       platform))
-    return rendered.files.get(IFCFG_LO, current)
-
-
-def test_exported_script_for_suse_edits_only_its_block_in_ifcfg_lo(sandbox):
-    require("dash")
-    admin = IFCFG_LO_SUSE + "# the admin's own line, no newline at the end\nMTU=''"
-    sandbox.write(IFCFG_LO, admin)
-    sandbox.add_tool("wicked", WICKED_STUB)
-    both = _suse_script(sandbox, "both.sh", VIP1, VIP2)
-
-    applied = sandbox.run(["dash", both], timeout=120)
-    assert applied.returncode == 0, applied.stdout + applied.stderr
-    assert f"[ok] {IFCFG_LO} holds our block as exported" in applied.stdout
-    first = _engine_ifcfg_lo(admin, [VIP1, VIP2])
-    assert sandbox.read(IFCFG_LO) == first.encode()  # the engine's bytes, admin lines kept
-    assert {VIP1, VIP2} <= set(lo_inet(sandbox))
-    assert "No change needed" in sandbox.run(["dash", both], timeout=120).stdout
-
-    # a smaller VIP set replaces our block and takes the other VIP off lo (when asked)
-    one = _suse_script(sandbox, "one.sh", VIP2)
-    refused = sandbox.run(["dash", one], timeout=120)
-    assert refused.returncode == 2 and "out of service" in refused.stderr, refused.stderr
-    smaller = sandbox.run(["dash", one, "--remove-others"], timeout=120)
-    assert smaller.returncode == 0, smaller.stdout + smaller.stderr
-    assert sandbox.read(IFCFG_LO) == _engine_ifcfg_lo(first, [VIP2]).encode()
-    assert VIP1 not in lo_inet(sandbox) and VIP2 in lo_inet(sandbox)
-
-    # rollback: byte-exact back to before that change
-    rolled = sandbox.run(["dash", one, "--rollback"], timeout=120)
-    assert rolled.returncode == 0, rolled.stdout + rolled.stderr
-    assert sandbox.read(IFCFG_LO) == first.encode()
-
-
-def test_exported_script_for_suse_refuses_a_vip_the_admin_configured(sandbox):
-    sandbox.write(IFCFG_LO, IFCFG_LO_SUSE + f"IPADDR_web='{VIP1}/32'\n")
-    sandbox.add_tool("wicked", WICKED_STUB)
-    result = sandbox.run(["sh", _suse_script(sandbox, "s.sh", VIP1)], timeout=120)
-    assert result.returncode == 2, result.stdout + result.stderr
-    assert f"{VIP1} is already configured in {IFCFG_LO}" in result.stderr
-    assert sandbox.read(IFCFG_LO) == (IFCFG_LO_SUSE + f"IPADDR_web='{VIP1}/32'\n").encode()

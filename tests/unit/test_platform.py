@@ -286,16 +286,13 @@ def test_netplan_with_networkmanager_as_renderer_is_not_netplan_for_lo(tmp_path)
     assert platform.method == "systemd-unit"  # no NetworkManager >= 1.42 in this root
 
 
-def test_netplan_reads_yaml_only_in_detection_and_the_playbook(tmp_path):
-    from clb_wizard.export.ansible import render_playbook
+def test_netplan_reads_yaml_only_in_detection(tmp_path):
     from clb_wizard.methods.netplan import CONFIG_PATTERN
 
     root = make_root(tmp_path, "ubuntu-22.04")
     (root / "etc/netplan/50-cloud-init.yaml").rename(root / "etc/netplan/50-cloud-init.yml")
     assert detect_root(root).stack.netplan_configured is False
     assert CONFIG_PATTERN == "*.yaml"
-    playbook = render_playbook(["203.0.113.10"])
-    assert "patterns: '*.yaml'" in playbook and "*.yml" not in playbook
 
 
 def test_reasons_say_why_the_preferred_methods_were_passed_over(tmp_path):

@@ -83,6 +83,11 @@ def run_wizard_with(args: argparse.Namespace) -> int:
 
 def main(argv: Optional[list[str]] = None) -> int:
     args = sys.argv[1:] if argv is None else list(argv)
+    if args == ["--version"]:
+        from clb_wizard.version import version_text
+
+        print(version_text())
+        return ExitCode.OK
     wizard = _wizard_options(args)
     if wizard is not None:
         return run_wizard_with(wizard)

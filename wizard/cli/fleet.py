@@ -1,19 +1,27 @@
 """`clb-wizard export` and `clb-wizard report`: for support staff and fleets (issue 6).
 
-    clb-wizard export --format ansible --vip V [--vip V...] [--type T] [--os ID] [--method M]
-                      [--output DIR]
-    clb-wizard export --format script --os ID --vip V [...] [--output PATH]
+    clb-wizard export --format ansible --vip V [--vip V...] [--type T] [--method M]
+                      [--bundle FILE] --output DIR
+    clb-wizard export --format script [--vip V...] [--bundle FILE] --output PATH
     clb-wizard report [--json] [--root DIR] [--vip V...] [--output FILE]
 
+`--format ansible` writes a playbook that installs the portable bundle on each host and
+runs clb-wizard there (clb_wizard.export.playbook). `--format script` is the name the
+retired sh export had (issue 20): it now writes the bundle itself, which is a POSIX sh
+file too, and says how to run it on the host.
+
 Errors follow cli.main: invalid input raises one of the engine's input errors (VipError,
-PlatformError, RunnerError), which main turns into exit 2 with the reason on stderr. Not
-cli.UsageError: under `python -m wizard.cli` that module is __main__, and an import of
-wizard.cli from here would give a second UsageError class that main does not catch.
+PlatformError, RunnerError, ExportError), which main turns into exit 2 with the reason on
+stderr. Not cli.UsageError: under `python -m wizard.cli` that module is __main__, and an
+import of wizard.cli from here would give a second UsageError class that main does not
+catch.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
+import shlex
 import sys
 from pathlib import Path
 
@@ -26,15 +34,6 @@ from clb_wizard.service import Options, Service, checked_vips, detect_platform
 from clb_wizard.vips import CLB_TYPES
 
 EXPORT_FORMATS = ("ansible", "script")
-
-
-def _version() -> str:
-    try:
-        from importlib.metadata import version
-
-        return version("clb-wizard")
-    except Exception:  # not installed (run from a checkout)
-        return ""
 
 
 def _write_output(text: str, output: str | None, default_name: str, mode: int) -> str | None:
@@ -53,32 +52,69 @@ def _write_output(text: str, output: str | None, default_name: str, mode: int) -
     return str(target)
 
 
-def _export_platform(args: argparse.Namespace):
-    # No root: the target's OS comes from --os alone, never from this machine.
-    return detect_platform(Runner(root=Path("/nonexistent")),
-                           Options(os_override=args.os, method=args.method))
+def _export_bundle(args: argparse.Namespace):
+    from clb_wizard.export.playbook import find_bundle, running_version
+
+    return find_bundle(args.bundle, os.environ, running_version())
 
 
 def cmd_export(args: argparse.Namespace) -> int:
+    if args.format == "script":
+        return _export_script(args)
+    from clb_wizard.export.playbook import (
+        ExportError,
+        playbook_vars,
+        running_version,
+        write_playbook,
+    )
+
     report = checked_vips(Options(vips=tuple(args.vip or ()), clb_type=args.type,
                                   force=args.force))
-    if args.format == "script":
-        from clb_wizard.export.profile import build_profile
-        from clb_wizard.export.script import render_script_text, script_filename
+    if not args.output:
+        raise ExportError("give a directory with --output: the playbook is several files "
+                          "(the play, its variables and the bundle it installs).")
+    if args.os:
+        raise ExportError("--os is for previews: the playbook lets clb-wizard detect each "
+                          "host's OS and method (--method M forces a method on every host).")
+    bundle = _export_bundle(args)
+    data = playbook_vars(report.vips, bundle, method=args.method)
+    exported_by = f"clb-wizard {running_version()}".strip()
+    for path in write_playbook(Path(args.output), data, bundle, exported_by):
+        print(f"Wrote {path}", file=sys.stderr)
+    return ExitCode.OK
 
-        if not args.os:
-            raise PlatformError("export --format script needs --os ID (the host's OS, e.g. "
-                             "centos-7 or ubuntu-18.04): the script is made for one host.")
-        profile = build_profile(_export_platform(args), report.vips)
-        _write_output(render_script_text(profile, _version()), args.output,
-                      script_filename(profile), 0o755)
-        return ExitCode.OK
-    from clb_wizard.export.ansible import PLAYBOOK_NAME, render_playbook
 
-    platform = _export_platform(args) if args.os else None
-    text = render_playbook(report.vips, platform=platform, method=args.method,
-                           version=_version())
-    _write_output(text, args.output, PLAYBOOK_NAME, 0o644)
+def _export_script(args: argparse.Namespace) -> int:
+    """The retired sh script's name: the bundle (a POSIX sh file that installs and runs
+    clb-wizard itself on the host), with a note on how to run it there."""
+    from clb_wizard.export.playbook import ExportError, write_file
+
+    if args.os:  # the old export needed one; a Windows host never ran it
+        platform = detect_platform(Runner(root=Path("/nonexistent")),
+                                   Options(os_override=args.os))
+        if platform.family == "windows":
+            raise PlatformError("Windows hosts get a PowerShell script: `clb-wizard plan "
+                                "--os windows --vip V` shows it.")
+    vips = checked_vips(Options(vips=tuple(args.vip or ()), clb_type=args.type,
+                                force=args.force)).vips if args.vip else ()
+    if not args.output:
+        raise ExportError("give a file or directory with --output: the script is the "
+                          "portable bundle (about 20 MB), not text for a terminal.")
+    bundle = _export_bundle(args)
+    target = Path(args.output)
+    if target.is_dir() and not target.is_symlink():
+        target = target / bundle.name
+    write_file(target, bundle.content, 0o755)
+    run = f"sudo sh {shlex.quote(target.name)}"
+    change = " ".join(["apply", *(f"--vip {v}" for v in vips)]) if vips else "apply --vip V..."
+    print(f"Wrote {target}: clb-wizard's portable bundle, {bundle.version} for "
+          f"{bundle.arch} Linux.\n"
+          "note: the exported sh script is retired: there is one engine, clb-wizard itself, "
+          "and this file brings it to any Linux host, even one without Python (POSIX sh "
+          "is enough). Copy it to the host, then run there:\n"
+          f"  {run}    (the wizard)\n"
+          f"  {run} {change}    (the change, verified, rolled back on failure)\n"
+          f"  {run} rollback    (undo it)", file=sys.stderr)
     return ExitCode.OK
 
 
@@ -104,26 +140,30 @@ def register(sub: argparse._SubParsersAction) -> None:
     """Add the fleet subcommands to the CLI's parser."""
     p = sub.add_parser(
         "export",
-        help="write an Ansible playbook or a POSIX sh script that makes the same change",
-        description="Export the change as an Ansible playbook (for a fleet) or as one POSIX "
-        "sh script (for a host whose Python is older than 3.9). File contents come from "
-        "the same renderers as `clb-wizard apply`.",
+        help="write an Ansible playbook that runs clb-wizard on every host of a fleet",
+        description="Write an Ansible playbook into a directory, with the portable bundle "
+        "it installs on each host (no Python needed there) and the variables of this "
+        "change; each host then runs `clb-wizard apply` itself. `--format script` writes "
+        "the bundle alone (it replaces the retired sh script).",
     )
     p.add_argument("--format", required=True, choices=EXPORT_FORMATS,
-                   help="ansible: one playbook file; script: one sh script for one host")
+                   help="ansible: the playbook, its variables and the bundle; script: the "
+                   "bundle alone, to copy to one host")
     p.add_argument("--vip", action="append", metavar="V",
                    help="a CLB VIP (repeat, or comma-separate, for several EIPs)")
     p.add_argument("--type", choices=CLB_TYPES,
                    help="internal CLB (private VIP) or external CLB (public EIPs)")
     p.add_argument("--force", action="store_true",
                    help="acknowledge warnings such as a public VIP for an internal CLB")
-    p.add_argument("--os", metavar="ID",
-                   help="the target OS (e.g. centos-7, ubuntu-18.04); required for a script. "
-                   "For ansible: pin the playbook to that OS's method")
+    p.add_argument("--os", metavar="ID", help=argparse.SUPPRESS)  # the retired script's
     p.add_argument("--method", choices=LINUX_METHODS,
-                   help="override the persistence method")
+                   help="force this persistence method on every host (default: each host's "
+                   "clb-wizard chooses, as `clb-wizard detect` shows)")
+    p.add_argument("--bundle", metavar="FILE",
+                   help="the portable bundle (clb-wizard-VERSION-linux-ARCH.run) to install "
+                   "on the hosts (default: the one this clb-wizard was started from)")
     p.add_argument("--output", metavar="PATH",
-                   help="write into this directory (or file) instead of stdout")
+                   help="ansible: a directory; script: a file or directory")
     p.add_argument("--json", action="store_true", help=argparse.SUPPRESS)
     p.set_defaults(func=cmd_export)
 

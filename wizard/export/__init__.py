@@ -1,3 +1,3 @@
-"""Exports for hosts the wizard does not run on: cloud-init UserData for new hosts, a POSIX
-sh script for old hosts, and an Ansible playbook for fleets. Each is built from the same
-method renderings and transitions as `clb-wizard apply`."""
+"""Exports for hosts where clb-wizard is not run by hand: cloud-init UserData for new
+hosts (`userdata`), and for fleets an Ansible playbook that installs the portable bundle
+on each host and runs clb-wizard itself there (`playbook`)."""
