@@ -19,8 +19,6 @@ import pytest
 
 from clb_wizard import methods
 from clb_wizard.methods.base import (
-    REREAD_KINDS,
-    ExportHints,
     Fit,
     Method,
     Prerequisites,
@@ -133,22 +131,16 @@ def test_first_application_brings_every_vip_up(tmp_path, name):
     assert first.activate, "the first application activates something"
 
 
-@pytest.mark.parametrize("name", NAMES)
-def test_export_hints_are_templates_of_argv(tmp_path, name):
-    method = methods.get_method(name)
-    platform = fitting_platform(name, tmp_path)
-    hints = method.export_hints(platform)
-    assert isinstance(hints, ExportHints)
-    for argv in hints.activate + hints.deactivate:
-        assert isinstance(argv, tuple) and all(isinstance(a, str) for a in argv)
-    for argv in hints.deactivate:
-        assert any("{vip}" in a or "{label}" in a for a in argv) or "uuid" in argv, argv
-    assert method.variant(platform).startswith(name)
-    if hints.sourced_by:
-        assert hints.sourced_re and re.compile(hints.sourced_re.replace("[[:space:]]", r"\s"))
-    assert hints.reread in (None, *REREAD_KINDS), hints.reread
-    if hints.reread in ("networkd", "networkctl"):
-        assert hints.reread_file and hints.reread_file.endswith(".network")
+@pytest.mark.parametrize("name", [n for n in NAMES if methods.get_method(n).sourced_by])
+def test_the_line_that_already_sources_the_drop_ins_is_recognised(name):
+    """UserData adds a source line to the OS's file only where line_re finds none: it must
+    see the stock ways of reading every drop-in, and not a commented-out one."""
+    sourced_by = methods.get_method(name).sourced_by
+    line_re = re.compile(sourced_by.line_re.replace("[[:space:]]", r"\s"), re.M)
+    for line in ("source /etc/network/interfaces.d/*", "source-directory interfaces.d",
+                 "  source interfaces.d/*  "):
+        assert line_re.search(f"auto lo\n{line}\n"), line
+    assert not line_re.search("# source /etc/network/interfaces.d/*\n")
 
 
 def test_each_family_prefers_registered_methods_only():

@@ -103,21 +103,21 @@ def render_userdata(platform: Platform, vips: Sequence[str]) -> str:
     ]
     parts += _install(method.prerequisites(release_of(platform), platform.stack),
                       platform)
-    hints = method.export_hints(platform)
+    sourced_by = method.sourced_by
     written = {}
     for path, content in sorted(rendered.files.items()):
         if content is None:
             continue
         written[path] = content
         stock = current.get(path)
-        if path == hints.sourced_by:  # made to read our drop-in, after the drop-in
+        if sourced_by and path == sourced_by.path:  # made to read our drop-in, after the drop-in
             continue
         if stock is not None and content.startswith(stock):  # a stock file we add to
             parts.append(_append_once(path, content[len(stock):]))
             continue
         parts.append(_write_file(path, content, rendered.modes.get(path, 0o644)))
-        if hints.sourced_by:
-            parts.append(_ensure_sourced(path, hints.sourced_by, hints.sourced_re))
+        if sourced_by:
+            parts.append(_ensure_sourced(path, sourced_by.path, sourced_by.line_re))
     steps = method.transition(TransitionInput({}, written, platform)).activate
     parts += [f"{command.shell()}\n" for command in steps]
     parts.append(_check(vips))

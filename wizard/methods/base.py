@@ -144,27 +144,13 @@ class Prerequisites:
 # netplan generated), "networkctl" (`networkctl status lo` must name our .network file;
 # then its Address= lines), "nmcli" (the profile's ipv4.addresses). Each exporter has a
 # branch for every kind (tests/unit/test_method_contract.py checks).
-REREAD_KINDS = ("ifquery", "ifquery-ng", "networkd", "networkctl", "nmcli")
-
-
 @dataclass(frozen=True)
-class ExportHints:
-    """What the exporters (UserData, sh script, Ansible) need beyond render/transition.
+class SourcedBy:
+    """A file the OS ships that must read the method's drop-in (ifupdown's interfaces):
+    UserData writes the drop-in first, then makes sure this file sources it."""
 
-    Command templates use `{vip}` and `{label}` (the N of lo:N) placeholders.
-    """
-
-    activate: tuple[tuple[str, ...], ...] = ()  # bring the config of one VIP up
-    deactivate: tuple[tuple[str, ...], ...] = ()  # take one VIP of ours down
-    reread: Optional[str] = None  # how the exporters read the config back: REREAD_KINDS
-    reread_file: Optional[str] = None  # "networkd"/"networkctl": the .network file read
-    # our lines inside a file the OS ships, between these two marker lines (wicked's
-    # ifcfg-lo): the exports replace that block and leave the rest of the file alone
-    block: Optional[tuple[str, str]] = None
-    sourced_by: Optional[str] = None  # a file that must read our drop-in (ifupdown)
-    sourced_re: str = ""  # an ERE matching a line of it that already does
-    conflict_re: Optional[str] = None  # a line that, in a file not ours, refuses
-    conflict_why: str = ""
+    path: str
+    line_re: str  # an ERE matching a line of it that already does
 
 
 class Method(ABC):
@@ -177,6 +163,8 @@ class Method(ABC):
     host_os: str = "linux"
     # services that must be enabled for the configuration to apply at boot
     services: tuple[str, ...] = ()
+    # a file of the OS that must source our drop-in, if any
+    sourced_by: Optional[SourcedBy] = None
     # What detection finds out about this method's stack under a root: each Fact is a
     # field of the NetworkStack (methods/probes.py says how probes combine).
     facts: tuple[Fact, ...] = ()
@@ -214,10 +202,6 @@ class Method(ABC):
         under the root, and for UserData and exports)."""
         return {}
 
-    def variant(self, platform: Platform) -> str:
-        """The export variant: hosts whose commands differ get different variants."""
-        return self.name
-
     # -- rendering ---------------------------------------------------------------------
     @abstractmethod
     def render(self, given: RenderInput) -> Rendered:
@@ -231,14 +215,11 @@ class Method(ABC):
     def configured_vips(self, files: Files) -> list[str]:
         """The VIPs our own files among `files` put on lo (for verify and idempotency)."""
 
-    # -- reading back and exporting ----------------------------------------------------
+    # -- reading back ----------------------------------------------------
     def reread(self, runner: Runner, files: Files) -> Optional[list[str]]:
         """The VIPs as the method's own tool reads the config back (read-only queries
         through the runner); None when the tool has no reader."""
         return None
-
-    def export_hints(self, platform: Platform) -> ExportHints:
-        return ExportHints()
 
 
 def version_tuple(version: Optional[str]) -> tuple[int, ...]:

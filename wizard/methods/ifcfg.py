@@ -12,7 +12,6 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Optional
 
 from clb_wizard.methods.base import (
-    ExportHints,
     Files,
     Fit,
     Method,
@@ -33,7 +32,7 @@ from clb_wizard.methods.probes import Fact, Paths
 from clb_wizard.releases import is_known
 
 if TYPE_CHECKING:
-    from clb_wizard.platform import NetworkStack, Platform, Release
+    from clb_wizard.platform import NetworkStack, Release
 
 DIR = "/etc/sysconfig/network-scripts"
 PACKAGE = "network-scripts"
@@ -126,13 +125,6 @@ class IfcfgMethod(Method):
         if stack.network_scripts:
             return Prerequisites(services=self.services)
         return Prerequisites((PACKAGE,), present_when=INSTALLED, services=self.services)
-
-    def variant(self, platform: Platform) -> str:
-        return "ifcfg-install" if platform.packages else self.name
-
-    def export_hints(self, platform: Platform) -> ExportHints:
-        return ExportHints(activate=(("ifup", "lo:{label}"),),
-                           deactivate=(("ifdown", "lo:{label}"),))
 
     def _vip_of(self, path: str, text: str) -> Optional[str]:
         values = parse_ifcfg(path, text)

@@ -14,13 +14,13 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Optional
 
 from clb_wizard.methods.base import (
-    ExportHints,
     Files,
     Fit,
     Method,
     MethodError,
     Rendered,
     RenderInput,
+    SourcedBy,
     Transition,
     TransitionInput,
     alias_transition,
@@ -33,7 +33,7 @@ from clb_wizard.methods.base import (
 from clb_wizard.methods.probes import AllOf, Fact, Not, Paths, Ref
 
 if TYPE_CHECKING:
-    from clb_wizard.platform import NetworkStack, Platform, Release
+    from clb_wizard.platform import NetworkStack, Release
     from clb_wizard.runner import Runner
 
 MAIN = "/etc/network/interfaces"
@@ -227,6 +227,7 @@ class InterfacesFileMethod(Method):
     services = ("networking",)
     watch_dirs = (DROPIN_DIR,)
     watch_files = (MAIN,)
+    sourced_by = SourcedBy(MAIN, SOURCES_DROPINS_RE)
 
     def fits(self, release: Release, stack: NetworkStack) -> Fit:
         return interfaces_fit(self.name, all(getattr(stack, flag)
@@ -263,11 +264,6 @@ class IfupdownMethod(InterfacesFileMethod):
         return [value.strip().split("/")[0] for key, _, value in
                 (line.partition(":") for line in out.stdout.splitlines())
                 if key.strip() == "address"]
-
-    def export_hints(self, platform: Platform) -> ExportHints:
-        return ExportHints(activate=(("ifup", "lo:{label}"),),
-                           deactivate=(("ifdown", "--force", "lo:{label}"),),
-                           reread="ifquery", sourced_by=MAIN, sourced_re=SOURCES_DROPINS_RE)
 
     def configured_labels(self, files: Files) -> dict[int, str]:
         """lo:N -> VIP, from our drop-in (verification asks ifquery about these labels)."""

@@ -20,7 +20,6 @@ from typing import TYPE_CHECKING, Any, Optional
 
 from clb_wizard.methods.base import (
     Command,
-    ExportHints,
     Files,
     MethodError,
     Rendered,
@@ -36,7 +35,6 @@ from clb_wizard.methods.ifupdown import (
     DROPIN_DIR,
     INTERFACES,
     MAIN,
-    SOURCES_DROPINS_RE,
     InterfacesFileMethod,
     main_reading,
     our_dropin_path,
@@ -44,7 +42,7 @@ from clb_wizard.methods.ifupdown import (
 from clb_wizard.methods.probes import AllOf, Fact, Paths
 
 if TYPE_CHECKING:
-    from clb_wizard.platform import NetworkStack, Platform, Release
+    from clb_wizard.platform import NetworkStack, Release
     from clb_wizard.runner import Runner
 
 # Alpine's own /etc/network/interfaces after setup-interfaces (no source line).
@@ -145,8 +143,3 @@ class IfupdownNgMethod(InterfacesFileMethod):
         ours = set(self.configured_vips(files))
         return [a.split("/")[0] for a in out.stdout.split() if a.split("/")[0] in ours]
 
-    def export_hints(self, platform: Platform) -> ExportHints:
-        return ExportHints(activate=(("ip", "addr", "replace", "{vip}/32", "dev", "lo"),),
-                           deactivate=(("ip", "addr", "del", "{vip}/32", "dev", "lo"),),
-                           reread="ifquery-ng", sourced_by=MAIN,
-                           sourced_re=SOURCES_DROPINS_RE)

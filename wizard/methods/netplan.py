@@ -26,7 +26,6 @@ import yaml
 
 from clb_wizard.methods.base import (
     Command,
-    ExportHints,
     Files,
     Fit,
     Method,
@@ -230,25 +229,10 @@ class NetplanMethod(Method):
             return Fit(False, f"{DIR} has no configuration, and ifupdown configures this host")
         return Fit(True, "netplan is installed and systemd-networkd is enabled")
 
-    def variant(self, platform: Platform) -> str:
-        return self.name if _can_reconfigure(platform) else "netplan-legacy"
-
     def reread(self, runner: Runner, files: Files) -> Optional[list[str]]:
         text = runner.read_text(NETWORKD_LO) or ""
         return [line.split("=", 1)[1].split("/")[0] for line in text.splitlines()
                 if line.startswith("Address=") and line.endswith("/32")]
-
-    def export_hints(self, platform: Platform) -> ExportHints:
-        if _can_reconfigure(platform):
-            activate: tuple[tuple[str, ...], ...] = (
-                ("netplan", "generate"), ("networkctl", "reload"),
-                ("networkctl", "reconfigure", "lo"))
-        else:
-            activate = (("netplan", "generate"),
-                        ("ip", "addr", "replace", "{vip}/32", "dev", "lo"))
-        return ExportHints(activate=activate,
-                           deactivate=(("ip", "addr", "del", "{vip}/32", "dev", "lo"),),
-                           reread="networkd", reread_file=NETWORKD_LO)
 
     def configured_vips(self, files: Files) -> list[str]:
         path = _our_path(files)

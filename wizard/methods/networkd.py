@@ -24,7 +24,6 @@ from typing import TYPE_CHECKING, Any, Optional
 
 from clb_wizard.methods.base import (
     Command,
-    ExportHints,
     Files,
     Fit,
     Method,
@@ -166,9 +165,6 @@ class NetworkdMethod(Method):
             return Fit(False, "systemd-networkd is installed but neither enabled nor running")
         return Fit(True, f"systemd-networkd is enabled and there is no netplan: {PATH}")
 
-    def variant(self, platform: Platform) -> str:
-        return self.name if _can_reconfigure(platform) else "networkd-legacy"
-
     def configured_vips(self, files: Files) -> list[str]:
         text = files.get(PATH)
         return _vips_in(text) if is_ours(text) else []
@@ -222,16 +218,6 @@ class NetworkdMethod(Method):
         if used == PATH:
             return self.configured_vips(files)
         return [f"(systemd-networkd applies {used or 'no file'} to lo, not {PATH})"]
-
-    def export_hints(self, platform: Platform) -> ExportHints:
-        if _can_reconfigure(platform):
-            activate: tuple[tuple[str, ...], ...] = (("networkctl", "reload"),
-                                                     ("networkctl", "reconfigure", "lo"))
-        else:
-            activate = (("ip", "addr", "replace", "{vip}/32", "dev", "lo"),)
-        return ExportHints(activate=activate,
-                           deactivate=(("ip", "addr", "del", "{vip}/32", "dev", "lo"),),
-                           reread="networkctl", reread_file=PATH)
 
 
 def _can_reconfigure(platform: Platform) -> bool:

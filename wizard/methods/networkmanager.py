@@ -15,7 +15,6 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Optional
 
 from clb_wizard.methods.base import (
-    ExportHints,
     Files,
     Fit,
     Method,
@@ -32,7 +31,7 @@ from clb_wizard.methods.base import (
 from clb_wizard.methods.probes import AnyOf, Ask, Fact, Live, Newest, Paths, Ref
 
 if TYPE_CHECKING:
-    from clb_wizard.platform import NetworkStack, Platform, Release
+    from clb_wizard.platform import NetworkStack, Release
     from clb_wizard.runner import Runner
 
 # NetworkManager manages `lo` (connection type "loopback") from this version on.
@@ -168,17 +167,6 @@ class NetworkManagerMethod(Method):
             return [f"(nmcli cannot show the profile: {out.describe()})"]
         return [a.strip().split("/")[0] for a in out.stdout.replace("\\", "").split(",")
                 if a.strip()]
-
-    def export_hints(self, platform: Platform) -> ExportHints:
-        return ExportHints(
-            activate=(("nmcli", "connection", "load", PATH),
-                      ("nmcli", "connection", "up", "uuid", CONNECTION_UUID)),
-            deactivate=(("nmcli", "connection", "down", "uuid", CONNECTION_UUID),),
-            reread="nmcli",
-            conflict_re="^(type=loopback|interface-name=lo)[[:space:]]*$",
-            conflict_why=("already holds a profile for lo; lo can have only one active "
-                          "profile and this export will not replace it (add the VIPs to "
-                          "that profile with nmcli, or run clb-wizard on this host)"))
 
     def configured_vips(self, files: Files) -> list[str]:
         text = files.get(PATH)

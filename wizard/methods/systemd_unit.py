@@ -13,7 +13,6 @@ from typing import TYPE_CHECKING, Any, Optional
 
 from clb_wizard.methods.base import (
     Command,
-    ExportHints,
     Files,
     Fit,
     Method,
@@ -32,7 +31,7 @@ from clb_wizard.methods.networkd import INSTALLED as NETWORKD_INSTALLED
 from clb_wizard.methods.probes import AnyOf, Fact, Paths
 
 if TYPE_CHECKING:
-    from clb_wizard.platform import NetworkStack, Platform, Release
+    from clb_wizard.platform import NetworkStack, Release
 
 UNIT = "clb-wizard-lo.service"
 PATH = f"/etc/systemd/system/{UNIT}"
@@ -89,13 +88,6 @@ class SystemdUnitMethod(Method):
         if stack.systemd:
             return Fit(True, "systemd is the init system: a oneshot unit adds the VIPs at boot")
         return Fit(False, "systemd is not the init system")
-
-    def export_hints(self, platform: Platform) -> ExportHints:
-        return ExportHints(
-            activate=(("systemctl", "daemon-reload"), ("systemctl", "enable", UNIT),
-                      ("ip", "addr", "replace", "{vip}/32", "dev", "lo", "label",
-                       "lo:{label}")),
-            deactivate=(("ip", "addr", "del", "{vip}/32", "dev", "lo"),))
 
     def configured_vips(self, files: Files) -> list[str]:
         text = files.get(PATH)

@@ -20,7 +20,6 @@ from typing import TYPE_CHECKING, Any, Optional
 from clb_wizard.methods.base import (
     MARKER,
     Command,
-    ExportHints,
     Files,
     Fit,
     Method,
@@ -36,7 +35,7 @@ from clb_wizard.methods.ifcfg import parse_ifcfg
 from clb_wizard.methods.probes import AllOf, Fact, Paths
 
 if TYPE_CHECKING:
-    from clb_wizard.platform import NetworkStack, Platform, Release
+    from clb_wizard.platform import NetworkStack, Release
 
 DIR = "/etc/sysconfig/network"
 PATH = f"{DIR}/ifcfg-lo"
@@ -161,7 +160,3 @@ class WickedMethod(Method):
                   for v in old if v not in new and v not in move.preserve and v in move.live]
         return Transition(activate=tuple(steps))
 
-    def export_hints(self, platform: Platform) -> ExportHints:
-        return ExportHints(activate=(("wicked", "ifup", "lo"),),
-                           deactivate=(("ip", "addr", "del", "{vip}/32", "dev", "lo"),),
-                           block=(BEGIN, END))
