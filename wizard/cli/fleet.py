@@ -6,23 +6,20 @@
     clb-wizard report [--json] [--root DIR] [--vip V...] [--output FILE]
 
 Errors follow cli.main: invalid input raises one of the engine's input errors (VipError,
-PlatformError, RunnerError), which main turns into exit 2 with the reason on stderr. Not
-cli.UsageError: under `python -m wizard.cli` that module is __main__, and an import of
-wizard.cli from here would give a second UsageError class that main does not catch.
+PlatformError, RunnerError), which main turns into exit 2 with the reason on stderr.
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 
 from clb_wizard.errors import ExitCode
 from clb_wizard.files import FileRefused, write_output
 from clb_wizard.methods import LINUX_METHODS
 from clb_wizard.platform import METHODS, PlatformError
-from clb_wizard.runner import Runner, RunnerError
-from clb_wizard.service import Options, Service, checked_vips, detect_platform
+from clb_wizard.runner import RunnerError
+from clb_wizard.service import Options, Service, checked_vips
 from clb_wizard.vips import CLB_TYPES
 
 EXPORT_FORMATS = ("ansible", "script")
@@ -54,9 +51,8 @@ def _write_output(text: str, output: str | None, default_name: str, mode: int) -
 
 
 def _export_platform(args: argparse.Namespace):
-    # No root: the target's OS comes from --os alone, never from this machine.
-    return detect_platform(Runner(root=Path("/nonexistent")),
-                           Options(os_override=args.os, method=args.method))
+    # The target's OS comes from --os alone, never from this machine.
+    return Service().preview_platform(Options(os_override=args.os, method=args.method))
 
 
 def cmd_export(args: argparse.Namespace) -> int:
@@ -83,13 +79,11 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    from clb_wizard.report import build_report, report_json, report_short, report_text
+    from clb_wizard.report import report_json, report_short, report_text
 
     service = Service(args.root)
     service.check_root()
-    runner = service.runner(dry_run=False)
-    report = build_report(runner, vips=tuple(args.vip or ()), os_override=args.os,
-                          method=args.method)
+    report = service.report(tuple(args.vip or ()), os_override=args.os, method=args.method)
     text = (report_json(report) if args.json else
             report_short(report) if args.short else report_text(report))
     if args.output:
