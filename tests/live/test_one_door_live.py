@@ -6,6 +6,7 @@ when the user says no, and the plan a user says yes to is the change made."""
 from __future__ import annotations
 
 import contextlib
+import json
 import sys
 from collections.abc import Iterator
 
@@ -68,4 +69,46 @@ def test_a_second_run_is_refused_while_the_cli_asks_about_its_plan(sandbox):
         refused(sandbox.wizard("rollback"))  # (unlocked: VIP2's change would be undone)
         assert f"{VIP2}/32" in sandbox.lo_addresses()
         assert answer(second, "y", "Applied and verified") == 0
+    assert {f"{VIP1}/32", f"{VIP2}/32"} <= sandbox.lo_addresses()
+
+
+# The wizard's shape, run in the sandbox as the screens call it: the Preview's plan is made
+# without the lock; at Apply, Service.apply plans again under the lock and applies only the
+# same change. In between, another run (the CLI) changes the host.
+WIZARD = r"""
+import json, subprocess, sys
+from clb_wizard.errors import PlanChanged
+from clb_wizard.service import Options, Service
+
+VIP1, VIP2 = sys.argv[1:3]
+service = Service()
+options = Options(vips=(VIP1,), method="ifupdown")
+preview = service.plan(options)
+other = subprocess.run([sys.executable, "-m", "clb_wizard", "apply", "--vip", VIP2,
+                        "--method", "ifupdown", "--yes"], capture_output=True, text=True)
+said = {"other": other.returncode}
+try:
+    service.apply(options, approved=preview)
+    said["stale"] = "applied"
+except PlanChanged as exc:
+    said["stale"] = str(exc)
+said["lo_after_refusal"] = sorted(a.cidr for a in service.addresses(options, preview.platform).lo)
+options = Options(vips=(VIP2, VIP1), method="ifupdown")
+preview = service.plan(options)
+said["fresh"] = str(service.apply(options, approved=preview).status)
+print(json.dumps(said))
+"""
+
+
+def test_the_wizard_applies_only_the_plan_its_preview_showed(sandbox):
+    prepare(sandbox, "ifupdown")
+    result = sandbox.run([sys.executable, "-c", WIZARD, VIP1, VIP2])
+    assert result.returncode == 0, result.stdout + result.stderr
+    said = json.loads(result.stdout.strip().splitlines()[-1])
+    assert said["other"] == 0
+    assert said["stale"].startswith("This host changed since the Preview (")
+    assert "Nothing was changed" in said["stale"]
+    assert f"{VIP1}/32" not in said["lo_after_refusal"]
+    assert f"{VIP2}/32" in said["lo_after_refusal"]
+    assert said["fresh"] == "applied"
     assert {f"{VIP1}/32", f"{VIP2}/32"} <= sandbox.lo_addresses()
