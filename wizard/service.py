@@ -504,12 +504,16 @@ class Service:
 
         return cloud
 
-    def this_host(self, instance: Optional[Instance] = None) -> Optional[ThisHost]:
-        """How a CLB's backends name this host (instance id and VPCs from the instance
-        metadata, read now unless given, and its addresses); None for another system."""
-        if not self.is_live:
-            return None
-        return self.cloud().this_host(self.host_ipv4s(), instance)
+    def this_host(self, instance: Optional[Instance] = None,
+                  private_ips: Optional[Sequence[str]] = None) -> Optional[ThisHost]:
+        """How a CLB's backends name this host: its instance id and VPCs from the instance
+        metadata (read now unless given), and its addresses (`private_ips` as the caller
+        read them, e.g. the wizard at its start; else read now). None for another system."""
+        if private_ips is None:
+            if not self.is_live:
+                return None
+            private_ips = self.host_ipv4s()
+        return self.cloud().this_host(private_ips, instance)
 
     def clbs(self, creds: Credentials, ulb_id: Optional[str] = None, *,
              clb_type: Optional[str] = None, host: Optional[ThisHost] = None,
@@ -526,13 +530,15 @@ class Service:
         return cloud.discover_clbs(creds, (), clb_type=clb_type, host=host, **api)
 
     def health_fact(self, creds: Credentials, ulb_id: str, host: Optional[ThisHost], *,
-                    timeout: float, api_url: Optional[str] = None, internal: bool = False,
+                    timeout: float, interval: Optional[float] = None,
+                    api_url: Optional[str] = None, internal: bool = False,
                     fatal: bool = False) -> Fact:
-        """The CLB's view of this host's backends, as one verification fact (waits up to
-        `timeout` s for them to be seen healthy)."""
+        """The CLB's view of this host's backends, as one verification fact (asking every
+        `interval` s, for up to `timeout` s, until they are seen healthy)."""
+        every = {"interval": interval} if interval is not None else {}
         return self.cloud().health_fact(creds, ulb_id, host.private_ips if host else (),
                                         host=host, timeout=timeout, api_url=api_url,
-                                        internal=internal, fatal=fatal)
+                                        internal=internal, fatal=fatal, **every)
 
 
 # -- the engine's calls on one runner (Service's methods, and the names below) --------------
