@@ -383,7 +383,9 @@ class Service:
 
     # -- changing ------------------------------------------------------------------------------
     def transaction(self, dry_run: bool, on_progress: OnProgress = None) -> Transaction:
-        """The one place a Transaction is made (tests/ui's fake scripts it here)."""
+        """The one place a Transaction is made. tests/ui's fake returns a scripted one here:
+        it needs what `changing` and the other calls use: `hold()` (a context manager),
+        `apply`, and `rollback_last`/`recover`/`confirm_pending` where a test reaches them."""
         from clb_wizard.transaction import Transaction
 
         return Transaction(self.runner(dry_run=dry_run), on_progress=on_progress)
@@ -472,8 +474,8 @@ class Service:
                 wait: bool = False) -> Outcome:
         """Finish the interrupted transaction. `expired_id`: the confirm watchdog's call
         when that change's confirm window ran out (waiting for the lock when `wait`); a
-        change it rolls back leaves a note for the next login. Raises TransactionError,
-        LockBusy, StateError."""
+        change it rolls back leaves a note for the next login (a note that cannot be left
+        is a warning step). Raises TransactionError, LockBusy, StateError."""
         from clb_wizard.errors import ClbWizardError, Status
 
         journal = None

@@ -299,16 +299,9 @@ def cmd_rollback(args: argparse.Namespace) -> int:
 
 
 def cmd_recover(args: argparse.Namespace) -> int:
-    show = _progress_printer(args)
-
-    def progress(step: Progress) -> None:
-        if step.total:
-            show(step)
-        else:  # the watchdog's login note could not be left: said, not a step
-            say(f"clb-wizard: {step.message}")
-
-    return _report(_service(args).recover(progress, expired_id=args.expired, wait=args.wait),
-                   args)
+    outcome = _service(args).recover(_progress_printer(args), expired_id=args.expired,
+                                     wait=args.wait)
+    return _report(outcome, args)
 
 
 def cmd_confirm(args: argparse.Namespace) -> int:
