@@ -604,8 +604,7 @@ def _assume_stock_files(snapshot: dict[str, FileState], platform: Platform
     return {**snapshot, **missing}
 
 
-# Names tests, benchmarks and branches not merged yet still import (tests/ui, bench/, the
-# fleet branch's export): the same calls as Service.plan and Service.detect on a runner the
-# caller made. New code calls Service.
+# Names tests and benchmarks still import (tests/ui, tests/fixtures, bench/): the same
+# calls as Service.plan and Service.detect on a runner the test made. Faces call Service.
 prepare_plan = _plan
 detect_platform = _detect
