@@ -60,3 +60,17 @@ class InputError(ClbWizardError):
 
 class PlatformError(InputError):
     """The OS or network stack is not one clb-wizard can configure."""
+
+
+class UsageError(InputError):
+    """Invalid input a face finds itself (a flag, a missing key, a question it could not
+    ask): exit 2, nothing changed."""
+
+
+class TransactionError(InputError):
+    """The transaction refused to start (exit 2): nothing was changed."""
+
+
+class PlanChanged(TransactionError):
+    """The host changed between the plan a user approved and the apply: the plan made again
+    under the lock differs, so nothing is applied (exit 2)."""

@@ -46,6 +46,10 @@ class Verification:
     def warnings(self) -> list[Fact]:
         return [f for f in self.facts if not f.fatal and not f.ok]
 
+    def plus(self, *facts: Fact) -> Verification:
+        """These facts and `facts` (e.g. the CLB's own view of this host, after apply)."""
+        return Verification((*self.facts, *facts))
+
     def to_json(self) -> dict:
         return {"ok": self.ok, "facts": [f.to_json() for f in self.facts]}
 

@@ -10,19 +10,10 @@ Each takes --yes (or asks), --dry-run, --confirm-timeout, --arp-sysctls and --po
 from __future__ import annotations
 
 import argparse
-from dataclasses import replace
 from typing import Callable, Optional
 
 from clb_wizard.plan import Plan
-from clb_wizard.runner import Runner
-from clb_wizard.service import (
-    Options,
-    Service,
-    combine_vips,
-    detect_platform,
-    leaving_service,
-    prepare_plan,
-)
+from clb_wizard.service import leaving_service
 
 APPLY_COMMANDS = (
     ("replace", "apply", "apply exactly these VIPs, verify, and roll back automatically on "
@@ -30,17 +21,6 @@ APPLY_COMMANDS = (
     ("add", "add", "add these VIPs to the ones clb-wizard manages here (keeps the others)"),
     ("remove", "remove", "take these VIPs out of service (keeps the others)"),
 )
-
-
-def planned_change(args: argparse.Namespace, runner: Runner, options: Options) -> Plan:
-    """The plan for `apply` (the VIPs as given), `add` or `remove` (the VIPs clb-wizard
-    manages here, plus or minus the given ones)."""
-    platform = detect_platform(runner, options)
-    change = getattr(args, "change", "replace")
-    if change != "replace":
-        managed = Service(args.root).managed_vips(platform)
-        options = replace(options, vips=combine_vips(change, managed, options.vips))
-    return prepare_plan(runner, options, platform)
 
 
 def removal_refused(args: argparse.Namespace, plan: Plan) -> Optional[str]:

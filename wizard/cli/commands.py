@@ -1,5 +1,6 @@
 """The scriptable face: `clb-wizard detect|plan|apply|...` (clb_wizard/cli/__init__.py sends the
-no-COMMAND case to the TUI before this module, and the engine it imports, loads).
+no-COMMAND case to the TUI before this module, and the engine it imports, loads). It parses
+arguments and prints; everything it does to a host goes through clb_wizard.service.Service.
 
 Exit codes: 0 success (or nothing to change), 1 `verify` found a failing fact, 2 invalid
 input (nothing changed; the reason on stderr), 3 activation or verification failed and the
@@ -23,41 +24,27 @@ from clb_wizard.cli.change import (
     APPLY_COMMANDS,
     add_apply_args,
     add_arp_sysctls,
-    planned_change,
     removal_refused,
 )
 from clb_wizard.cli.fleet import register as register_fleet
 from clb_wizard.cli.saying import say, waiting
 from clb_wizard.cli.support import register as register_support
-from clb_wizard.errors import ClbWizardError, ExitCode, InputError, Status
+from clb_wizard.errors import ClbWizardError, ExitCode, UsageError
 from clb_wizard.export.userdata import render_userdata
 from clb_wizard.files import terminal_safe
 from clb_wizard.plan import Plan
 from clb_wizard.platform import METHODS
-from clb_wizard.runner import Runner
 from clb_wizard.service import (
     Options,
     Service,
     checked_vips,
     default_confirm_seconds,
-    detect_platform,
     is_preview,
     leaving_service,
-    prepare_plan,
 )
-from clb_wizard.transaction import (
-    Outcome,
-    Progress,
-    Transaction,
-    platform_from_json,
-)
-from clb_wizard.transaction.journal import Store
-from clb_wizard.verify import Fact, Verification, verify
-from clb_wizard.vips import CLB_TYPES, check_vips
-
-
-class UsageError(InputError):
-    """Invalid input found by the CLI itself (exit 2)."""
+from clb_wizard.transaction import Outcome, Progress
+from clb_wizard.verify import Fact
+from clb_wizard.vips import CLB_TYPES
 
 
 def _emit_json(data: dict) -> None:
@@ -65,10 +52,11 @@ def _emit_json(data: dict) -> None:
     sys.stdout.write("\n")
 
 
-def _runner(args: argparse.Namespace, dry_run: bool = False) -> Runner:
-    service = Service(args.root)
+def _service(args: argparse.Namespace) -> Service:
+    """The command's one Service, on --root (checked to be a directory)."""
+    service = Service(getattr(args, "root", "/"))
     service.check_root()
-    return service.runner(dry_run)
+    return service
 
 
 def _options(args: argparse.Namespace) -> Options:
@@ -111,8 +99,7 @@ def print_plan(plan: Plan, out=None) -> None:
 
 # -- commands ----------------------------------------------------------------------------
 def cmd_detect(args: argparse.Namespace) -> int:
-    runner = _runner(args)
-    platform = detect_platform(runner, _options(args))
+    platform = _service(args).detect(_options(args))
     if args.json:
         _emit_json(platform.to_json())
         return ExitCode.OK
@@ -126,27 +113,20 @@ def cmd_detect(args: argparse.Namespace) -> int:
     return ExitCode.OK
 
 
-def journal_hidden(runner: Runner, store: Optional[Store] = None) -> bool:
-    """Is the journal there but root's only (0700), so this user cannot read it?"""
-    from clb_wizard.report import state_hidden
-
-    return state_hidden(runner.host_path(str((store or Store(runner)).dir)))
-
-
-def _not_root_note(what: str, command: str) -> None:
+def _not_root_note(service: Service, what: str, command: str) -> None:
     from clb_wizard.invocation import root_command
 
-    say(f"note: not root, so {what} (the journal in {Store(Runner()).dir} is root's only; "
+    say(f"note: not root, so {what} (the journal in {service.state_dir} is root's only; "
         f"`{root_command(command)}` includes it).")
 
 
-def _warn_if_interrupted(runner: Runner, command: str = "plan") -> None:
-    if runner.is_live_root:
-        if journal_hidden(runner):
+def _warn_if_interrupted(service: Service, command: str = "plan") -> None:
+    if service.is_live:
+        if service.journal_hidden():
             if command == "plan":  # (verify says it with its VIPs)
-                _not_root_note("no check for an interrupted change", command)
+                _not_root_note(service, "no check for an interrupted change", command)
             return
-        pending = Store(runner).active()
+        pending = service.pending()
         if pending is not None:
             from clb_wizard.wording import stopped
 
@@ -155,11 +135,11 @@ def _warn_if_interrupted(runner: Runner, command: str = "plan") -> None:
 
 
 def cmd_plan(args: argparse.Namespace) -> int:
-    runner = _runner(args)
-    _warn_if_interrupted(runner)
+    service = _service(args)
+    _warn_if_interrupted(service)
     if args.ulb_id:
-        _vips_from_clb(args, runner)
-    plan = prepare_plan(runner, _options(args))
+        _vips_from_clb(args, service)
+    plan = service.plan(_options(args))
     old_host = _old_host(plan)
     if args.json:
         _emit_json({**plan.to_json(), **({"old_host": old_host} if old_host else {})})
@@ -265,114 +245,67 @@ def cmd_apply(args: argparse.Namespace) -> int:
     if is_preview(args.root, args.os) and not args.dry_run:
         raise UsageError("--root and --os describe another system, so this is a preview: "
                          "add --dry-run (or use `clb-wizard plan`). Nothing was changed.")
-    runner = _runner(args, dry_run=args.dry_run)
+    service = _service(args)
     if args.ulb_id:
-        _vips_from_clb(args, runner)
-    store = Store(runner)
-    # Hold the lock from before the plan until the change is done: a plan made while
-    # another run changes the host would be stale. (Without root, apply refuses anyway.)
-    locking = not args.dry_run and os.geteuid() == 0 and runner.is_live_root
-    if locking:
-        store.lock()
-    try:
-        if locking:  # a failed rollback is the cause to name, not what the new plan drops
-            Transaction(runner, store=store).refuse_pending()
-        return _plan_and_apply(args, runner, store)
-    finally:
-        if locking:
-            store.unlock()
-
-
-def _plan_and_apply(args: argparse.Namespace, runner: Runner, store: Store) -> int:
-    plan = planned_change(args, runner, _options(args))
-    if not args.json:
-        print_plan(plan)
-    refused = removal_refused(args, plan)
-    if refused:
-        raise UsageError(refused)
-    if plan.changed and not (args.yes or args.dry_run):
-        if not sys.stdin.isatty():
-            raise UsageError("not a terminal: add --yes to apply without asking.")
-        question = (f"Take {', '.join(plan.removed)} out of service and apply this change?"
-                    if plan.removed else "Apply this change?")
-        if not _ask(question):
-            print("Nothing was changed.")
-            return ExitCode.OK
-    transaction = Transaction(runner, store=store, on_progress=_progress_printer(args))
-    confirm_timeout = _confirm_timeout(args)
-    outcome = transaction.apply(plan, confirm_timeout=confirm_timeout,
-                                confirm=_terminal_confirm, ports=tuple(args.port or ()))
+        _vips_from_clb(args, service)
+    # The lock is held from before the plan until the change is done (Service.changing):
+    # the plan shown, asked about and applied is never one made while another run changed
+    # the host.
+    with service.changing(_options(args), change=args.change, dry_run=args.dry_run,
+                          on_progress=_progress_printer(args)) as change:
+        plan = change.plan
+        if not args.json:
+            print_plan(plan)
+        refused = removal_refused(args, plan)
+        if refused:
+            raise UsageError(refused)
+        if plan.changed and not (args.yes or args.dry_run):
+            if not sys.stdin.isatty():
+                raise UsageError("not a terminal: add --yes to apply without asking.")
+            question = (f"Take {', '.join(plan.removed)} out of service and apply this "
+                        "change?" if plan.removed else "Apply this change?")
+            if not _ask(question):
+                print("Nothing was changed.")
+                return ExitCode.OK
+        confirm_timeout = _confirm_timeout(args)
+        outcome = change.apply(confirm_timeout=confirm_timeout, confirm=_terminal_confirm,
+                               ports=tuple(args.port or ()))
     if (args.ulb_id and outcome.exit_code == ExitCode.OK and outcome.verification
-            and not args.dry_run):
-        fact = _health_fact(args, runner)
+            and not args.dry_run):  # (the change is done: the wait needs no lock)
+        fact = _health_fact(args, service)
         if fact is not None:
-            outcome.verification = Verification(outcome.verification.facts + (fact,))
+            outcome.verification = outcome.verification.plus(fact)
     return _report(outcome, args, plan, confirm_timeout)
 
 
 def cmd_verify(args: argparse.Namespace) -> int:
-    runner = _runner(args)
-    _warn_if_interrupted(runner, "verify")
-    vips = list(args.vip or ())
-    platform = None
-    foreign: list[str] = []
-    if not vips and journal_hidden(runner):  # not root: what our files configure
-        platform = detect_platform(runner, _options(args))
-        vips = list(Service(args.root).managed_vips(platform))
-        if not vips:
-            raise UsageError("no VIP in clb-wizard's files on this host: give the VIPs with "
-                             "--vip (or run it as root to check the last change).")
-        _not_root_note(f"no check for an interrupted change, and the VIPs checked are those "
-                       f"clb-wizard's files configure ({', '.join(vips)}), not the last "
-                       "change's", "verify")
-    if not vips:
-        last = Store(runner).last()
-        if last is None:
-            raise UsageError("no change recorded on this host: give the VIPs with --vip.")
-        vips, foreign = last.vips, last.foreign
-        if not (args.os or args.method):
-            platform = platform_from_json(last.platform)
-    if platform is None:
-        platform = detect_platform(runner, _options(args))
-    report = check_vips(vips)
-    result = verify(runner, platform, report.vips, ports=tuple(args.port or ()), foreign=foreign)
+    service = _service(args)
+    _warn_if_interrupted(service, "verify")
+    checked = service.verify(_options(args), ports=tuple(args.port or ()))
+    if checked.from_files:
+        _not_root_note(service, "no check for an interrupted change, and the VIPs checked "
+                       f"are those clb-wizard's files configure ({', '.join(checked.vips)}), "
+                       "not the last change's", "verify")
     if args.ulb_id:
-        fact = _health_fact(args, runner)
+        fact = _health_fact(args, service)
         if fact is None:
             raise UsageError("--ulb-id needs the cloud API keys to ask the CLB for its view.")
-        result = Verification(result.facts + (fact,))
-    outcome = Outcome(ExitCode.OK if result.ok else ExitCode.CHECK_FAILED,
-                      Status.VERIFIED if result.ok else Status.FAILED,
-                      "All checks passed." if result.ok else "Verification failed: "
-                      + result.summary(), verification=result)
-    return _report(outcome, args)
+        checked = checked.with_fact(fact)
+    return _report(checked.outcome(), args)
 
 
 def cmd_rollback(args: argparse.Namespace) -> int:
-    runner = _runner(args)
-    return _report(Transaction(runner, on_progress=_progress_printer(args)).rollback_last(), args)
+    return _report(_service(args).rollback_last(_progress_printer(args)), args)
 
 
 def cmd_recover(args: argparse.Namespace) -> int:
-    runner = _runner(args)
-    transaction = Transaction(runner, on_progress=_progress_printer(args))
-    pending = None
-    if args.expired:  # the watchdog: read first what it may roll back (for the note)
-        with contextlib.suppress(ClbWizardError):
-            pending = Store(runner).active()
-    outcome = transaction.recover(expired_id=args.expired, wait=args.wait)
-    if args.expired and outcome.status == Status.RECOVERED_BACK:
-        from clb_wizard import motd  # the user learns it at the next login
-
-        journal = pending if pending is not None and pending.id == args.expired else None
-        problem = motd.leave_note(runner, motd.note_text(journal))
-        if problem:
-            say(f"clb-wizard: {problem}")
+    outcome = _service(args).recover(_progress_printer(args), expired_id=args.expired,
+                                     wait=args.wait)
     return _report(outcome, args)
 
 
 def cmd_confirm(args: argparse.Namespace) -> int:
-    return _report(Transaction(_runner(args)).confirm_pending(), args)
+    return _report(_service(args).confirm(), args)
 
 
 def cmd_history(args: argparse.Namespace) -> int:
@@ -380,11 +313,11 @@ def cmd_history(args: argparse.Namespace) -> int:
     from clb_wizard.invocation import root_command
     from clb_wizard.report import summarise_journal
 
-    runner = _runner(args)
-    if journal_hidden(runner):
-        raise UsageError(f"the change history ({Store(runner).dir}) is root's only: run "
+    service = _service(args)
+    if service.journal_hidden():
+        raise UsageError(f"the change history ({service.state_dir}) is root's only: run "
                          f"{root_command('history')}")
-    entries = [summarise_journal(j) for j in reversed(Store(runner).history())]
+    entries = [summarise_journal(j) for j in service.history()]
     if args.json:
         _emit_json({"ok": True, "history": entries})
         return ExitCode.OK
@@ -478,19 +411,10 @@ def _asking(args: argparse.Namespace, creds, what: str):
                    f"request may take up to {args.api_timeout:g} s (--api-timeout)")
 
 
-def _host_private_ips(runner: Runner) -> list[str]:
-    """This host's IPv4 addresses (not lo). Reading them needs no root."""
-    return list(Service(runner.root).host_ipv4s())
-
-
-def _this_host(args: argparse.Namespace, runner: Runner):
+def _this_host(args: argparse.Namespace, service: Service):
     """How the CLB's backends recognise this host: its uhost-id and VPCs from the instance
-    metadata, and its addresses."""
-    from clb_wizard import cloud
-
-    if not runner.is_live_root:
-        return None
-    return cloud.this_host(_host_private_ips(runner), _cloud_instance(args))
+    metadata (read once, saying so), and its addresses; None for another system."""
+    return service.this_host(_cloud_instance(args)) if service.is_live else None
 
 
 def _api(args: argparse.Namespace) -> dict:
@@ -499,16 +423,14 @@ def _api(args: argparse.Namespace) -> dict:
             "internal": args.internal_api}
 
 
-def _vips_from_clb(args: argparse.Namespace, runner: Runner) -> None:
+def _vips_from_clb(args: argparse.Namespace, service: Service) -> None:
     """--ulb-id: fetch the CLB's VIPs (all its EIPs when external) into args.vip."""
-    from clb_wizard import cloud
-
     with _cloud_errors_are_usage_errors():
         creds = _cloud_credentials(args)
-        host = _this_host(args, runner)
+        host = _this_host(args, service)
         with _asking(args, creds, f"CLB {args.ulb_id}"):
-            clb = cloud.fetch_clb(creds, args.ulb_id, clb_type=args.type, host=host,
-                                  **_api(args))
+            [clb] = service.clbs(creds, args.ulb_id, clb_type=args.type, host=host,
+                                 **_api(args))
     if not clb.addresses:
         raise UsageError(f"CLB {clb.ulb_id} has no VIP yet: bind an EIP or give --vip.")
     if clb.warnings and not args.force:
@@ -520,41 +442,32 @@ def _vips_from_clb(args: argparse.Namespace, runner: Runner) -> None:
     args.type = args.type or (clb.ulb_type if clb.ulb_type in CLB_TYPES else None)
 
 
-def _health_fact(args: argparse.Namespace, runner: Runner) -> Optional[Fact]:
+def _health_fact(args: argparse.Namespace, service: Service) -> Optional[Fact]:
     """The load balancer's own view: is this host's backend healthy? (needs keys)"""
-    from clb_wizard import cloud
-
     try:
         creds = _cloud_credentials(args)
     except UsageError:
         return None
-    host = _this_host(args, runner)
+    host = _this_host(args, service)
     with waiting(f"Asking CLB {args.ulb_id} whether its health check reaches this host",
                  f"a new backend takes a while to be seen healthy; up to "
                  f"{args.health_timeout:g} s (--health-timeout)"):
-        return cloud.health_fact(creds, args.ulb_id, host.private_ips if host else (),
-                                 host=host, timeout=args.health_timeout,
-                                 api_url=getattr(args, "api_url", None),
-                                 internal=args.internal_api,
-                                 fatal=getattr(args, "require_healthy", False))
+        return service.health_fact(creds, args.ulb_id, host, timeout=args.health_timeout,
+                                   api_url=getattr(args, "api_url", None),
+                                   internal=args.internal_api,
+                                   fatal=getattr(args, "require_healthy", False))
 
 
 def cmd_fetch(args: argparse.Namespace) -> int:
-    from clb_wizard import cloud
-
-    runner = Runner()
+    service = Service()
     with _cloud_errors_are_usage_errors():
         creds = _cloud_credentials(args)
-        host = _this_host(args, runner)
-        if args.ulb_id:
-            with _asking(args, creds, f"CLB {args.ulb_id}"):
-                clbs = [cloud.fetch_clb(creds, args.ulb_id, clb_type=args.type, host=host,
-                                        **_api(args))]
-        else:
-            with _asking(args, creds, "the CLBs" + (" of this host's VPC" if host and
-                                                    host.vpc_ids else "")):
-                clbs = cloud.discover_clbs(creds, (), clb_type=args.type, host=host,
-                                           **_api(args))
+        host = _this_host(args, service)
+        what = (f"CLB {args.ulb_id}" if args.ulb_id else "the CLBs" + (
+            " of this host's VPC" if host and host.vpc_ids else ""))
+        with _asking(args, creds, what):
+            clbs = service.clbs(creds, args.ulb_id, clb_type=args.type, host=host,
+                                **_api(args))
     if args.json:
         _emit_json({"ok": True, "region": creds.region, "region_source": creds.region_source,
                     "project_id": creds.project_id, "project_source": creds.project_source,
@@ -577,7 +490,7 @@ def cmd_fetch(args: argparse.Namespace) -> int:
 
 
 def cmd_userdata(args: argparse.Namespace) -> int:
-    platform = detect_platform(Runner(), _options(args))
+    platform = Service().preview_platform(_options(args))
     report = checked_vips(_options(args))
     sys.stdout.write(render_userdata(platform, report.vips))
     return ExitCode.OK

@@ -12,9 +12,7 @@ file too, and says how to run it on the host.
 
 Errors follow cli.main: invalid input raises one of the engine's input errors (VipError,
 PlatformError, RunnerError, ExportError), which main turns into exit 2 with the reason on
-stderr. Not cli.UsageError: under `python -m wizard.cli` that module is __main__, and an
-import of wizard.cli from here would give a second UsageError class that main does not
-catch.
+stderr.
 """
 
 from __future__ import annotations
@@ -29,8 +27,8 @@ from clb_wizard.errors import ExitCode
 from clb_wizard.files import FileRefused, write_output
 from clb_wizard.methods import LINUX_METHODS
 from clb_wizard.platform import METHODS, PlatformError
-from clb_wizard.runner import Runner, RunnerError
-from clb_wizard.service import Options, Service, checked_vips, detect_platform
+from clb_wizard.runner import RunnerError
+from clb_wizard.service import Options, Service, checked_vips
 from clb_wizard.vips import CLB_TYPES
 
 EXPORT_FORMATS = ("ansible", "script")
@@ -90,8 +88,7 @@ def _export_script(args: argparse.Namespace) -> int:
     from clb_wizard.export.playbook import ExportError, write_file
 
     if args.os:  # the old export needed one; a Windows host never ran it
-        platform = detect_platform(Runner(root=Path("/nonexistent")),
-                                   Options(os_override=args.os))
+        platform = Service().preview_platform(Options(os_override=args.os))
         if platform.family == "windows":
             raise PlatformError("Windows hosts get a PowerShell script: `clb-wizard plan "
                                 "--os windows --vip V` shows it.")
@@ -119,13 +116,11 @@ def _export_script(args: argparse.Namespace) -> int:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    from clb_wizard.report import build_report, report_json, report_short, report_text
+    from clb_wizard.report import report_json, report_short, report_text
 
     service = Service(args.root)
     service.check_root()
-    runner = service.runner(dry_run=False)
-    report = build_report(runner, vips=tuple(args.vip or ()), os_override=args.os,
-                          method=args.method)
+    report = service.report(tuple(args.vip or ()), os_override=args.os, method=args.method)
     text = (report_json(report) if args.json else
             report_short(report) if args.short else report_text(report))
     if args.output:

@@ -13,10 +13,12 @@ import difflib
 import re
 import shutil
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 
 from clb_wizard.errors import PlatformError
+
+if TYPE_CHECKING:
+    from clb_wizard.platform import Platform
 
 # os-release IDs whose VERSION_ID carries a minor version (9.4), so `ID-MAJOR` leaves one
 # to assume.
@@ -112,18 +114,21 @@ class MinorAssumed:
 def assumed_minor(value: str) -> Optional[MinorAssumed]:
     """For `ID-MAJOR` of a release whose minors differ (rocky-9): what was assumed; None
     when the minor does not matter or was given."""
-    from clb_wizard.platform import detect
     from clb_wizard.releases import parse_os_arg
-    from clb_wizard.runner import Runner
+    from clb_wizard.service import Options, Service
 
     os_id, version = parse_os_arg(value)
     if os_id not in WITH_MINORS or not version.isdigit():
         return None
-    nowhere = Runner(root=Path("/nonexistent"))
-    assumed = detect(nowhere, value)
+    service = Service()
+
+    def preview(os_value: str) -> Platform:
+        return service.preview_platform(Options(os_override=os_value))
+
+    assumed = preview(value)
     others = {}
     for minor in range(10):
-        method = detect(nowhere, f"{os_id}-{version}.{minor}").method
+        method = preview(f"{os_id}-{version}.{minor}").method
         if method != assumed.method:
             others[f"{version}.{minor}"] = method
     same = [f"{version}.{m}" for m in range(10) if f"{version}.{m}" not in others]

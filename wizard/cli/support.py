@@ -76,15 +76,13 @@ def cmd_replay(args: argparse.Namespace) -> int:
 def _print_preview(args: argparse.Namespace, root: Path, replayed, vips: list[str]) -> int:
     """The customer's Preview for `vips`, as `clb-wizard plan --root ROOT` prints it."""
     from clb_wizard.cli.commands import print_plan
-    from clb_wizard.runner import Runner
-    from clb_wizard.service import Options, prepare_plan
+    from clb_wizard.service import Options, Service
 
     if not vips:
         raise InputError("the report names no VIP (nothing verified, no change recorded): "
                          "give the VIPs to preview with --vip.")
-    plan = prepare_plan(Runner(root=root), Options(vips=tuple(vips), clb_type=args.type,
-                                                   method=replayed.method_override,
-                                                   force=args.force))
+    plan = Service(root).plan(Options(vips=tuple(vips), clb_type=args.type,
+                                      method=replayed.method_override, force=args.force))
     if args.json:
         json.dump(plan.to_json(), sys.stdout, indent=2)
         sys.stdout.write("\n")

@@ -11,18 +11,20 @@ The parts, over the one journal (journal.py, which documents the on-disk format)
   apply.py     preflight, prepare/write/activate/verify, failure -> rollback
   confirm.py   confirm-or-revert and its watchdog, `clb-wizard confirm`
   rollback.py  the rollback, `clb-wizard rollback` and `clb-wizard recover`
-`Transaction` is the one entry point both faces use.
+`Transaction` is the one entry point; both faces reach it through clb_wizard.service.
 """
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from typing import Callable, Optional
 
 from clb_wizard.plan import Plan
 from clb_wizard.runner import Runner
 from clb_wizard.transaction.apply import Apply, ConfirmPoll
 from clb_wizard.transaction.confirm import Confirmation
-from clb_wizard.transaction.journal import Journal, LockBusy, Store
+from clb_wizard.transaction.journal import LockBusy, Store
 from clb_wizard.transaction.records import platform_from_json
 from clb_wizard.transaction.rollback import Rollback
 from clb_wizard.transaction.steps import (
@@ -50,11 +52,20 @@ class Transaction:
         return Apply(self.steps).run(plan, confirm_timeout=confirm_timeout, confirm=confirm,
                                      ports=ports)
 
-    def refuse_pending(self) -> None:
-        """TransactionError (exit 2) while an unresolved change (the wizard's or the
-        exported script's) is on record: call it with the lock held, before planning, so
-        the refusal names that cause rather than anything in the new plan."""
-        Apply(self.steps).refuse_pending()
+    @contextlib.contextmanager
+    def hold(self) -> Iterator[None]:
+        """The lock, held from before a plan is made until the block ends (apply takes it
+        again, nested), so no other run changes the host between the plan and its apply.
+        Refuses first (TransactionError, exit 2) while an unresolved change, the wizard's
+        or the exported script's, is on record: that is the cause to name, not anything
+        the new plan would do. LockBusy while another run holds the lock."""
+        store = self.steps.store
+        store.lock()
+        try:
+            Apply(self.steps).refuse_pending()
+            yield
+        finally:
+            store.unlock()
 
     def rollback_last(self) -> Outcome:
         """Undo the last kept change (`clb-wizard rollback`)."""
@@ -67,10 +78,6 @@ class Transaction:
     def confirm_pending(self) -> Outcome:
         """`clb-wizard confirm`: keep a change that is waiting for confirmation."""
         return Confirmation(self.steps).confirm_pending()
-
-    def manual_steps(self, journal: Journal) -> list[str]:
-        """What an admin runs by hand when the automatic rollback could not finish."""
-        return Rollback(self.steps).manual_steps(journal)
 
 
 __all__ = [

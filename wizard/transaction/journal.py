@@ -265,7 +265,7 @@ class Store:
         self.runner = runner
         self.dir = Path(directory or state_dir())
         self._lock_fd: Optional[int] = None
-        self._depth = 0  # lock() nests: the CLI takes it before planning, apply again
+        self._depth = 0  # lock() nests: Transaction.hold() before the plan, apply again
         self._trusted = False  # the directory passed check_trusted()
 
     @property

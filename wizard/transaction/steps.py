@@ -13,15 +13,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Optional
 
-from clb_wizard.errors import ExitCode, InputError, Status
+from clb_wizard.errors import ExitCode, Status, TransactionError
 from clb_wizard.methods.base import Command, LoAddress
 from clb_wizard.runner import CommandResult, Runner
 from clb_wizard.transaction.journal import Store, failpoint
 from clb_wizard.verify import Verification
-
-
-class TransactionError(InputError):
-    """The transaction refused to start (exit 2): nothing was changed."""
 
 
 class StepFailed(Exception):
