@@ -1,5 +1,6 @@
-"""The frame every step shares: the step indicator, a help line for first-time users, the
-step's own body, Back/Next buttons and the footer with the keys."""
+"""The frame every step shares: the step bar, a help line for first-time users, the step's
+own body, Back/Next buttons and the footer with the keys. Back and Next follow the flow
+declared in flow.py: Next pushes the following step, Back pops to the one before."""
 
 from __future__ import annotations
 
@@ -12,7 +13,8 @@ from textual.css.query import NoMatches
 from textual.screen import Screen
 from textual.widgets import Button, Footer
 
-from .widgets import STEPS, Note, StepTrail
+from . import flow
+from .widgets import Note, StepTrail
 
 if TYPE_CHECKING:
     from .app import WizardApp
@@ -32,8 +34,39 @@ def next_button(label: str) -> type[Button]:
 
 
 class StepScreen(Screen):
-    """One wizard step. Subclasses set STEP and HELP and implement compose_body/go_next."""
+    """One wizard step. Subclasses set STEP (its name in flow.FLOW) and HELP, compose their
+    body, and override go_next only where something must be asked before going on."""
 
+    DEFAULT_CSS = """
+    StepScreen {
+        layout: vertical;
+    }
+    StepScreen #help {
+        height: auto;
+        padding: 0 1;
+        margin-bottom: 1;
+        color: $text-muted;
+    }
+    StepScreen #body {
+        height: 1fr;
+        padding: 0 1;
+    }
+    StepScreen #buttons {
+        height: 1;
+        padding: 0 1;
+    }
+    StepScreen #buttons Button {
+        margin-right: 2;
+        min-width: 8;
+    }
+    StepScreen #buttons #next {
+        dock: right;
+        margin-right: 0;
+    }
+    StepScreen Footer {
+        height: 1;
+    }
+    """
     STEP: ClassVar[str] = "Start"
     HELP: ClassVar[str] = ""
     NEXT_LABEL: ClassVar[str] = "Next"
@@ -56,8 +89,9 @@ class StepScreen(Screen):
 
     def compose(self) -> ComposeResult:
         yield StepTrail(self.STEP, id="trail")
-        n = STEPS.index(self.STEP) + 1
-        yield Note(f"Step {n} of {len(STEPS)}. {self.help_text()}", classes="help", id="help")
+        n = flow.position(self.STEP) + 1
+        yield Note(f"Step {n} of {len(flow.FLOW)}. {self.help_text()}", classes="help",
+                   id="help")
         with Vertical(id="body"):
             yield from self.compose_body()
         with Horizontal(id="buttons"):
@@ -106,22 +140,38 @@ class StepScreen(Screen):
         """Why Next is not possible now (shown to the user), or None."""
         return None
 
+    def refuse(self, reason: str) -> None:
+        """Say why not, once: pressing the key again does not stack the same toast over
+        the step (it stays up while the reason holds)."""
+        if any(n.message == reason for n in self.app._notifications):
+            return
+        self.notify(reason, severity="warning")
+
     def action_back(self) -> None:
         reason = self.back_refused()
         if reason:
-            self.notify(reason, severity="warning")
+            self.refuse(reason)
             return
         self.app.pop_screen()
 
     def action_next(self) -> None:
         reason = self.next_refused()
         if reason:
-            self.notify(reason, severity="warning")
+            self.refuse(reason)
             return
         self.go_next()
 
     def go_next(self) -> None:
-        raise NotImplementedError
+        """Next: the following step of the flow (a step asks its question first by
+        overriding this and calling advance() on yes)."""
+        self.advance()
+
+    def advance(self) -> None:
+        step = flow.following(self.STEP)
+        if step is None:
+            self.wizard.finish()
+        else:
+            self.app.push_screen(step.make())
 
     def update_buttons(self) -> None:
         """Grey out Back/Next as the step's state allows (their keys still say why not)."""
