@@ -126,6 +126,7 @@ class ApplyScreen(StepScreen):
         super().__init__()
         self.running = True
         self.bridge: Optional[ConfirmBridge] = None
+        self.failed_at: Optional[int] = None  # the step whose failure stopped the bar
         self.countdown: Optional[CountdownDialog] = None
 
     def compose_body(self) -> ComposeResult:
@@ -175,7 +176,9 @@ class ApplyScreen(StepScreen):
     # -- from the worker ---------------------------------------------------------------------
     def show_progress(self, p: Any) -> None:
         bar = self.query_one("#progress", ProgressBar)
-        if p.total:
+        if p.ok is False and self.failed_at is None:  # the bar stops where it failed
+            self.failed_at = max(0, min(p.step, p.total or p.step) - 1)
+        if p.total and self.failed_at is None:
             bar.update(total=p.total, progress=min(p.step, p.total))
         self.query_one("#log", StepLog).add(p.message, p.ok, p.warning)
 
@@ -221,11 +224,15 @@ class ApplyScreen(StepScreen):
         self.finished()
         results = self.state.results
         results.outcome = outcome
+        bar = self.query_one("#progress", ProgressBar)
+        if outcome.exit_code != ExitCode.OK:  # the bar shows where it stopped, never 100%
+            total = bar.total or 1
+            stopped = self.failed_at if self.failed_at is not None else total - 1
+            bar.update(total=total, progress=min(stopped, total - 1))
         bridge = self.bridge
         if (outcome.status == Status.ROLLED_BACK and bridge is not None and bridge.asked
                 and bridge.answer is not True):
             results.unconfirmed = "out" if bridge.ran_out else "reverted"
-        bar = self.query_one("#progress", ProgressBar)
         status = self.query_one("#headline", Note)
         result = self.query_one("#result", Vertical)
         if outcome.exit_code == ExitCode.OK:

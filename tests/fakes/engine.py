@@ -172,8 +172,12 @@ class FakeEngine(Engine):
     def __init__(self, root: Path, *, ending: str = "applied", is_root: bool = True,
                  pending: Optional[Journal] = None, recover_outcome: Optional[Outcome] = None,
                  release: Optional[threading.Event] = None,
-                 vip_report: Optional[Callable[[list[str]], VipReport]] = None) -> None:
+                 vip_report: Optional[Callable[[list[str]], VipReport]] = None,
+                 last_change: Optional[Journal] = None,
+                 arp_set: Optional[bool] = None) -> None:
         super().__init__(str(root), is_root=is_root)
+        self._last_change = last_change
+        self._arp_set = arp_set
         self.ending = ending
         self.release = release
         self._pending = pending
@@ -183,12 +187,20 @@ class FakeEngine(Engine):
         self.rollbacks = 0
 
     def transaction(self, dry_run, on_progress=None):  # noqa: ANN001, ANN201
+        if dry_run:  # a dry run changes nothing: the real one runs, on the fixture root
+            return super().transaction(dry_run, on_progress)
         tx = ScriptedTransaction(on_progress, self.ending, self.release)
         self.transactions.append(tx)
         return tx
 
     def pending(self) -> Optional[Journal]:
         return self._pending
+
+    def last_change(self) -> Optional[Journal]:
+        return self._last_change
+
+    def arp_sysctls_set(self) -> Optional[bool]:
+        return self._arp_set
 
     def rollback_last(self, on_progress):  # noqa: ANN001, ANN201
         self.rollbacks += 1
