@@ -16,6 +16,7 @@ from textual.widgets import Input
 
 from clb_wizard.cloud.credentials import key_checksum
 from clb_wizard.invocation import root_command
+from clb_wizard.runner import Runner
 from clb_wizard.screens.clb_type import ClbTypeScreen
 from clb_wizard.screens.done import DoneScreen, print_summary, rollback_lines
 from clb_wizard.screens.fetch import FetchScreen
@@ -25,12 +26,11 @@ from clb_wizard.screens.state import Engine
 from clb_wizard.screens.verify import VerifyScreen
 from clb_wizard.screens.vips import VipsScreen
 from clb_wizard.screens.widgets import console_safe
+from clb_wizard.service import Options, prepare_plan
 from clb_wizard.statuscode import decode
 from clb_wizard.transaction.journal import Journal
 from clb_wizard.vips import VipReport
 from tests.fakes.engine import FakeEngine
-from clb_wizard.runner import Runner
-from clb_wizard.service import Options, prepare_plan
 from tests.fixtures.roots import VIP1, VIP2, apply_files, make_root
 from tests.ui.conftest import CONSOLE_GLYPHS, flat, screen_text, settle, until
 from tests.ui.test_fetch import PRIVATE, PUBLIC, api  # noqa: F401 - the fake API fixture
