@@ -338,7 +338,6 @@ async def test_a_second_visit_remembers_type_arp_and_when(make_app, debian_root)
         await pilot.press("enter")
         assert isinstance(app.screen, ClbTypeScreen)
         assert app.screen.query_one("#types").highlighted == 0  # internal, as last time
-        app.state.choices.clb_type = None
         await pilot.press("enter")
         assert app.state.choices.clb_type == "internal"
         await pilot.press("enter")  # the VIPs as they are
@@ -346,6 +345,22 @@ async def test_a_second_visit_remembers_type_arp_and_when(make_app, debian_root)
         text = flat(screen_text(app))
         assert "[X] Set the ARP sysctls" in text, "set on the host: the box says so"
         assert "Set on this host now." in text and "never turns them off" in text
+
+
+async def test_a_second_visit_after_an_external_change_starts_on_external(make_app,
+                                                                         debian_root):
+    configured(debian_root, VIP1)
+    # the last change's record as pure data: an EIP (public), never put on any host here
+    engine = FakeEngine(debian_root, last_change=kept_change("8.8.8.8", when=0))
+    app = make_app(Path("/"), engine=engine)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot, app)
+        assert "external CLB" in flat(screen_text(app))
+        await pilot.press("enter")
+        assert app.screen.query_one("#types").highlighted == 1
+        assert "(*) External CLB" in screen_text(app)
+        await pilot.press("enter")
+        assert isinstance(app.screen, VipsScreen) and app.state.choices.clb_type == "external"
 
 
 async def test_arp_sysctls_are_read_from_the_live_kernel_only():

@@ -353,17 +353,3 @@ async def test_the_first_tab_on_done_shows_where_it_went(make_app, ubuntu_root):
         focused = app.screen.focused
         assert focused is not None and focused.id == "summary"
         assert focused.styles.border_left[0] == "solid", "the focus is drawn"
-
-
-async def test_the_first_visit_applies_in_ten_keys_besides_the_vip(make_app, debian_root):
-    engine = FakeEngine(debian_root)
-    app = make_app(Path("/"), engine=engine)
-    keys = ["enter", "enter", VIP1, "enter", "enter", "enter", "enter", "enter", "enter",
-            "enter", "enter"]  # Start, type, VIP, Options, Preview, apply?, Apply, Verify, Done
-    async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot, app)
-        for key in keys:
-            await (type_text(pilot, key) if key == VIP1 else pilot.press(key))
-            await settle(pilot, app)
-    assert len([k for k in keys if k != VIP1]) <= 10
-    assert app.state.results.outcome.status == "applied" and app.return_value == 0
