@@ -46,7 +46,7 @@ async def settle(pilot, app: WizardApp) -> None:
     await pilot.pause()
 
 
-async def until(pilot, predicate: Callable[[], bool], what: str, limit: float = 20.0) -> None:
+async def until(pilot, predicate: Callable[[], bool], what: str, limit: float = 120.0) -> None:
     """Wait (not a timing assertion: the limit only bounds a hung test) for predicate."""
     loop = asyncio.get_running_loop()
     end = loop.time() + limit

@@ -64,7 +64,7 @@ async def test_every_screen_uses_only_console_glyphs(make_app, debian_root):
         await pilot.press("down", "enter")
         await pilot.press(*"10.0.0.300")
         look("vips + error")
-        await pilot.press("ctrl+f")
+        await pilot.press("f2")
         assert isinstance(app.screen, FetchScreen)
         app.screen.query_one("#private").value = "secret"
         look("fetch")

@@ -122,7 +122,7 @@ async def test_discovery_ticks_the_clbs_this_host_is_a_backend_of(make_app, ubun
         await to_vips(pilot, app)
         # This host's addresses as the live host would have them (a preview has none).
         app.state.host.addresses = type("Addresses", (), {"others": {"eth0": (fakes.HOST_IP,)}})()
-        await pilot.press("ctrl+f")
+        await pilot.press("f2")
         await settle(pilot, app)
         screen = app.screen
         assert screen.query_one("#public", Input).value == PUBLIC  # from the environment
@@ -148,7 +148,7 @@ async def test_verify_adds_the_clbs_view_of_this_backend(make_app, debian_root, 
     async with app.run_test(size=SIZE) as pilot:
         await to_vips(pilot, app)
         app.state.host.addresses = type("Addresses", (), {"others": {"eth0": (fakes.HOST_IP,)}})()
-        await pilot.press("ctrl+f")
+        await pilot.press("f2")
         await settle(pilot, app)
         fill(app.screen, ulb="ulb-outer01")
         await pilot.press("enter")
@@ -168,21 +168,26 @@ async def test_verify_adds_the_clbs_view_of_this_backend(make_app, debian_root, 
 
 
 async def test_going_back_while_the_api_is_asked_is_harmless(make_app, ubuntu_root, api):
-    api.delay = 30.0  # answers only when released
+    # Every wait is on a condition or the fake's own event, never on time: the API holds
+    # its answer until released (api._release), however slow the machine is.
+    api.delay = 600.0
     app = make_app(ubuntu_root, os_override="ubuntu-22.04")
     async with app.run_test(size=SIZE) as pilot:
         screen = await open_fetch(pilot, app)
         fill(screen, public=PUBLIC, private=PRIVATE, ulb="ulb-outer01")
         await pilot.press("enter")
-        await until(pilot, lambda: api.requests, "the request")
-        assert "Asking the API for ulb-outer01..." in flat(screen_text(app))
+        await until(pilot, lambda: any(r.get("Action") == "DescribeULB" for r in api.requests),
+                    "the request")
+        await until(pilot, lambda: "Asking the API for ulb-outer01..." in flat(
+            screen_text(app)), "the spinner")
         await pilot.press("enter")  # nothing to take yet
-        assert isinstance(app.screen, FetchScreen)
+        assert isinstance(app.screen, FetchScreen) and screen.fetching
         await pilot.press("escape")
-        assert isinstance(app.screen, VipsScreen)
+        await until(pilot, lambda: isinstance(app.screen, VipsScreen), "the VIPs step")
         api._release.set()  # the late answer lands on a screen that is gone
         await settle(pilot, app)
         assert app.is_running and app.state.choices.vips == []
+        assert isinstance(app.screen, VipsScreen)
 
 
 # -- issue 12 in the fetch form ----------------------------------------------------------
