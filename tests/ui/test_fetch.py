@@ -39,7 +39,7 @@ def api(monkeypatch):
 
 async def open_fetch(pilot, app) -> FetchScreen:
     await to_vips(pilot, app)
-    await pilot.press("ctrl+f")
+    await pilot.press("f2")
     assert isinstance(app.screen, FetchScreen)
     await settle(pilot, app)  # the metadata prefill
     return app.screen
@@ -205,7 +205,7 @@ def uhost(api, monkeypatch):
 async def open_discovery(pilot, app) -> FetchScreen:
     await to_vips(pilot, app)
     app.state.host.addresses = type("Addresses", (), {"others": {"eth0": (fakes.HOST_IP,)}})()
-    await pilot.press("ctrl+f")
+    await pilot.press("f2")
     await settle(pilot, app)
     return app.screen
 
