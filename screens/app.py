@@ -15,7 +15,7 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Mapping
-from importlib import resources
+from functools import cache
 from pathlib import Path
 from typing import ClassVar, Optional
 
@@ -35,12 +35,15 @@ _no_debug_log()
 from textual.app import App  # noqa: E402
 from textual.binding import Binding  # noqa: E402
 
+from clb_wizard import assets  # noqa: E402
+
 from .clock import Clock  # noqa: E402
 from .flow import FLOW, modules, position  # noqa: E402
 from .state import Engine, WizardState, initial_state  # noqa: E402
 
-# Stylesheets are package data of clb_wizard.assets (installed or editable alike).
-ASSETS = Path(str(resources.files("clb_wizard.assets")))
+# Stylesheets are package data of clb_wizard.assets (installed or editable alike), beside
+# its __init__.py (importlib.resources would cost the first frame ~20 ms to say the same).
+ASSETS = Path(assets.__file__).parent
 CONSOLE_THEME = "clb-console"
 
 
@@ -120,9 +123,11 @@ class WizardApp(App[int]):
         """On the console, scrollbar thumbs without the eighth-block glyphs its font lacks.
         (Textual's renderer is per class: set it either way, so one process that runs
         both looks, as the tests do, gets each right.)"""
+        if not console and "textual.scrollbar" not in sys.modules:
+            return  # nothing set it yet (and the first frame need not import it)
         from textual.scrollbar import ScrollBar, ScrollBarRender
 
-        ScrollBar.renderer = ConsoleScrollBarRender if console else ScrollBarRender
+        ScrollBar.renderer = console_scrollbar_render() if console else ScrollBarRender
 
     def warm_up(self) -> None:
         """Import the later steps (and the engine they use) ahead of need; called from the
@@ -174,7 +179,9 @@ class WizardApp(App[int]):
         return self.state.results.exit_code()
 
 
-def _console_scrollbar_render():  # noqa: ANN202 - a ScrollBarRender subclass
+@cache
+def console_scrollbar_render():  # noqa: ANN201 - a ScrollBarRender subclass
+    """Scrollbar thumbs of blanks (drawn in reverse by the console theme), made once."""
     from textual.scrollbar import ScrollBarRender
 
     class ConsoleScrollBarRender(ScrollBarRender):
@@ -182,9 +189,6 @@ def _console_scrollbar_render():  # noqa: ANN202 - a ScrollBarRender subclass
         HORIZONTAL_BARS: ClassVar[list[str]] = [" "] * 8
 
     return ConsoleScrollBarRender
-
-
-ConsoleScrollBarRender = _console_scrollbar_render()
 
 
 def console_theme():  # noqa: ANN201 - a Theme

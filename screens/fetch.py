@@ -82,6 +82,25 @@ class VipPicker(SelectionList):
 
 
 class FetchScreen(StepScreen):
+    DEFAULT_CSS = """
+    FetchScreen #form {
+        height: auto;
+    }
+    FetchScreen #form .field {
+        height: 1;
+    }
+    FetchScreen #form Input {
+        width: 1fr;
+    }
+    FetchScreen #form .sum {
+        width: 11;
+        padding-left: 1;
+    }
+    FetchScreen #status {
+        height: auto;
+        margin: 1 0 0 0;
+    }
+    """
     STEP = "VIPs"
     HELP = ("Fetch the VIPs from the cloud API. Keys come from UCLOUD_PUBLIC_KEY and "
             "UCLOUD_PRIVATE_KEY or are typed here (memory only). No CLB id: find this host's.")

@@ -15,6 +15,8 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class Step:
+    """One step: its name and where its screen is."""
+
     name: str  # as the step bar shows it
     module: str  # the screens module that holds its screen
     screen: str  # the Screen class in that module

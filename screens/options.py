@@ -14,6 +14,13 @@ ARP_LABEL = "Set the ARP sysctls (arp_ignore=1, arp_announce=2), persistently"
 
 
 class OptionsScreen(StepScreen):
+    DEFAULT_CSS = """
+    OptionsScreen .explain {
+        padding-left: 4;
+        margin-bottom: 1;
+        color: $text-muted;
+    }
+    """
     STEP = "Options"
     HELP = "Tab moves between the options, Space turns one on or off, Enter goes on."
 

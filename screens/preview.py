@@ -19,6 +19,34 @@ from .widgets import Note, Spinner, plural
 
 
 class PreviewScreen(StepScreen):
+    DEFAULT_CSS = """
+    PreviewScreen #plan {
+        height: 1fr;
+    }
+    PreviewScreen .summary {
+        text-style: bold;
+    }
+    PreviewScreen .file {
+        text-style: bold;
+        margin-top: 1;
+        background: $boost;
+    }
+    PreviewScreen .diff {
+        height: auto;
+    }
+    PreviewScreen .command {
+        color: $text-accent;
+    }
+    PreviewScreen .why {
+        padding-left: 3;  /* under the command, after its number; wrapped lines too */
+        color: $text-muted;
+    }
+    PreviewScreen .nochange {
+        margin-top: 1;
+        text-style: bold;
+        color: $text-success;
+    }
+    """
     STEP = "Preview"
     HELP = ("This is exactly what will change. Up/Down and PgUp/PgDn scroll; Enter goes on "
             "to apply it (you are asked once more), Esc goes back to change something.")

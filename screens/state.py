@@ -124,6 +124,9 @@ class Results:
 
 @dataclass
 class WizardState:
+    """All of it, by what it is (a docstring: dataclasses otherwise build one from the
+    signature at import, which the first frame would wait for)."""
+
     launch: Launch
     host: Host = field(default_factory=Host)
     choices: Choices = field(default_factory=Choices)

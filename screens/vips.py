@@ -71,6 +71,18 @@ class VipList(OptionList):
 
 
 class VipsScreen(StepScreen):
+    DEFAULT_CSS = """
+    VipsScreen #entry {
+        height: 1;
+    }
+    VipsScreen #message {
+        min-height: 1;
+        margin-bottom: 1;
+    }
+    VipsScreen #report {
+        margin-top: 1;
+    }
+    """
     STEP = "VIPs"
     HELP = ("Type a VIP and press Enter to add it (for an external CLB add every EIP). "
             "Enter on an empty line goes on. F2 fetches them from the cloud API.")
