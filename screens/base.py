@@ -11,12 +11,14 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.css.query import NoMatches
 from textual.screen import Screen
-from textual.widgets import Button, Footer
+from textual.widgets import Footer
 
 from . import flow
 from .widgets import Note, StepTrail
 
 if TYPE_CHECKING:
+    from textual.widgets import Button
+
     from .app import WizardApp
     from .state import Engine, WizardState
 
@@ -27,6 +29,8 @@ _NEXT_BUTTONS: dict[str, type[Button]] = {}
 def next_button(label: str) -> type[Button]:
     """A Button class for the step's Next that names its Enter in the footer (Button's own
     Enter binding is hidden, and it wins over the step's while the button has the focus)."""
+    from textual.widgets import Button
+
     if label not in _NEXT_BUTTONS:
         _NEXT_BUTTONS[label] = type("NextButton", (Button,), {"BINDINGS": [
             Binding("enter", "press", label, key_display="Enter")]})
@@ -70,6 +74,7 @@ class StepScreen(Screen):
     STEP: ClassVar[str] = "Start"
     HELP: ClassVar[str] = ""
     NEXT_LABEL: ClassVar[str] = "Next"
+    BUTTONS_AFTER_FIRST_FRAME: ClassVar[bool] = False
     BINDINGS: ClassVar[list] = [
         Binding("escape", "back", "Back", key_display="Esc"),
         Binding("enter", "next", "Next", key_display="Enter"),
@@ -95,13 +100,26 @@ class StepScreen(Screen):
         with Vertical(id="body"):
             yield from self.compose_body()
         with Horizontal(id="buttons"):
-            yield Button("< Back", id="back", compact=True,
-                         disabled=self.refused_at_start(self.back_refused))
-            yield from self.compose_buttons()
-            yield next_button(self.NEXT_LABEL)(
-                f"{self.NEXT_LABEL} >", id="next", compact=True, variant="primary",
-                disabled=self.refused_at_start(self.next_refused))
+            if not self.BUTTONS_AFTER_FIRST_FRAME:
+                yield from self.button_row()
         yield Footer(show_command_palette=False)
+
+    def button_row(self) -> ComposeResult:
+        from textual.widgets import Button
+
+        yield Button("< Back", id="back", compact=True,
+                     disabled=self.refused_at_start(self.back_refused))
+        yield from self.compose_buttons()
+        yield next_button(self.NEXT_LABEL)(
+            f"{self.NEXT_LABEL} >", id="next", compact=True, variant="primary",
+            disabled=self.refused_at_start(self.next_refused))
+
+    async def add_button_row(self) -> None:
+        """The buttons of a step that shows them after its first frame (the first step:
+        Textual's Button and its stylesheet then never delay the wizard's first frame)."""
+        for row in self.query("#buttons"):  # gone if the app is closing
+            await row.mount_all(self.button_row())
+            self.update_buttons()
 
     @staticmethod
     def refused_at_start(check) -> bool:  # noqa: ANN001 - a bound *_refused method
@@ -175,8 +193,13 @@ class StepScreen(Screen):
 
     def update_buttons(self) -> None:
         """Grey out Back/Next as the step's state allows (their keys still say why not)."""
-        self.query_one("#back", Button).disabled = self.back_refused() is not None
-        nxt = self.query_one("#next", Button)
+        from textual.widgets import Button
+
+        try:
+            back, nxt = self.query_one("#back", Button), self.query_one("#next", Button)
+        except NoMatches:  # not there yet (BUTTONS_AFTER_FIRST_FRAME)
+            return
+        back.disabled = self.back_refused() is not None
         nxt.disabled = self.next_refused() is not None
         if self.focused is None and not nxt.disabled and self.is_current:
             nxt.focus()

@@ -21,6 +21,7 @@ class StartScreen(StepScreen):
     HELP = ("This wizard puts your Classic Load Balancer's VIPs on this server's loopback "
             "(lo), for message forwarding (DSR) mode. Enter goes on, Esc goes back.")
 
+    BUTTONS_AFTER_FIRST_FRAME = True
     BINDINGS = [
         Binding("r", "recover", "Recover", key_display="R"),
         # Priority: shown in the footer, and taken even while Next is still greyed out.
@@ -51,12 +52,18 @@ class StartScreen(StepScreen):
         with Vertical(id="host"):
             yield Spinner("Looking at this host...", id="detecting")
 
-    def on_mount(self) -> None:
-        self.update_buttons()
-        self.query_one("#next").focus()
-        # Detect after the first frame is on screen: the engine's imports and `ip`/`nmcli`
-        # calls then never delay it.
-        self.call_after_refresh(self.detect)
+    async def on_mount(self) -> None:
+        # After the first frame is on screen: the buttons (Textual's Button), then the
+        # detection (the engine's imports, `ip`/`nmcli` calls): neither delays it.
+        self.call_after_refresh(self.after_first_frame)
+
+    async def after_first_frame(self) -> None:
+        if not self.is_attached:
+            return  # quitting already
+        await self.add_button_row()
+        for button in self.query("#next"):  # none if the app closed meanwhile
+            button.focus()
+            self.detect()
 
     @work(thread=True, exclusive=True, group="detect", exit_on_error=False)
     def detect(self) -> None:
