@@ -5,16 +5,14 @@ later ones."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from importlib import import_module
-from typing import TYPE_CHECKING, Optional
+from typing import TYPE_CHECKING, NamedTuple, Optional
 
 if TYPE_CHECKING:
     from textual.screen import Screen
 
 
-@dataclass(frozen=True)
-class Step:
+class Step(NamedTuple):
     """One step: its name and where its screen is."""
 
     name: str  # as the step bar shows it

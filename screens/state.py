@@ -50,7 +50,9 @@ class Engine(Service):
         return all(read_sysctl(name) == value for name, value in WANTED.items())
 
 
-@dataclass
+# The state's dataclasses generate only __init__ (no repr, no eq: nothing compares or
+# prints them, and each generated method is compiled while the first frame waits).
+@dataclass(repr=False, eq=False)
 class CloudChoice:
     """Where fetched VIPs came from: kept in memory only, for the CLB-side health check."""
 
@@ -61,7 +63,7 @@ class CloudChoice:
     internal: bool = False  # the VPC-internal API endpoint
 
 
-@dataclass
+@dataclass(repr=False, eq=False)
 class Host:
     """What the Start step found (read again after a recovery or a kept change)."""
 
@@ -82,7 +84,7 @@ class Host:
         return host_ipv4s(self.addresses)
 
 
-@dataclass
+@dataclass(repr=False, eq=False)
 class Choices:
     """What the user chose on the CLB type, VIPs, Options steps (and the fetch form)."""
 
@@ -99,7 +101,7 @@ class Choices:
     cloud: Optional[CloudChoice] = None
 
 
-@dataclass
+@dataclass(repr=False, eq=False)
 class Results:
     """What happened: the plan shown, the apply's outcome or refusal, the changes kept."""
 
@@ -122,7 +124,7 @@ class Results:
         return int(self.outcome.exit_code) if self.outcome is not None else 0
 
 
-@dataclass
+@dataclass(repr=False, eq=False)
 class WizardState:
     """All of it, by what it is (a docstring: dataclasses otherwise build one from the
     signature at import, which the first frame would wait for)."""

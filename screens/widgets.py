@@ -19,9 +19,12 @@ from textual.widgets import Static
 
 from .flow import NAMES
 
-# What the Linux console font shows: printable ASCII and CP437's upper half.
-CONSOLE_GLYPHS = frozenset(chr(c) for c in range(32, 127)) | frozenset(
-    bytes(range(128, 256)).decode("cp437")) | frozenset("\n")
+
+@lru_cache(maxsize=1)
+def console_glyphs() -> frozenset[str]:
+    """What the Linux console font shows: printable ASCII and CP437's upper half."""
+    return frozenset(chr(c) for c in range(32, 127)) | frozenset(
+        bytes(range(128, 256)).decode("cp437")) | frozenset("\n")
 
 
 @lru_cache(maxsize=4096)
@@ -35,12 +38,13 @@ def console_safe(text: str) -> str:
     """`text` with every character the console font lacks spelled in ASCII: Chinese by
     its pinyin syllables ("北京" -> "Bei Jing"), "…" as "...", anything else without a
     spelling as a \\uXXXX escape. Meaning survives; nothing shows as a blank or a diamond."""
-    if all(ch in CONSOLE_GLYPHS for ch in text):
+    glyphs = console_glyphs()
+    if all(ch in glyphs for ch in text):
         return text
     out: list[str] = []
     spelled = False  # the previous character was spelled out
     for ch in text:
-        if ch in CONSOLE_GLYPHS:
+        if ch in glyphs:
             out.append(ch)
             spelled = False
             continue
