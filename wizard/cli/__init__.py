@@ -21,9 +21,6 @@ def add_wizard_flags(parser: Any, methods: Optional[Sequence[str]] = None) -> No
                         help="override the persistence method")
     parser.add_argument("--dry-run", dest="tui_dry_run", action="store_true",
                         help="show every step without changing anything")
-    parser.add_argument("--keys-file", dest="tui_keys_file", metavar="FILE",
-                        help="cloud API keys for the fetch form: NAME=VALUE lines with the "
-                        "environment's names (UCLOUD_PUBLIC_KEY, ...), mode 0600")
 
 
 def _wizard_options(argv: list[str]) -> Optional[argparse.Namespace]:
@@ -46,7 +43,7 @@ def run_wizard_with(args: argparse.Namespace) -> int:
     from clb_wizard.screens.app import run_wizard
 
     return run_wizard(root=args.tui_root, os_override=args.tui_os, method=args.tui_method,
-                      dry_run=args.tui_dry_run, keys_file=args.tui_keys_file)
+                      dry_run=args.tui_dry_run)
 
 
 def main(argv: Optional[list[str]] = None) -> int:
