@@ -15,6 +15,7 @@ checked by the file itself; its first characters can be compared by eye or aloud
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Optional
 
 if TYPE_CHECKING:
@@ -53,9 +54,16 @@ def stock_python(platform: Platform) -> Optional[str]:
 
 
 def old_host_steps(platform: Platform, arch: Optional[str] = None,
-                   download_url: Optional[str] = None) -> list[str]:
+                   download_url: Optional[str] = None, vips: Sequence[str] = ()) -> list[str]:
     """Lines (each at most 78 columns) telling how to run the wizard on `platform`'s host
-    with the portable file, and how to get that one file there from a console."""
+    with the portable file, and how to get that one file there from a console. With
+    `vips`, the UserData command for a new host names them."""
+    from clb_wizard.twin import wrap_command
+
+    if platform.family == "windows":  # the portable file is for Linux
+        return [f"{platform.name}: clb-wizard does not run there. `clb-wizard plan --os",
+                "windows --vip V` shows the PowerShell to run on it (or UserData:",
+                "`clb-wizard userdata --os windows --vip V`)."]
     name = bundle_name(arch)
     python = stock_python(platform)
     url = download_url if download_url is not None else os.environ.get(ENV_DOWNLOAD_URL, "")
@@ -87,8 +95,12 @@ def old_host_steps(platform: Platform, arch: Optional[str] = None,
         "   (stop the server with Ctrl+C afterwards)",
         "c. Upload it to object storage (US3) and download it on the host from the",
         "   bucket's internal (intranet) domain: no public IP needed.",
-        "d. A host not created yet: clb-wizard userdata --os ID --vip V gives",
-        "   cloud-init UserData for its first boot; no file to carry.",
+        "d. A host not created yet: cloud-init UserData for its first boot, no file",
+        "   to carry:",
+        *(f"     {line}" for line in wrap_command(
+            ["clb-wizard", "userdata", "--os", platform.key if platform.version else
+             platform.release, *(a for v in vips for a in ("--vip", v))]
+            + ([] if vips else ["--vip", "VIP"]), 73)),
         "",
         f"Check it arrived whole: sha256sum {name}",
         "and compare the first 8 characters with the published .sha256 file.",

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import platform as _pyplatform
 import time
 from collections.abc import Sequence
@@ -37,8 +38,11 @@ from clb_wizard.verify import verify
 
 FORMAT = 1
 # Top-level keys of the report, in order (tests/unit/test_report.py holds them golden).
-KEYS = ("format", "generated", "tool", "host", "platform", "lo", "interfaces", "files",
-        "sysctls", "journal", "exports", "verification", "errors")
+KEYS = ("format", "generated", "tool", "host", "platform", "system", "lo", "interfaces",
+        "files", "sysctls", "journal", "exports", "verification", "status_code", "errors")
+# os-release fields a report keeps (what detection reads; nothing an admin adds).
+OS_RELEASE_KEYS = ("ID", "ID_LIKE", "VERSION_ID", "VERSION", "NAME", "PRETTY_NAME",
+                   "VERSION_CODENAME", "UBUNTU_CODENAME", "PLATFORM_ID", "VARIANT_ID")
 
 def _sha256(data: Optional[bytes]) -> Optional[str]:
     return None if data is None else hashlib.sha256(data).hexdigest()
@@ -183,12 +187,21 @@ def build_report(runner: Runner, vips: Sequence[str] = (), os_override: Optional
         "errors": errors,
     })
     last = active = None
-    try:
-        last, active = store.last(), store.active()
-    except Exception as exc:
-        errors.append(f"journal: {exc}")
+    readable = True
+    if live and state_hidden(runner.host_path(str(store.dir))):
+        readable = False
+    else:
+        try:
+            last, active = store.last(), store.active()
+        except Exception as exc:
+            errors.append(f"journal: {exc}")
+            readable = False
     platform = _platform(runner, os_override, method, last, errors)
     report["platform"] = platform.to_json() if platform else None
+    try:
+        report["system"] = _system(runner)
+    except Exception as exc:
+        errors.append(f"system: {exc}")
     addresses = None
     if live:
         try:
@@ -206,14 +219,80 @@ def build_report(runner: Runner, vips: Sequence[str] = (), os_override: Optional
     if journal is not None:
         log = runner.read_text(store.log_path(journal.id)) or ""
         log_tail = log.splitlines()[-40:]
-    report["journal"] = {"state_dir": str(store.dir), "active": summarise_journal(active),
+    report["journal"] = {"state_dir": str(store.dir), "readable": readable,
+                         "active": summarise_journal(active),
                          "last": summarise_journal(last), "log_tail": log_tail}
     try:
-        report["exports"] = _exports(runner, store)
+        report["exports"] = _exports(runner, store) if readable else None
     except Exception as exc:
         errors.append(f"exports: {exc}")
     report["verification"] = _verification(runner, platform, vips, last, report, errors)
+    report["status_code"] = _status_code(report)
     return report
+
+
+def state_hidden(directory: Path) -> bool:
+    """The state directory is there but this user (not root) cannot read it."""
+    if os.geteuid() == 0:
+        return False
+    try:
+        os.stat(directory)
+    except FileNotFoundError:
+        return False
+    except OSError:
+        return True
+    return not os.access(directory, os.R_OK | os.X_OK)
+
+
+def _status_code(report: dict) -> Optional[str]:
+    """The code support can be read aloud (statuscode.py) for what this report found."""
+    from clb_wizard.statuscode import status_code
+
+    verification, platform = report["verification"], report["platform"]
+    if platform is None:
+        return None
+    vips = verification["vips"] if verification else []
+    try:
+        return status_code(platform, vips, verification if verification
+                           and verification["facts"] else None)
+    except (ValueError, KeyError):
+        return None
+
+
+def _os_release(runner: Runner) -> dict[str, str]:
+    """The allow-listed fields of the root's os-release, as distro reads them."""
+    text = runner.read_text("/etc/os-release") or runner.read_text("/usr/lib/os-release") or ""
+    found = {}
+    for line in text.splitlines():
+        name, sep, value = line.partition("=")
+        if sep and name.strip() in OS_RELEASE_KEYS:
+            value = value.strip()
+            if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
+                value = value[1:-1]
+            found[name.strip()] = printable(value)[:200]
+    return found
+
+
+def _system(runner: Runner) -> dict:
+    """What detection looks at besides the network files, so `clb-wizard replay` can
+    rebuild a root that detects the same: os-release, and which of the paths detection
+    probes are present (tools, the package manager, NetworkManager's plugin folder named
+    after its version, the netplan files)."""
+    from clb_wizard.platform import PACKAGE_MANAGERS, STACK_PROBES
+
+    present = []
+    for path in dict.fromkeys([*(p for paths in STACK_PROBES.values() for p in paths),
+                               *(p for _, paths in PACKAGE_MANAGERS for p in paths)]):
+        if runner.exists(path):
+            present.append(path + ("/" if runner.is_dir(path) else ""))
+    for base in ("/usr/lib64/NetworkManager", "/usr/lib/NetworkManager",
+                 "/usr/lib/x86_64-linux-gnu/NetworkManager",
+                 "/usr/lib/aarch64-linux-gnu/NetworkManager"):
+        present += [f"{base}/{name}/" for name in runner.list_dir(base)
+                    if name[:1].isdigit() and runner.is_dir(f"{base}/{name}")]
+    present += [f"/etc/netplan/{name}" for name in runner.list_dir("/etc/netplan")
+                if not name.startswith(".")]
+    return {"os_release": _os_release(runner), "present": present}
 
 
 def _on_linux(platform: Platform) -> bool:
@@ -260,6 +339,8 @@ def report_text(report: dict) -> str:
     """A readable rendering for a terminal or a ticket."""
     lines = [f"clb-wizard report {report['generated']} "
              f"(clb-wizard {report['tool']['version'] or 'dev'})"]
+    if report.get("status_code"):
+        lines.append(f"Status code: {report['status_code']} (clb-wizard decode CODE)")
     host = report["host"]
     lines.append(f"Host: {host['hostname'] or '-'} kernel {host['kernel'] or '-'} "
                  f"root {host['root']}")
@@ -288,7 +369,10 @@ def report_text(report: dict) -> str:
                          f"{entry['method']}, VIPs {', '.join(entry['vips'])}"
                          + (f", error: {entry['error']}" if entry["error"] else ""))
             lines += [f"  {f['action']} {f['path']}" for f in entry["files"]]
-    if not (journal.get("active") or journal.get("last")):
+    if journal.get("readable") is False:
+        lines.append(f"Transactions: not read (the journal in {journal.get('state_dir')} is "
+                     "root's only): run the report as root to include them.")
+    elif not (journal.get("active") or journal.get("last")):
         lines.append("No transaction recorded by clb-wizard.")
     exports = report.get("exports") or {}
     script = exports.get("script") or {}
@@ -318,6 +402,94 @@ def report_text(report: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
+SHORT_WIDTH, SHORT_LINES = 79, 22  # an 80x24 console, with room for the prompt
+
+
+def _headline(report: dict) -> str:
+    from clb_wizard.wording import stopped
+
+    active = (report["journal"] or {}).get("active")
+    verification = report["verification"]
+    if active:
+        if active["state"] == "rollback-failed":
+            return (f"ATTENTION: the rollback of change {active['id']} did not finish; the host "
+                    "may be half changed: clb-wizard recover")
+        return (f"ATTENTION: change {active['id']} was interrupted ({stopped(active['state'])})"
+                ": clb-wizard recover")
+    if not verification:
+        return ("not verified: " + ("a preview of another system" if not report["host"]["live"]
+                                    else "no platform could be read (see the errors)"))
+    if verification["ok"] is None:
+        return "nothing to verify: no VIP recorded or configured by clb-wizard here"
+    failed = [f for f in verification["facts"] if f["fatal"] and not f["ok"]]
+    warned = [f for f in verification["facts"] if not f["fatal"] and not f["ok"]]
+    if failed:
+        return f"a check FAILED: {failed[0]['name']}: {failed[0]['detail']}"
+    from clb_wizard.wording import count
+
+    return "all checks passed" + (f", {count(len(warned), 'warning')}" if warned else "")
+
+
+def report_short(report: dict) -> str:
+    """The report on one 80x24 screen: the headline and the status code first, then the
+    few lines support asks next. The full report (`report_text`) has the rest."""
+    from clb_wizard.wording import count
+
+    lines = [f"clb-wizard: {_headline(report)}"]
+    if report.get("status_code"):
+        lines.append(f"Status code: {report['status_code']}  (read it to support; "
+                     "clb-wizard decode CODE)")
+    host, platform = report["host"], report["platform"]
+    about = [host["hostname"] or ("root " + host["root"] if not host["live"] else "")]
+    if platform:
+        about.append(f"{platform['name']}, method {platform['method']}")
+    if host["kernel"]:
+        about.append(f"kernel {host['kernel']}")
+    lines.append("Host: " + ", ".join(a for a in about if a))
+    verification = report["verification"]
+    if verification and verification["vips"]:
+        source = {"given": "as given", "last-change": "of the last change",
+                  "configured": "in clb-wizard's files"}.get(verification["source"], "")
+        lines.append(f"VIPs {source}: {', '.join(verification['vips'])}")
+    if report["lo"] is not None:
+        lo = [f"{a['address']}/{a['prefixlen']}" + (f" {a['label']}" if a["label"] not in
+                                                       ("", "lo") else "")
+              for a in report["lo"] if a["family"] == "inet"]
+        lines.append("lo: " + (", ".join(lo) or "-"))
+    if verification and verification["facts"]:
+        facts = verification["facts"]
+        bad = [f for f in facts if not f["ok"]]
+        failed = sum(1 for f in bad if f["fatal"])
+        lines.append(f"Checks: {count(len(facts) - len(bad), 'passed', 'passed')}, "
+                     f"{count(failed, 'failed', 'failed')}, "
+                     f"{count(len(bad) - failed, 'warning')}")
+        for fact in bad[:6]:
+            mark = "FAIL" if fact["fatal"] else "warn"
+            lines.append(f"  [{mark}] {fact['name']}: {fact['detail']}")
+        if len(bad) > 6:
+            lines.append(f"  (and {len(bad) - 6} more in the full report)")
+    journal = report["journal"] or {}
+    last = journal.get("last")
+    if journal.get("readable") is False:
+        lines.append("Last change: not read (root's only): run it as root")
+    elif last:
+        kept = next((h["at"] for h in reversed(last["history"]) if h["state"] == "committed"),
+                    "?")
+        lines.append(f"Last change: {last['id']}, kept {kept}, "
+                     f"{count(len(last['files']), 'file')}")
+    else:
+        lines.append("Last change: none recorded by clb-wizard")
+    if report["errors"]:
+        lines.append(f"Could not read: {count(len(report['errors']), 'part')} (see the full "
+                     "report)")
+    lines.append("More: clb-wizard report; to send: clb-wizard report --json --output FILE")
+    fitted = [line if len(line) <= SHORT_WIDTH else line[:SHORT_WIDTH - 3] + "..."
+              for line in lines]
+    if len(fitted) > SHORT_LINES:
+        fitted = fitted[:SHORT_LINES - 1] + [fitted[-1]]
+    return "\n".join(fitted) + "\n"
+
+
 def save_report(report: dict, path: str) -> str:
     """Write the report as JSON to `path` (mode 0600: it names the host's addresses).
     Raises FileRefused (a symlink or special file at `path`) or OSError."""
@@ -332,4 +504,4 @@ def default_report_name() -> str:
 
 
 __all__ = ["KEYS", "REDACTED", "build_report", "default_report_name", "redact", "report_json",
-           "report_text", "save_report", "summarise_journal"]
+           "report_short", "report_text", "save_report", "summarise_journal"]

@@ -89,14 +89,23 @@ class StatusFacts:
     def describe(self) -> list[str]:
         """The facts in words, one per line (what `clb-wizard decode` prints)."""
         os_name = (f"another {self.os_id[len('other-'):]}-family OS"
-                   if self.os_id.startswith("other-") else self.os_id)
+                   if self.os_id.startswith("other-") else _os_name(self.os_id, self.version))
         arp = {True: "set (arp_ignore=1, arp_announce=2)", False: "not set",
                None: "unknown"}[self.arp_sysctls]
-        return [f"OS:          {os_name}" + (f" {self.version}" if self.version else ""),
+        version = f" ({self.version})" if self.version and self.version not in os_name else ""
+        return [f"OS:          {os_name}{version}",
                 f"Method:      {self.method}",
                 f"VIPs:        {self.vip_count}",
                 f"ARP sysctls: {arp}",
                 f"Verdict:     {VERDICTS[self.verdict]}"]
+
+
+def _os_name(os_id: str, version: str) -> str:
+    """"Rocky Linux 9" for rocky 9.4: the release's name as clb-wizard knows it."""
+    from clb_wizard.releases import KNOWN_RELEASES, release_key
+
+    key = release_key(os_id, version or "0")
+    return KNOWN_RELEASES[key].name if key in KNOWN_RELEASES else os_id
 
 
 def _damm(digits: str) -> int:

@@ -269,6 +269,11 @@ def test_old_hosts_get_the_portable_file_without_scp(os_arg):
     assert "scp" not in text.replace("no scp", "") and "ssh " not in text
 
 
+def test_windows_gets_no_linux_file():
+    text = "\n".join(handoff.old_host_steps(preview("windows")))
+    assert ".run" not in text and "--os windows" in text
+
+
 def test_a_known_download_url_is_used():
     lines = handoff.old_host_steps(preview("centos-7"),
                                    download_url="https://mirror.example/clb/")

@@ -12,6 +12,8 @@ import pytest
 
 from clb_wizard.cli import main
 from clb_wizard.methods.base import LoAddress
+from clb_wizard.platform import detect
+from clb_wizard.replay import ReplayError, build_root
 from clb_wizard.report import (
     KEYS,
     REDACTED,
@@ -22,11 +24,13 @@ from clb_wizard.report import (
     save_report,
 )
 from clb_wizard.runner import Runner
+from clb_wizard.service import Options, prepare_plan
 from clb_wizard.transaction.journal import FileRecord, Journal
-from tests.fixtures.roots import VIP1, make_root, write
+from tests.fixtures.roots import SPECS, VIP1, make_root, write
 
-GOLDEN_KEYS = ["format", "generated", "tool", "host", "platform", "lo", "interfaces", "files",
-               "sysctls", "journal", "exports", "verification", "errors"]
+GOLDEN_KEYS = ["format", "generated", "tool", "host", "platform", "system", "lo", "interfaces",
+               "files", "sysctls", "journal", "exports", "verification", "status_code",
+               "errors"]
 JOURNAL_SUMMARY_KEYS = ["id", "state", "method", "vips", "foreign", "platform", "files",
                         "live_before", "sysctls", "history", "error", "confirm_deadline",
                         "watchdog"]
@@ -194,3 +198,58 @@ def test_cli_report(tmp_path, capsys):
     assert "method ifcfg" in capsys.readouterr().out
     assert main(["report", "--root", str(tmp_path / "missing")]) == 2
     assert "no such directory" in capsys.readouterr().err
+
+
+# -- replay: a report rebuilt into a root that detects and plans the same ----------------------
+REPLAYABLE = sorted(k for k in SPECS if k != "windows")
+
+
+@pytest.mark.parametrize("key", REPLAYABLE)
+def test_a_report_replays_into_a_root_that_detects_and_plans_the_same(tmp_path, key):
+    """What `clb-wizard replay` rebuilds from a report (os-release, what detection probes,
+    the watched files) gives the platform and the Preview the reported system gives."""
+    root = make_root(tmp_path / "customer", key)
+    report = json.loads(report_json(build_report(Runner(root=root))))
+    replayed = build_root(report, tmp_path / "replayed")
+    here = Runner(root=tmp_path / "replayed")
+    assert replayed.method == report["platform"]["method"]
+    there = detect(Runner(root=root))
+    again = detect(here)
+    assert (again.os_id, again.version, again.family, again.release, again.method,
+            again.packages) == (there.os_id, there.version, there.family, there.release,
+                                there.method, there.packages)
+    assert again.stack == there.stack
+    assert replayed.method_override is None
+    options = Options(vips=(VIP1,), force=True)
+    customer, support = prepare_plan(Runner(root=root), options), prepare_plan(here, options)
+    redacted = {f["path"] for f in report["files"] if f["redacted"]}
+
+    def shown(plan):  # what the Preview shows; of a redacted file, the lines that change
+        return [(c.path, c.action, c.diff() if c.path not in redacted else
+                 [line for line in c.diff().splitlines() if line[:1] in "+-@"])
+                for c in plan.files]
+
+    assert shown(support) == shown(customer)
+    assert [c.shell() for c in support.commands] == [c.shell() for c in customer.commands]
+
+
+def test_a_replayed_file_keeps_its_mode_and_the_redaction(tmp_path):
+    root = make_root(tmp_path / "customer", "centos-7")
+    write(root, "/etc/sysconfig/network-scripts/ifcfg-eth0",
+          f"DEVICE=eth0\nIPADDR=10.0.0.5\nWPA_PSK={SECRET}\n", 0o600)
+    report = json.loads(report_json(build_report(Runner(root=root))))
+    assert SECRET not in json.dumps(report)
+    replayed = build_root(report, tmp_path / "replayed")
+    path = tmp_path / "replayed/etc/sysconfig/network-scripts/ifcfg-eth0"
+    assert path.stat().st_mode & 0o777 == 0o600
+    assert f"WPA_PSK={REDACTED}" in path.read_text() and "IPADDR=10.0.0.5" in path.read_text()
+    assert any("redacted" in note for note in replayed.notes)
+    assert "ifcfg-eth0" in "\n".join(replayed.summary(report))
+
+
+def test_a_report_that_names_a_path_outside_is_refused(tmp_path):
+    report = {"format": 1, "platform": {"method": "ifupdown"},
+              "files": [{"path": "/etc/x/../../../escape", "exists": True, "content": "x"}]}
+    with pytest.raises(ReplayError, match="unusable path"):
+        build_root(report, tmp_path / "r")
+    assert not (tmp_path / "escape").exists()

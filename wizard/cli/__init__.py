@@ -5,6 +5,7 @@ wizard's first frame waits for neither (the TUI loads the engine as it needs it)
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 from typing import Any, Optional
@@ -21,6 +22,9 @@ def add_wizard_flags(parser: Any, methods: Optional[Sequence[str]] = None) -> No
                         help="override the persistence method")
     parser.add_argument("--dry-run", dest="tui_dry_run", action="store_true",
                         help="show every step without changing anything")
+    parser.add_argument("--keys-file", dest="tui_keys_file", metavar="FILE",
+                        help="cloud API keys for Fetch, from FILE (UCLOUD_PUBLIC_KEY=... "
+                        "lines, mode 0600)")
 
 
 def _wizard_options(argv: list[str]) -> Optional[argparse.Namespace]:
@@ -34,15 +38,46 @@ def _wizard_options(argv: list[str]) -> Optional[argparse.Namespace]:
     return None if rest else known
 
 
+def _wizard_settings(args: argparse.Namespace) -> Optional[str]:
+    """Check --os and load --keys-file (into the environment, where Fetch reads keys);
+    the error to print, or None."""
+    from clb_wizard.errors import ClbWizardError
+
+    try:
+        if args.tui_os:
+            from clb_wizard.cli.os_choice import check_os
+
+            check_os(args.tui_os)
+        if getattr(args, "tui_keys_file", None):
+            from clb_wizard.cloud.credentials import load_keys_file
+
+            os.environ.update(load_keys_file(args.tui_keys_file))
+    except ClbWizardError as exc:
+        return str(exc)
+    return None
+
+
 def run_wizard_with(args: argparse.Namespace) -> int:
     """The TUI (clb_wizard.service.Launch decides what the flags imply)."""
+    problem = _wizard_settings(args)
+    if problem:
+        print(f"clb-wizard: {problem}", file=sys.stderr)
+        return ExitCode.INVALID
     if not sys.stdin.isatty() or not sys.stdout.isatty():
         print("clb-wizard: the wizard needs a terminal; use a COMMAND for scripts "
               "(clb-wizard --help).", file=sys.stderr)
         return ExitCode.INVALID
+    os_override = args.tui_os
+    if os_override:  # rocky-9: which minor? (9.0 and 9.1 get another method)
+        from clb_wizard.cli.os_choice import ask_minor
+
+        try:
+            os_override = ask_minor(os_override, input)
+        except (EOFError, KeyboardInterrupt):
+            return ExitCode.INVALID
     from clb_wizard.screens.app import run_wizard
 
-    return run_wizard(root=args.tui_root, os_override=args.tui_os, method=args.tui_method,
+    return run_wizard(root=args.tui_root, os_override=os_override, method=args.tui_method,
                       dry_run=args.tui_dry_run)
 
 

@@ -27,6 +27,8 @@ from clb_wizard.cli.change import (
     removal_refused,
 )
 from clb_wizard.cli.fleet import register as register_fleet
+from clb_wizard.cli.saying import say, waiting
+from clb_wizard.cli.support import register as register_support
 from clb_wizard.errors import ClbWizardError, ExitCode, InputError, Status
 from clb_wizard.export.userdata import render_userdata
 from clb_wizard.plan import Plan
@@ -123,12 +125,32 @@ def cmd_detect(args: argparse.Namespace) -> int:
     return ExitCode.OK
 
 
-def _warn_if_interrupted(runner: Runner) -> None:
+def journal_hidden(runner: Runner, store: Optional[Store] = None) -> bool:
+    """Is the journal there but root's only (0700), so this user cannot read it?"""
+    from clb_wizard.report import state_hidden
+
+    return state_hidden(runner.host_path(str((store or Store(runner)).dir)))
+
+
+def _not_root_note(what: str, command: str) -> None:
+    from clb_wizard.invocation import root_command
+
+    say(f"note: not root, so {what} (the journal in {Store(Runner()).dir} is root's only; "
+        f"`{root_command(command)}` includes it).")
+
+
+def _warn_if_interrupted(runner: Runner, command: str = "plan") -> None:
     if runner.is_live_root:
+        if journal_hidden(runner):
+            if command == "plan":  # (verify says it with its VIPs)
+                _not_root_note("no check for an interrupted change", command)
+            return
         pending = Store(runner).active()
         if pending is not None:
-            print(f"clb-wizard: warning: transaction {pending.id} was interrupted "
-                  f"({pending.state}); run `clb-wizard recover`.", file=sys.stderr)
+            from clb_wizard.wording import stopped
+
+            print(f"clb-wizard: warning: transaction {pending.id} was interrupted: it "
+                  f"{stopped(pending.state)}; run `clb-wizard recover`.", file=sys.stderr)
 
 
 def cmd_plan(args: argparse.Namespace) -> int:
@@ -137,11 +159,27 @@ def cmd_plan(args: argparse.Namespace) -> int:
     if args.ulb_id:
         _vips_from_clb(args, runner)
     plan = prepare_plan(runner, _options(args))
+    old_host = _old_host(plan)
     if args.json:
-        _emit_json(plan.to_json())
+        _emit_json({**plan.to_json(), **({"old_host": old_host} if old_host else {})})
     else:
         print_plan(plan)
+        if old_host:
+            print("\nThe wizard on that host:")
+            print("\n".join(f"  {line}" if line else "" for line in old_host["steps"]))
     return ExitCode.OK
+
+
+def _old_host(plan: Plan) -> Optional[dict]:
+    """For an --os preview of a release whose Python is too old for clb-wizard: how to run
+    the wizard there (the portable file, and how to get it onto the host)."""
+    from clb_wizard import handoff
+
+    python = handoff.stock_python(plan.platform)
+    if plan.platform.detected or python is None:
+        return None
+    return {"python": python, "file": handoff.bundle_name(),
+            "steps": handoff.old_host_steps(plan.platform, vips=plan.vips)}
 
 
 def _progress_printer(args: argparse.Namespace):
@@ -149,6 +187,8 @@ def _progress_printer(args: argparse.Namespace):
 
     def show(progress: Progress) -> None:
         mark = "warn" if progress.warning else {None: "  ", True: "ok", False: "!!"}[progress.ok]
+        if progress.message.startswith("not confirmed within"):
+            mark = "  "  # the change worked; nobody kept it (not a failure)
         stream.write(f"[{mark}] {progress.message}\n")
         stream.flush()
 
@@ -196,18 +236,19 @@ def _wrapped(line: str, indent: int) -> str:
                          break_long_words=False, break_on_hyphens=False)
 
 
-def _report(outcome: Outcome, args: argparse.Namespace, plan: Optional[Plan] = None) -> int:
+def _report(outcome: Outcome, args: argparse.Namespace, plan: Optional[Plan] = None,
+            confirm_timeout: Optional[float] = None) -> int:
+    from clb_wizard.cli.outcome_text import headline, not_confirmed, outcome_lines
+
     if args.json:
         data = outcome.to_json()
         if plan is not None:
             data["plan"] = plan.to_json()
+        data["not_confirmed"] = not_confirmed(outcome)
         _emit_json(data)
     else:
-        print(outcome.message)
-        if outcome.verification is not None:
-            for fact in outcome.verification.facts:
-                mark = "ok" if fact.ok else ("FAIL" if fact.fatal else "warn")
-                print(_wrapped(f"  [{mark:>4}] {fact.name}: {fact.detail}", indent=9))
+        for line, indent in outcome_lines(outcome, confirm_timeout):
+            print(_wrapped(line, indent=indent))
         if outcome.manual_steps:
             print("Put the host back by hand with:")
             for step in outcome.manual_steps:
@@ -215,7 +256,7 @@ def _report(outcome: Outcome, args: argparse.Namespace, plan: Optional[Plan] = N
         if outcome.log_path:
             print(f"Log: {outcome.log_path}")
     if outcome.exit_code != ExitCode.OK:
-        print(f"clb-wizard: {outcome.message}", file=sys.stderr)
+        print(f"clb-wizard: {headline(outcome)}", file=sys.stderr)
     return outcome.exit_code
 
 
@@ -255,22 +296,32 @@ def _plan_and_apply(args: argparse.Namespace, runner: Runner, store: Store) -> i
             print("Nothing was changed.")
             return ExitCode.OK
     transaction = Transaction(runner, store=store, on_progress=_progress_printer(args))
-    outcome = transaction.apply(plan, confirm_timeout=_confirm_timeout(args),
+    confirm_timeout = _confirm_timeout(args)
+    outcome = transaction.apply(plan, confirm_timeout=confirm_timeout,
                                 confirm=_terminal_confirm, ports=tuple(args.port or ()))
     if (args.ulb_id and outcome.exit_code == ExitCode.OK and outcome.verification
             and not args.dry_run):
         fact = _health_fact(args, runner)
         if fact is not None:
             outcome.verification = Verification(outcome.verification.facts + (fact,))
-    return _report(outcome, args, plan)
+    return _report(outcome, args, plan, confirm_timeout)
 
 
 def cmd_verify(args: argparse.Namespace) -> int:
     runner = _runner(args)
-    _warn_if_interrupted(runner)
+    _warn_if_interrupted(runner, "verify")
     vips = list(args.vip or ())
     platform = None
     foreign: list[str] = []
+    if not vips and journal_hidden(runner):  # not root: what our files configure
+        platform = detect_platform(runner, _options(args))
+        vips = list(Service(args.root).managed_vips(platform))
+        if not vips:
+            raise UsageError("no VIP in clb-wizard's files on this host: give the VIPs with "
+                             "--vip (or run it as root to check the last change).")
+        _not_root_note(f"no check for an interrupted change, and the VIPs checked are those "
+                       f"clb-wizard's files configure ({', '.join(vips)}), not the last "
+                       "change's", "verify")
     if not vips:
         last = Store(runner).last()
         if last is None:
@@ -302,7 +353,19 @@ def cmd_rollback(args: argparse.Namespace) -> int:
 def cmd_recover(args: argparse.Namespace) -> int:
     runner = _runner(args)
     transaction = Transaction(runner, on_progress=_progress_printer(args))
-    return _report(transaction.recover(expired_id=args.expired, wait=args.wait), args)
+    pending = None
+    if args.expired:  # the watchdog: read first what it may roll back (for the note)
+        with contextlib.suppress(ClbWizardError):
+            pending = Store(runner).active()
+    outcome = transaction.recover(expired_id=args.expired, wait=args.wait)
+    if args.expired and outcome.status == Status.RECOVERED_BACK:
+        from clb_wizard import motd  # the user learns it at the next login
+
+        journal = pending if pending is not None and pending.id == args.expired else None
+        problem = motd.leave_note(runner, motd.note_text(journal))
+        if problem:
+            say(f"clb-wizard: {problem}")
+    return _report(outcome, args)
 
 
 def cmd_confirm(args: argparse.Namespace) -> int:
@@ -311,9 +374,14 @@ def cmd_confirm(args: argparse.Namespace) -> int:
 
 def cmd_history(args: argparse.Namespace) -> int:
     """The kept changes, newest first: what `rollback` undoes, one per call."""
+    from clb_wizard.invocation import root_command
     from clb_wizard.report import summarise_journal
 
-    entries = [summarise_journal(j) for j in reversed(Store(_runner(args)).history())]
+    runner = _runner(args)
+    if journal_hidden(runner):
+        raise UsageError(f"the change history ({Store(runner).dir}) is root's only: run "
+                         f"{root_command('history')}")
+    entries = [summarise_journal(j) for j in reversed(Store(runner).history())]
     if args.json:
         _emit_json({"ok": True, "history": entries})
         return ExitCode.OK
@@ -345,28 +413,65 @@ def _cloud_instance(args: argparse.Namespace):
     from clb_wizard import cloud
 
     if getattr(args, "cloud_instance", None) is None:
-        args.cloud_instance = cloud.read_instance()
+        with waiting("Reading this host's instance metadata (region, project, VPC)",
+                     "the metadata service is slow to answer"):
+            args.cloud_instance = cloud.read_instance()
     return args.cloud_instance
 
 
+def _cloud_env(args: argparse.Namespace) -> dict:
+    """The environment, with the settings of --keys-file over it (the file was named on
+    the command line, so it wins)."""
+    from clb_wizard.cloud.credentials import load_keys_file
+
+    env = dict(os.environ)
+    if getattr(args, "keys_file", None):
+        env.update(load_keys_file(args.keys_file))
+    return env
+
+
 def _cloud_credentials(args: argparse.Namespace):
-    """Keys from the environment; region and project from the flag, else the environment,
-    else this instance's metadata (each message says which was used)."""
+    """Keys from --keys-file or the environment; region and project from the flag, else
+    the file or the environment, else this instance's metadata (each message says which
+    was used). A missing piece is named: the keys (which) or the region."""
     from clb_wizard import cloud
 
     def from_metadata() -> dict:
         instance = _cloud_instance(args)
         return {"region": instance.region, "project_id": instance.project_id}
 
+    env = _cloud_env(args)
     creds = cloud.resolve_credentials(region=getattr(args, "region", None),
                                       project_id=getattr(args, "project_id", None),
-                                      metadata=from_metadata)
+                                      env=env, metadata=from_metadata)
     if creds is None:
+        missing = [n for n in (cloud.ENV_PUBLIC_KEY, cloud.ENV_PRIVATE_KEY)
+                   if not (env.get(n) or "").strip()]
+        if missing:
+            one = len(missing) == 1
+            raise UsageError(
+                f"no cloud API key: {' and '.join(missing)} {'is' if one else 'are'} not set. "
+                f"Set {'it' if one else 'them'} in the environment or in a --keys-file (mode "
+                f"0600, lines {cloud.ENV_PUBLIC_KEY}=... {cloud.ENV_PRIVATE_KEY}=...), or "
+                "give the VIPs with --vip.")
         raise UsageError(
-            f"no cloud API keys: set {cloud.ENV_PUBLIC_KEY} and {cloud.ENV_PRIVATE_KEY} (and "
-            f"{cloud.ENV_REGION}, or --region), or give the VIPs with --vip."
-        )
+            "no region: the API keys are there, but neither --region nor "
+            f"{cloud.ENV_REGION} gives one, and this host's instance metadata did not (not a "
+            "UCloud host, or its metadata service did not answer). Give --region (e.g. "
+            "cn-bj2), or give the VIPs with --vip.")
     return creds
+
+
+def _asking(args: argparse.Namespace, creds, what: str):
+    """Say which API is asked what, and keep saying it while it retries or waits."""
+    from clb_wizard.cloud import resolve_endpoint
+    from clb_wizard.cloud.client import RETRY_DELAYS, safe_url
+
+    endpoint = resolve_endpoint(getattr(args, "api_url", None), internal=args.internal_api)
+    return waiting(f"Asking the UCloud API at {safe_url(endpoint.url)} for {what} in "
+                   f"{creds.where()}",
+                   f"busy answers are retried for up to {sum(RETRY_DELAYS):g} s, and one "
+                   f"request may take up to {args.api_timeout:g} s (--api-timeout)")
 
 
 def _host_private_ips(runner: Runner) -> list[str]:
@@ -396,8 +501,10 @@ def _vips_from_clb(args: argparse.Namespace, runner: Runner) -> None:
 
     with _cloud_errors_are_usage_errors():
         creds = _cloud_credentials(args)
-        clb = cloud.fetch_clb(creds, args.ulb_id, clb_type=args.type,
-                              host=_this_host(args, runner), **_api(args))
+        host = _this_host(args, runner)
+        with _asking(args, creds, f"CLB {args.ulb_id}"):
+            clb = cloud.fetch_clb(creds, args.ulb_id, clb_type=args.type, host=host,
+                                  **_api(args))
     if not clb.addresses:
         raise UsageError(f"CLB {clb.ulb_id} has no VIP yet: bind an EIP or give --vip.")
     if clb.warnings and not args.force:
@@ -418,10 +525,14 @@ def _health_fact(args: argparse.Namespace, runner: Runner) -> Optional[Fact]:
     except UsageError:
         return None
     host = _this_host(args, runner)
-    return cloud.health_fact(creds, args.ulb_id, host.private_ips if host else (), host=host,
-                             timeout=args.health_timeout, api_url=getattr(args, "api_url", None),
-                             internal=args.internal_api,
-                             fatal=getattr(args, "require_healthy", False))
+    with waiting(f"Asking CLB {args.ulb_id} whether its health check reaches this host",
+                 f"a new backend takes a while to be seen healthy; up to "
+                 f"{args.health_timeout:g} s (--health-timeout)"):
+        return cloud.health_fact(creds, args.ulb_id, host.private_ips if host else (),
+                                 host=host, timeout=args.health_timeout,
+                                 api_url=getattr(args, "api_url", None),
+                                 internal=args.internal_api,
+                                 fatal=getattr(args, "require_healthy", False))
 
 
 def cmd_fetch(args: argparse.Namespace) -> int:
@@ -432,10 +543,14 @@ def cmd_fetch(args: argparse.Namespace) -> int:
         creds = _cloud_credentials(args)
         host = _this_host(args, runner)
         if args.ulb_id:
-            clbs = [cloud.fetch_clb(creds, args.ulb_id, clb_type=args.type, host=host,
-                                    **_api(args))]
+            with _asking(args, creds, f"CLB {args.ulb_id}"):
+                clbs = [cloud.fetch_clb(creds, args.ulb_id, clb_type=args.type, host=host,
+                                        **_api(args))]
         else:
-            clbs = cloud.discover_clbs(creds, (), clb_type=args.type, host=host, **_api(args))
+            with _asking(args, creds, "the CLBs" + (" of this host's VPC" if host and
+                                                    host.vpc_ids else "")):
+                clbs = cloud.discover_clbs(creds, (), clb_type=args.type, host=host,
+                                           **_api(args))
     if args.json:
         _emit_json({"ok": True, "region": creds.region, "region_source": creds.region_source,
                     "project_id": creds.project_id, "project_source": creds.project_source,
@@ -499,6 +614,10 @@ def _cloud_args(p: argparse.ArgumentParser, ulb_help: str) -> None:
                    help="how long one API request may take (default 30)")
     p.add_argument("--health-timeout", type=float, default=120.0, metavar="S",
                    help="how long to wait for the CLB to see this backend healthy")
+    p.add_argument("--keys-file", metavar="FILE",
+                   help="read the API keys (and region, project) from FILE: lines "
+                   "UCLOUD_PUBLIC_KEY=..., UCLOUD_PRIVATE_KEY=... (UCLOUD_REGION=..., "
+                   "UCLOUD_PROJECT_ID=...), mode 0600; they win over the environment")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -554,7 +673,19 @@ def build_parser() -> argparse.ArgumentParser:
     _common(p, vips=True, root=False)
     p.set_defaults(func=cmd_userdata)
     register_fleet(sub)
+    register_support(sub)
     return parser
+
+
+def _check_os(args: argparse.Namespace) -> None:
+    """A near-miss --os gets "did you mean"; ID-MAJOR of a release whose minors differ
+    says which it assumed (on stderr)."""
+    from clb_wizard.cli.os_choice import assumed_minor, check_os
+
+    check_os(args.os)
+    assumed = assumed_minor(args.os)
+    if assumed is not None:
+        say(f"note: {assumed.note()}")
 
 
 def _fail(message: str, as_json: bool, code: ExitCode = ExitCode.INVALID) -> int:
@@ -579,6 +710,8 @@ def main(argv: Optional[list[str]] = None) -> int:
     if args.command == "userdata" and not args.os:
         return _fail("userdata needs --os ID (the new host's OS, e.g. ubuntu-22.04).", args.json)
     try:
+        if getattr(args, "os", None):
+            _check_os(args)
         return func(args)
     except ClbWizardError as exc:
         return _fail(str(exc), getattr(args, "json", False), exc.exit_code)

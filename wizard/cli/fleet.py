@@ -91,14 +91,15 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    from clb_wizard.report import build_report, report_json, report_text
+    from clb_wizard.report import build_report, report_json, report_short, report_text
 
     service = Service(args.root)
     service.check_root()
     runner = service.runner(dry_run=False)
     report = build_report(runner, vips=tuple(args.vip or ()), os_override=args.os,
                           method=args.method)
-    text = report_json(report) if args.json else report_text(report)
+    text = (report_json(report) if args.json else
+            report_short(report) if args.short else report_text(report))
     if args.output:
         _write_output(text, args.output, "clb-wizard-report.json" if args.json
                       else "clb-wizard-report.txt", 0o600)
@@ -148,5 +149,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--vip", action="append", metavar="V",
                    help="verify these VIPs (default: those of the last change)")
     p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.add_argument("--short", action="store_true",
+                   help="one 80x24 screen: the headline and the status code first")
     p.add_argument("--output", metavar="FILE", help="save the report to FILE (mode 0600)")
     p.set_defaults(func=cmd_report)
