@@ -14,21 +14,10 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Footer
 
 from clb_wizard.errors import ClbWizardError
+from clb_wizard.wording import stopped
 
 from .controls import fact_lines
 from .widgets import Note, Spinner
-
-# Where an interrupted transaction stopped (journal states), in plain words.
-STOPPED_AT = {
-    "started": "before anything on the host was changed",
-    "prepared": "before any file was written",
-    "written": "after writing its files, before bringing the VIPs up",
-    "activated": "after bringing the VIPs up, before checking them",
-    "verified": "after its checks passed, before it was kept",
-    "awaiting-confirm": "while waiting for someone to keep it",
-    "rolling-back": "while rolling back",
-    "rollback-failed": "after its rollback failed",
-}
 
 
 class Dialog(ModalScreen[bool]):
@@ -199,11 +188,10 @@ class RecoveryDialog(Dialog):
     def compose(self) -> ComposeResult:
         with Vertical(id="box", classes="-warn"):
             yield Note("An unfinished change was found", classes="title")
-            where = STOPPED_AT.get(self.journal.state, f"in state {self.journal.state}")
             yield Note(f"The change {self.journal.id} (VIPs {', '.join(self.journal.vips)}) "
-                       f"stopped {where}. It must be finished before anything else: Recover "
-                       "keeps it if it had been verified, and otherwise puts the host back "
-                       "exactly as it was.", classes="line")
+                       f"{stopped(self.journal.state)}. It must be finished before anything "
+                       "else: Recover keeps it if it had been verified, and otherwise puts "
+                       "the host back exactly as it was.", classes="line")
             with VerticalScroll(id="text"):
                 pass
             with Horizontal(id="buttons"):

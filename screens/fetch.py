@@ -28,10 +28,11 @@ from textual.widgets.option_list import OptionDoesNotExist
 from textual.widgets.selection_list import Selection
 
 from clb_wizard.errors import ClbWizardError
+from clb_wizard.wording import count
 
 from .base import StepScreen
 from .controls import SecretInput, Tick
-from .widgets import Note, Spinner, console_safe, plural
+from .widgets import Note, Spinner, console_safe
 
 # The API's answers for a wrong key: which field to fix, and the words for a console
 # (where copying again is not an option: check it against its checksum instead).
@@ -345,7 +346,7 @@ class FetchScreen(StepScreen):
             where = f"this host's VPC ({', '.join(vpc)})" if vpc else "the region"
             also = (f" ({other_type} of them {'is' if other_type == 1 else 'are'} not "
                     f"{wanted}: not ticked)" if other_type else "")
-            notes.insert(0, Note(f"{plural(len(clbs), 'CLB')} in {where}; {mine} with this "
+            notes.insert(0, Note(f"{count(len(clbs), 'CLB')} in {where}; {mine} with this "
                                  f"host as a backend, ticked{also}.", classes="hint"))
         notes.append(Note("Space ticks or unticks a VIP; Enter takes the ticked ones.",
                           classes="hint"))

@@ -12,10 +12,11 @@ from textual.widgets import Button, Static
 
 from clb_wizard.errors import ClbWizardError
 from clb_wizard.service import leaving_service
+from clb_wizard.wording import count
 
 from .base import StepScreen
 from .controls import command_lines, twin_command
-from .widgets import Note, Spinner, plural
+from .widgets import Note, Spinner
 
 
 class PreviewScreen(StepScreen):
@@ -174,8 +175,8 @@ class PreviewScreen(StepScreen):
 
             removing = ", ".join(plan.removed)
             lines = [leaving_service(plan.removed)] if plan.removed else []
-            lines.append(f"{plural(len(plan.files), 'file')} and "
-                         f"{plural(len(plan.commands), 'command')}, as shown. Each step is "
+            lines.append(f"{count(len(plan.files), 'file')} and "
+                         f"{count(len(plan.commands), 'command')}, as shown. Each step is "
                          "checked; on any failure the host is rolled back to exactly how it "
                          "was.")
             if choices.confirm_timer:

@@ -6,7 +6,9 @@ code at the end sums it up in a dozen characters to read to support."""
 
 from __future__ import annotations
 
+import os
 from dataclasses import replace
+from pathlib import Path
 from typing import Any, ClassVar, Optional
 
 from textual import work
@@ -45,6 +47,25 @@ def status_line(state: Any) -> Optional[str]:
     return f"Status code: {code} (read it to support)"
 
 
+UNDONE = (Status.ROLLED_BACK, Status.ROLLBACK_FAILED)
+
+
+def rollback_facts(facts: Any, root: Path) -> list[Any]:
+    """A rollback's facts with each file's in plain words: a file the change had created
+    (it is not there now) was "removed again", not "restored byte-exact" (wording.py)."""
+    from clb_wizard.verify import Fact
+    from clb_wizard.wording import restored
+
+    worded = []
+    for fact in facts:
+        if fact.name.endswith(" restored"):
+            path = fact.name[:-len(" restored")]
+            existed = os.path.lexists(root / path.lstrip("/")) if fact.ok else None
+            fact = Fact(path, fact.ok, restored(fact.detail, fact.ok, existed), fact.fatal)
+        worded.append(fact)
+    return worded
+
+
 class VerifyScreen(StepScreen):
     DEFAULT_CSS = """
     VerifyScreen #facts {
@@ -78,7 +99,21 @@ class VerifyScreen(StepScreen):
         out: list[Any] = []
         if outcome is None:
             return [Note("Nothing was applied, so there is nothing to check.", classes="hint")]
-        if outcome.verification is not None:
+        undone = outcome.status in UNDONE
+        if outcome.verification is not None and results.unconfirmed is not None:
+            out.append(Note("Before it was rolled back, every check of the change passed: "
+                            "it worked, it was just not kept.", classes="section"))
+        elif outcome.verification is not None and undone:
+            # only why it was undone, in the past: an "[ OK ] VIP on lo" here would read
+            # as if the VIP were still up
+            failed = [f for f in outcome.verification.facts if not f.ok]
+            if failed:
+                out.append(Note("Why it was rolled back (checked before the rollback):",
+                                classes="section"))
+                out += fact_lines(failed)
+            else:
+                out.append(Note(outcome.message, classes="-error"))
+        elif outcome.verification is not None:
             title = ("After the change:" if outcome.status != Status.NO_CHANGE
                      else "The host as it is:")
             out.append(Note(title, classes="section"))
@@ -94,7 +129,8 @@ class VerifyScreen(StepScreen):
             out.append(Note(outcome.message, classes="-error"))
         if outcome.rollback_verification is not None:
             out.append(Note("After the rollback:", classes="section"))
-            out += fact_lines(outcome.rollback_verification.facts)
+            out += fact_lines(rollback_facts(outcome.rollback_verification.facts,
+                                             self.engine.root))
         for n, ulb_id in enumerate(self.health_clbs()):
             out.append(Spinner(f"CLB {ulb_id}: waiting for its health check to reach this "
                                "backend...", id=f"health-{n}"))

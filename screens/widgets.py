@@ -168,7 +168,3 @@ class Spinner(Static):
     def _show(self) -> None:
         self.update(f"{self.FRAMES[self._frame]} {self.label}")
 
-
-def plural(count: int, word: str, words: str = "") -> str:
-    """"1 file", "2 files" (never "file(s)")."""
-    return f"{count} {word if count == 1 else (words or word + 's')}"

@@ -71,7 +71,7 @@ class Terminal:
     def flat(self) -> str:
         return " ".join(self.text.split())
 
-    def wait_for(self, *needles: str, limit: float = 60.0) -> str:
+    def wait_for(self, *needles: str, limit: float = 180.0) -> str:
         """Read until every needle is on the screen (wrapped lines folded); the screen."""
         end = time.monotonic() + limit
         wanted = [" ".join(n.split()) for n in needles]
@@ -99,7 +99,7 @@ class Terminal:
     def type(self, text: str) -> None:
         self.child.send(text)
 
-    def finish(self, limit: float = 60.0) -> int:
+    def finish(self, limit: float = 180.0) -> int:
         """Wait for the process to end; its exit status."""
         end = time.monotonic() + limit
         while not self.eof:

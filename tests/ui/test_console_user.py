@@ -18,10 +18,12 @@ from clb_wizard.cloud.credentials import key_checksum
 from clb_wizard.invocation import root_command
 from clb_wizard.runner import Runner
 from clb_wizard.screens.clb_type import ClbTypeScreen
+from clb_wizard.screens.dialogs import CountdownDialog, QuestionDialog
 from clb_wizard.screens.done import DoneScreen, print_summary, rollback_lines
 from clb_wizard.screens.fetch import FetchScreen
 from clb_wizard.screens.options import OptionsScreen
-from clb_wizard.screens.start import clb_type_of
+from clb_wizard.screens.preview import PreviewScreen
+from clb_wizard.screens.start import StartScreen, clb_type_of
 from clb_wizard.screens.state import Engine
 from clb_wizard.screens.verify import VerifyScreen
 from clb_wizard.screens.vips import VipsScreen
@@ -33,7 +35,12 @@ from clb_wizard.vips import VipReport
 from tests.fakes.engine import FakeEngine
 from tests.fixtures.roots import VIP1, VIP2, apply_files, make_root
 from tests.ui.conftest import CONSOLE_GLYPHS, flat, screen_text, settle, until
-from tests.ui.test_fetch import PRIVATE, PUBLIC, api  # noqa: F401 - the fake API fixture
+from tests.ui.test_fetch import (  # noqa: F401 - api: the fake API fixture
+    PRIVATE,
+    PUBLIC,
+    api,
+    open_discovery,
+)
 from tests.ui.test_pilot import SIZE, configured, to_planned, to_vips, type_text
 
 SSH = {"SSH_CONNECTION": "192.0.2.1 5 192.0.2.2 22"}
@@ -57,6 +64,13 @@ def summary_text(app) -> str:
 
 def twin_text(app) -> str:
     return unwrapped("\n".join(str(n.content) for n in app.screen.query(".code")))
+
+
+async def applied(pilot, app) -> None:
+    """Start -> ... -> the Preview of VIP1, applied (scripted): the Verify step."""
+    await to_planned(pilot, app)
+    await pilot.press("enter", "y")
+    await settle(pilot, app)
 
 
 def mismatch(entries):
@@ -283,16 +297,11 @@ async def test_a_keys_file_others_can_read_is_refused_in_the_form(make_app, ubun
 # -- 8. the fetch and every ticked CLB's health ----------------------------------------------
 async def test_every_ticked_clb_gets_its_health_check(make_app, debian_root, api,  # noqa: F811
                                                       monkeypatch):
-    from tests.fakes import ucloud_api as fakes
-
     monkeypatch.setattr("clb_wizard.screens.verify.HEALTH_INTERVAL", 0.01)
     env = {"UCLOUD_PUBLIC_KEY": PUBLIC, "UCLOUD_PRIVATE_KEY": PRIVATE}
     app = make_app(Path("/"), engine=FakeEngine(debian_root), env=env)
     async with app.run_test(size=SIZE) as pilot:
-        await to_vips(pilot, app)
-        app.state.host.addresses = type("Addresses", (), {"others": {"eth0": (fakes.HOST_IP,)}})()
-        await pilot.press("f2")
-        await settle(pilot, app)
+        await open_discovery(pilot, app)
         await pilot.press("enter")  # discover: the external CLBs this host is behind
         await until(pilot, lambda: not app.screen.fetching, "the answer")
         await pilot.press("enter")  # take the ticked ones
@@ -418,9 +427,7 @@ async def test_a_preview_offers_no_confirm_timer_and_no_sudo(make_app, ubuntu_ro
 async def test_a_wrapped_fact_keeps_its_hanging_indent(make_app, debian_root):
     app = make_app(Path("/"), engine=FakeEngine(debian_root))
     async with app.run_test(size=SIZE) as pilot:
-        await to_planned(pilot, app)
-        await pilot.press("enter", "y")
-        await settle(pilot, app)
+        await applied(pilot, app)
         lines = screen_text(app).splitlines()
         first = next(n for n, line in enumerate(lines) if "[WARN] ARP sysctls" in line)
         column = lines[first].index("ARP sysctls")
@@ -479,48 +486,46 @@ async def test_no_footer_asks_for_a_ctrl_chord(make_app, debian_root):
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot, app)
 
-        async def look() -> None:
-            await until(pilot, lambda: footer(app).strip(), "the footer")
-            seen.append((type(app.screen).__name__, footer(app)))
+        async def look(screen: type, *keys: str) -> None:
+            """Wait for this step's footer to show these keys (it is drawn after the
+            step, later on a loaded machine), then keep it."""
+            await until(pilot, lambda: isinstance(app.screen, screen)
+                        and all(k in footer(app) for k in keys), f"{keys} on {screen}")
+            seen.append(footer(app))
 
-        await look()
+        await look(StartScreen, "Enter Next", "F10 Quit")
         await pilot.press("enter")
-        await look()
+        await look(ClbTypeScreen, "Enter Next", "F10 Quit")
         await pilot.press("down", "enter")
-        await look()
-        assert "F2 Fetch from cloud" in footer(app)
+        await look(VipsScreen, "F2 Fetch from cloud", "F10 Quit")
         await pilot.press("f2")
-        await look()
+        await look(FetchScreen, "F4 Show/hide key", "F10 Quit")
         await pilot.press("escape")
+        await look(VipsScreen, "F2 Fetch from cloud")
         await type_text(pilot, VIP1)
         await pilot.press("enter", "enter")
-        await look()
+        await look(OptionsScreen, "Space Toggle", "F10 Quit")
         await pilot.press("enter")
         await settle(pilot, app)
-        await look()
+        await look(PreviewScreen, "Enter Next", "F10 Quit")
         await pilot.press("enter")
-        await look()  # the question
+        await look(QuestionDialog, "Y Yes", "N/Esc No")
         await pilot.press("y")
-        await until(pilot, lambda: "Keep" in footer(app), "the countdown")
-        await look()
+        await look(CountdownDialog, "Y Keep", "N/Esc Revert now")
         await pilot.press("y")
         await settle(pilot, app)
-        await look()
+        await look(VerifyScreen, "Enter Next", "F10 Quit")
         await pilot.press("enter")
-        await look()
-    assert len(seen) == 10
-    assert all("Ctrl" not in text for _, text in seen), seen
-    assert all("F10 Quit" in text for name, text in seen
-               if name.endswith("Screen") and name not in ("CountdownDialog",)), seen
+        await look(DoneScreen, "U Roll back", "V VIPs", "F10 Quit")
+    assert len(seen) == 11
+    assert not [text for text in seen if "Ctrl" in text], seen
 
 
 # -- the status code ---------------------------------------------------------------------------
 async def test_verify_and_done_end_with_a_status_code_that_decodes(make_app, debian_root):
     app = make_app(Path("/"), engine=FakeEngine(debian_root))
     async with app.run_test(size=SIZE) as pilot:
-        await to_planned(pilot, app)
-        await pilot.press("enter", "y")
-        await settle(pilot, app)
+        await applied(pilot, app)
         line = str(app.screen.query_one(".status-code").content)
         code = line.split()[2]
         facts = decode(code)

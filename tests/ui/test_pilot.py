@@ -132,7 +132,7 @@ async def test_start_offers_recovery_of_an_interrupted_change_first(make_app, de
         text = flat(screen_text(app))
         assert "An unfinished change was found" in text
         assert "The change 20240101-000000-feed01 (VIPs 203.0.113.10) stopped" in text
-        assert "after writing its files, before bringing the VIPs up." in text
+        assert "after writing the files, before activating them." in text  # wording.py
         assert "'written'" not in text
         await pilot.press("enter")  # Recover now
         await settle(pilot, app)
@@ -419,9 +419,13 @@ async def test_failed_apply_shows_the_rollback_and_what_next(make_app, debian_ro
         assert "[!!] `ifup lo:0` exited 1: ifup: simulated failure" in text
         await pilot.press("enter")
         text = flat(screen_text(app))
+        assert "Why it was rolled back (checked before the rollback):" in text
         assert f"[FAIL] {VIP1} on lo: not an address of lo" in text
         assert "After the rollback:" in text
         assert "[ OK ] lo addresses as before: same as before" in text
+        # a file the change had created is not "restored byte-exact" (issue 23 item 15)
+        assert ("[ OK ] /etc/network/interfaces.d/clb-wizard-lo: removed again (it did not "
+                "exist before the change)") in text and "byte-exact" not in text
         await pilot.press("enter")
         assert "Nothing was changed: the change failed and was rolled back." in flat(
             screen_text(app))
@@ -533,7 +537,11 @@ async def test_countdown_runs_out_and_is_not_called_a_failure(make_app, debian_r
         text = flat(screen_text(app))
         assert "Not confirmed in time: rolled back. Apply again and confirm." in text
         assert "FAILED" not in text and "Fix its cause" not in text
-        await pilot.press("enter", "enter")  # the checks, then Done
+        await pilot.press("enter")  # the checks: none reads as if the VIP were still up
+        text = flat(screen_text(app))
+        assert "every check of the change passed: it worked, it was just not kept" in text
+        assert f"[ OK ] {VIP1} on lo" not in text and "After the rollback:" in text
+        await pilot.press("enter")  # Done
         text = flat(screen_text(app))
         assert "Not confirmed in time: rolled back. Apply again and confirm." in text
         assert "failed" not in text.lower()

@@ -226,8 +226,8 @@ async def test_an_early_enter_waits_for_detection(make_app, debian_root):
     gate = threading.Event()
     app = make_app(Path("/"), engine=SlowDetect(debian_root, gate))
     async with app.run_test(size=SIZE) as pilot:
-        await pilot.pause()
-        assert "Looking at this host..." in screen_text(app)
+        await until(pilot, lambda: "Looking at this host..." in screen_text(app),
+                    "the spinner")  # drawn after the first frame: wait, do not assume
         await pilot.press("enter")
         # drawn after the key on a loaded machine: wait for it (detection is still held)
         await until(pilot, lambda: "Enter pressed: going on when done" in flat(
