@@ -117,20 +117,21 @@ class ApplyScreen(StepScreen):
                   "changed.")
 
     def help_text(self) -> str:
-        plan = self.state.results.plan
+        plan = self.plan
         if plan is not None and not plan.changed:
             return self.CHECK_HELP
         return self.DRY_HELP if self.state.choices.dry_run else self.HELP
 
     def __init__(self) -> None:
         super().__init__()
+        self.plan = self.state.results.plan  # taken now: the Preview may plan again later
         self.running = True
         self.bridge: Optional[ConfirmBridge] = None
         self.failed_at: Optional[int] = None  # the step whose failure stopped the bar
         self.countdown: Optional[CountdownDialog] = None
 
     def compose_body(self) -> ComposeResult:
-        plan = self.state.results.plan
+        plan = self.plan
         what = ("Checking the host..." if plan is not None and not plan.changed else
                 "Dry run: listing every step, changing nothing." if self.state.choices.dry_run
                 else "Applying...")
@@ -144,6 +145,7 @@ class ApplyScreen(StepScreen):
     def on_mount(self) -> None:
         results = self.state.results
         results.applying = True
+        results.applies += 1
         results.outcome = results.refused = results.unconfirmed = None
         self.update_buttons()
         self.query_one("#log").focus()
@@ -162,8 +164,7 @@ class ApplyScreen(StepScreen):
                    else None)
         try:
             transaction = self.engine.transaction(choices.dry_run, progress)
-            outcome = transaction.apply(state.results.plan, confirm_timeout=timeout,
-                                        confirm=bridge)
+            outcome = transaction.apply(self.plan, confirm_timeout=timeout, confirm=bridge)
         except ClbWizardError as exc:
             self.app.call_from_thread(self.show_refused, str(exc))
         except Exception as exc:  # noqa: BLE001 - never leave the screen waiting forever

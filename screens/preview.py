@@ -64,7 +64,7 @@ class PreviewScreen(StepScreen):
         super().__init__()
         self.planning = True
         self.error: Optional[str] = None
-        self.applied = False  # an apply ran from here (back after it: plan again)
+        self.applies_seen = 0  # results.applies when planned (back after an apply: again)
 
     def compose_body(self) -> ComposeResult:
         with VerticalScroll(id="plan"):
@@ -72,11 +72,12 @@ class PreviewScreen(StepScreen):
 
     def on_screen_resume(self) -> None:
         # Back here after an apply (a rolled-back one), the host may differ: plan again.
-        if not self.planning and self.applied:
-            self.applied = False
+        # (Not when only the apply question closed: the Apply step has the plan then.)
+        if not self.planning and self.state.results.applies != self.applies_seen:
             self.replan()
 
     def replan(self) -> None:
+        self.applies_seen = self.state.results.applies
         self.planning = True
         self.state.results.plan = None
         self.update_buttons()
@@ -199,5 +200,4 @@ class PreviewScreen(StepScreen):
         self.push_apply()
 
     def push_apply(self) -> None:
-        self.applied = True
         self.advance()

@@ -113,6 +113,7 @@ class Results:
     kept: list[Outcome] = field(default_factory=list)  # every change this run kept
     undo: list[Outcome] = field(default_factory=list)  # the Done step's rollbacks
     applying: bool = False
+    applies: int = 0  # how many times the Apply step ran (the Preview plans again after)
     rounds: int = 0  # changes begun again from the VIPs after a kept one (Done's V)
 
     def exit_code(self) -> int:

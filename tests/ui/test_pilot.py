@@ -558,3 +558,29 @@ async def test_countdown_revert_now(make_app, debian_root):
         await settle(pilot, app)
         assert app.state.results.outcome.status == "rolled-back"
         assert "Reverted, as you asked: the host is as it was." in flat(screen_text(app))
+
+
+async def test_closing_the_apply_question_does_not_plan_again_under_the_apply(make_app,
+                                                                            debian_root):
+    # The question closing resumes the Preview underneath while the Apply step starts: the
+    # Preview must not plan again then (it cleared the plan the apply was about to use,
+    # seen as "'NoneType' object has no attribute 'platform'" on a loaded machine).
+    release = threading.Event()
+    engine = FakeEngine(debian_root, ending="rolled-back", release=release)
+    app = make_app(Path("/"), engine=engine)
+    async with app.run_test(size=SIZE) as pilot:
+        await to_planned(pilot, app)
+        plan = app.state.results.plan
+        preview = app.screen
+        await pilot.press("enter", "y")
+        await until(pilot, lambda: isinstance(app.screen, ApplyScreen), "the Apply step")
+        await pilot.pause()
+        assert app.screen.plan is plan and app.state.results.plan is plan
+        assert not preview.planning, "no new plan while the apply runs"
+        release.set()
+        await settle(pilot, app)
+        assert app.state.results.outcome.status == "rolled-back"
+        await pilot.press("escape")  # back to the Preview after the apply: it plans again
+        await settle(pilot, app)
+        assert isinstance(app.screen, PreviewScreen)
+        assert app.state.results.plan is not None and app.state.results.plan is not plan
