@@ -16,7 +16,7 @@ from textual.widgets import Input
 from clb_wizard import cloud
 from clb_wizard.screens.app import WizardApp
 from clb_wizard.screens.dialogs import CountdownDialog
-from tests.fakes.engine import FakeEngine, interrupted_journal
+from tests.fakes.engine import FakeEngine, ManualClock, interrupted_journal
 from tests.fakes.ucloud_api import free_closed_port
 from tests.fixtures.roots import VIP1, VIP2, make_root
 from tests.ui.conftest import settle, until
@@ -116,13 +116,13 @@ def test_apply_rolled_back(snap_compare, here):
 
 def test_countdown(snap_compare, here):
     app = live_app(here, env=SSH)
+    app.clock = ManualClock()  # held at 120 s: it ticks only when told (never here)
     run = steps(*TO_PREVIEW, "enter", vips=(VIP1,))
 
     async def before(pilot) -> None:
         await run(pilot)
         await pilot.press("y")
         await until(pilot, lambda: isinstance(pilot.app.screen, CountdownDialog), "countdown")
-        pilot.app.screen.timer.pause()  # hold it at 120 s for the picture
 
     assert snap_compare(app, run_before=before)
 
