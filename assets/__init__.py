@@ -1,1 +1,1 @@
-"""Stylesheets (TCSS) of the wizard, loaded with importlib.resources."""
+"""Stylesheets (TCSS) of the wizard: package data beside this file."""

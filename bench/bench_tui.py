@@ -2,7 +2,12 @@
 
 In a real 80x24 pty, the screen read through a terminal emulator (pyte):
 - process start to first frame, median of N, for clb-wizard and for a minimal Textual app
-  (one Static) measured in the same run; their ratio (target: within 1.2x);
+  (one Static) measured in the same run, interleaved; their ratio (target: within 1.10x),
+  the median of the back-to-back pairs' ratios, and the CPU time each used until then
+  (all threads, /proc/PID/task/*/schedstat: other jobs on a shared machine disturb it far
+  less than wall time). As root, both run at the highest priority for the same reason.
+  Both start from compiled bytecode, as installed packages do (pip compiles them): the
+  project's own sources are compiled first, even where PYTHONDONTWRITEBYTECODE is set;
 - key press to next screen: Enter on Start until the CLB type step shows, and Enter on CLB
   type until the VIPs step shows, each pressed after a second of "reading" (target: under
   50 ms);
@@ -48,12 +53,19 @@ Minimal().run()
 '''
 
 
+def first_in_line() -> None:
+    """As root, run at the highest priority: on a machine others share, their jobs then
+    disturb the timings far less (both apps get the same, so the ratio stays fair)."""
+    if os.geteuid() == 0:
+        os.setpriority(os.PRIO_PROCESS, 0, -20)
+
+
 class Pty:
     def __init__(self, argv: list[str], env: dict[str, str]) -> None:
         self.screen = pyte.Screen(80, 24)
         self.stream = pyte.ByteStream(self.screen)
         self.child = pexpect.spawn(argv[0], argv[1:], env=env, dimensions=(24, 80),
-                                   cwd=str(REPO))
+                                   cwd=str(REPO), preexec_fn=first_in_line)
         self.child.delaybeforesend = None  # pexpect sleeps 50 ms before each send otherwise
 
     def until(self, needle: str, limit: float = 30.0) -> float:
@@ -70,6 +82,17 @@ class Pty:
                     return time.perf_counter()
             if time.perf_counter() > end or not self.child.isalive():
                 raise RuntimeError(f"{needle!r} never showed:\n" + "\n".join(self.screen.display))
+
+    def cpu_seconds(self) -> float:
+        """CPU time the process (all its threads) has used so far: less disturbed than
+        wall time by other jobs on a shared machine (read right after the first frame)."""
+        total = 0
+        for stat in Path(f"/proc/{self.child.pid}/task").glob("*/schedstat"):
+            try:
+                total += int(stat.read_text().split()[0])
+            except (OSError, ValueError, IndexError):
+                continue
+        return total / 1e9
 
     def peak_rss_mb(self) -> float:
         for line in Path(f"/proc/{self.child.pid}/status").read_text().splitlines():
@@ -88,12 +111,12 @@ def environment() -> dict[str, str]:
     return env
 
 
-def measure_minimal(script: Path, env: dict[str, str]) -> tuple[float, float]:
+def measure_minimal(script: Path, env: dict[str, str]) -> tuple[float, float, float]:
     start = time.perf_counter()
     pty = Pty([sys.executable, str(script)], env)
     try:
         shown = pty.until("a minimal Textual app")
-        return shown - start, pty.peak_rss_mb()
+        return shown - start, pty.peak_rss_mb(), pty.cpu_seconds()
     finally:
         pty.close()
 
@@ -118,6 +141,7 @@ def measure_wizard(root: Path, env: dict[str, str]) -> dict[str, float]:
     pty = Pty(wizard_argv(root), env)
     try:
         first = pty.until("Step 1 of 8") - start
+        cpu_first = pty.cpu_seconds()
         pty.until("Method")  # detection done: Next is enabled
         rss_first = pty.peak_rss_mb()
         time.sleep(READING)
@@ -134,10 +158,20 @@ def measure_wizard(root: Path, env: dict[str, str]) -> dict[str, float]:
         pty.until("Step 4 of 8")
         pty.child.send("\r")
         pty.until("Dry run >")  # the Preview, planned and shown
-        return {"first": first, "to_type": to_type, "to_vips": to_vips,
+        return {"first": first, "cpu_first": cpu_first, "to_type": to_type, "to_vips": to_vips,
                 "rss_first": rss_first, "rss_preview": pty.peak_rss_mb()}
     finally:
         pty.close()
+
+
+def compile_sources() -> None:
+    """Bytecode for the project's modules, as `pip install` writes it for Textual's (an
+    editable install compiles on first import, unless PYTHONDONTWRITEBYTECODE forbids it:
+    then every start would compile the wizard's sources and only the wizard's)."""
+    import compileall
+
+    for folder in ("wizard", "screens", "assets"):
+        compileall.compile_dir(str(REPO / folder), quiet=1)
 
 
 def ms(seconds: float) -> str:
@@ -148,18 +182,21 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("-n", type=int, default=10, help="runs of each (default 10)")
     args = parser.parse_args()
+    first_in_line()  # the reader too: it timestamps what it reads
     env = environment()
     with tempfile.TemporaryDirectory(prefix="clb-bench.") as tmp:
         root = make_root(Path(tmp), "ubuntu-22.04")
         script = Path(tmp) / "minimal_app.py"
         script.write_text(MINIMAL)
+        compile_sources()
         measure_minimal(script, env)  # warm the page cache for both
         measure_wizard(root, env)
-        minimal, minimal_rss, runs = [], [], []
+        minimal, minimal_rss, minimal_cpu, runs = [], [], [], []
         for _ in range(args.n):  # interleaved, so all see the same machine load
-            first, rss = measure_minimal(script, env)
+            first, rss, cpu = measure_minimal(script, env)
             minimal.append(first)
             minimal_rss.append(rss)
+            minimal_cpu.append(cpu)
             runs.append(measure_wizard(root, env))
     med = {key: statistics.median(r[key] for r in runs) for key in runs[0]}
     base = statistics.median(minimal)
@@ -167,7 +204,12 @@ def main() -> int:
     print(f"first frame, minimal Textual app:  {ms(base)}  (peak RSS "
           f"{statistics.median(minimal_rss):.1f} MB)")
     print(f"first frame, clb-wizard:           {ms(med['first'])}")
-    print(f"  ratio wizard/minimal:            {med['first'] / base:7.2f}x   (target <= 1.20x)")
+    print(f"  ratio wizard/minimal:            {med['first'] / base:7.2f}x   (target <= 1.10x)")
+    pairs = statistics.median(r["first"] / m for r, m in zip(runs, minimal))
+    print(f"  median of the paired ratios:     {pairs:7.2f}x   (each pair started back to back)")
+    cpu_base = statistics.median(minimal_cpu)
+    print(f"CPU time to first frame, minimal / clb-wizard: {ms(cpu_base)} / "
+          f"{ms(med['cpu_first'])}  ratio {med['cpu_first'] / cpu_base:.2f}x")
     print(f"key press to next screen, Start -> CLB type: {ms(med['to_type'])}  (target < 50 ms)")
     print(f"key press to next screen, CLB type -> VIPs:  {ms(med['to_vips'])}  (target < 50 ms)")
     print(f"peak RSS, clb-wizard on its first screen: {med['rss_first']:.1f} MB")

@@ -15,7 +15,7 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Mapping
-from importlib import resources
+from functools import cache
 from pathlib import Path
 from typing import ClassVar, Optional
 
@@ -35,10 +35,15 @@ _no_debug_log()
 from textual.app import App  # noqa: E402
 from textual.binding import Binding  # noqa: E402
 
+from clb_wizard import assets  # noqa: E402
+
+from .clock import Clock  # noqa: E402
+from .flow import FLOW, modules, position  # noqa: E402
 from .state import Engine, WizardState, initial_state  # noqa: E402
 
-# Stylesheets are package data of clb_wizard.assets (installed or editable alike).
-ASSETS = Path(str(resources.files("clb_wizard.assets")))
+# Stylesheets are package data of clb_wizard.assets (installed or editable alike), beside
+# its __init__.py (importlib.resources would cost the first frame ~20 ms to say the same).
+ASSETS = Path(assets.__file__).parent
 CONSOLE_THEME = "clb-console"
 
 
@@ -68,8 +73,13 @@ def console_wanted(env: Mapping[str, str]) -> bool:
 class WizardApp(App[int]):
     TITLE = "clb-wizard"
     ENABLE_COMMAND_PALETTE = False
+    # No Ctrl chord is needed: in a browser's VNC console Ctrl+Q, Ctrl+W and Ctrl+F belong
+    # to the browser. F10 quits everywhere, Q where no field takes letters; Ctrl+Q stays
+    # for terminals, unadvertised.
     BINDINGS = [
-        Binding("ctrl+q", "quit", "Quit", key_display="Ctrl+Q", priority=True),
+        Binding("f10", "quit", "Quit", key_display="F10", priority=True),
+        Binding("ctrl+q", "quit", "Quit", show=False, priority=True),
+        Binding("q", "quit", "Quit", show=False),
     ]
 
     def __init__(
@@ -83,7 +93,9 @@ class WizardApp(App[int]):
         console: Optional[bool] = None,
         env: Optional[Mapping[str, str]] = None,
         countdown_tick: float = 1.0,
+        clock: Optional[Clock] = None,
         cursor_blink: bool = True,
+        keys_file: Optional[str] = None,
     ) -> None:
         env = os.environ if env is None else env
         self.env = env
@@ -95,7 +107,8 @@ class WizardApp(App[int]):
         self.engine = engine or Engine(root)
         self.state: WizardState = initial_state(root, os_override, method, dry_run,
                                                 self.engine.is_root, env)
-        self.countdown_tick = countdown_tick
+        self.keys_file = keys_file
+        self.clock = clock or Clock(countdown_tick)
         self.cursor_blink = cursor_blink
         if self.console_look:
             self.register_theme(console_theme())
@@ -103,40 +116,55 @@ class WizardApp(App[int]):
         self.use_scrollbar_glyphs(self.console_look)
 
     def get_default_screen(self):  # noqa: ANN201 - a Screen
-        from .start import StartScreen
-
-        return StartScreen()
+        return FLOW[0].make()
 
     @staticmethod
     def use_scrollbar_glyphs(console: bool) -> None:
         """On the console, scrollbar thumbs without the eighth-block glyphs its font lacks.
         (Textual's renderer is per class: set it either way, so one process that runs
         both looks, as the tests do, gets each right.)"""
+        if not console and "textual.scrollbar" not in sys.modules:
+            return  # nothing set it yet (and the first frame need not import it)
         from textual.scrollbar import ScrollBar, ScrollBarRender
 
-        ScrollBar.renderer = ConsoleScrollBarRender if console else ScrollBarRender
+        ScrollBar.renderer = console_scrollbar_render() if console else ScrollBarRender
 
     def warm_up(self) -> None:
         """Import the later steps (and the engine they use) ahead of need; called from the
         Start step's worker thread once the first frame is up."""
+        from importlib import import_module
+
         import pygments.lexers.diff  # noqa: F401 - the Preview's diffs
         import rich.syntax  # noqa: F401
 
-        from . import (  # noqa: F401
-            apply,
-            clb_type,
-            controls,
-            dialogs,
-            done,
-            fetch,
-            options,
-            preview,
-            verify,
-            vips,
-        )
+        for name in (*modules()[1:], "controls", "dialogs", "fetch"):
+            import_module(f"{__package__}.{name}")
+
+    def go_to_step(self, name: str) -> None:
+        """Back to an earlier step of the flow (popping the ones after it)."""
+        position(name)  # a step of the flow
+        while len(self.screen_stack) > 1 and getattr(self.screen, "STEP", name) != name:
+            self.pop_screen()
+
+    def another_change(self) -> None:
+        """Back to the VIPs after a change was kept (or found not needed): what is
+        configured now is where the next change starts; this run's kept changes stay
+        listed (Done's undo covers them all)."""
+        from clb_wizard.errors import Status
+
+        state = self.state
+        results, choices, host = state.results, state.choices, state.host
+        if results.outcome is not None and results.outcome.status == Status.APPLIED:
+            host.managed = tuple(results.plan.vips)
+        choices.vips_seeded = choices.arp_seeded = choices.force = False
+        choices.leaving = []
+        results.plan = results.outcome = results.arp_fix = None
+        results.refused = results.unconfirmed = None
+        results.rounds += 1
+        self.go_to_step("VIPs")
 
     async def action_quit(self) -> None:
-        if self.state.applying:
+        if self.state.results.applying:
             self.notify("The change is being applied: quitting now could leave it half "
                         "done. Wait until it finishes (it rolls back by itself on failure).",
                         severity="warning", timeout=6)
@@ -148,11 +176,12 @@ class WizardApp(App[int]):
         self.exit(self.exit_code())
 
     def exit_code(self) -> int:
-        outcome = self.state.undo or self.state.outcome
-        return outcome.exit_code if outcome is not None else 0
+        return self.state.results.exit_code()
 
 
-def _console_scrollbar_render():  # noqa: ANN202 - a ScrollBarRender subclass
+@cache
+def console_scrollbar_render():  # noqa: ANN201 - a ScrollBarRender subclass
+    """Scrollbar thumbs of blanks (drawn in reverse by the console theme), made once."""
     from textual.scrollbar import ScrollBarRender
 
     class ConsoleScrollBarRender(ScrollBarRender):
@@ -160,9 +189,6 @@ def _console_scrollbar_render():  # noqa: ANN202 - a ScrollBarRender subclass
         HORIZONTAL_BARS: ClassVar[list[str]] = [" "] * 8
 
     return ConsoleScrollBarRender
-
-
-ConsoleScrollBarRender = _console_scrollbar_render()
 
 
 def console_theme():  # noqa: ANN201 - a Theme
@@ -201,15 +227,17 @@ def console_theme():  # noqa: ANN201 - a Theme
 
 
 def run_wizard(root: str = "/", os_override: Optional[str] = None,
-               method: Optional[str] = None, dry_run: bool = False) -> int:
-    """Run the TUI; returns the exit code (the transaction's, or 0 if nothing ran)."""
-    app = WizardApp(root=root, os_override=os_override, method=method, dry_run=dry_run)
+               method: Optional[str] = None, dry_run: bool = False,
+               keys_file: Optional[str] = None) -> int:
+    """Run the TUI; returns the exit code (the last transaction's; 2 for an apply that was
+    refused; 0 if nothing ran). What happened stays on the terminal afterwards."""
+    app = WizardApp(root=root, os_override=os_override, method=method, dry_run=dry_run,
+                    keys_file=keys_file)
     code = app.run()
     if app.return_code:  # Textual's own failure (e.g. an exception in the app)
         return app.return_code
-    from .done import summary_lines
+    from .done import print_summary
 
-    for text, _kind in summary_lines(app.state):
-        print(f"clb-wizard: {text.strip()}")
+    print_summary(app.state)
     sys.stdout.flush()
     return int(code or 0)

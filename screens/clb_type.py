@@ -24,6 +24,13 @@ class TypeList(OptionList):
     """The two types; the highlighted one is marked "(*)" (not by colour alone), and
     Enter (shown in the footer) takes it."""
 
+    DEFAULT_CSS = """
+    TypeList {
+        height: auto;
+        max-height: 100%;
+    }
+    """
+
     BINDINGS: ClassVar[list] = [Binding("enter", "select", "Next", key_display="Enter")]
 
 
@@ -49,7 +56,8 @@ class ClbTypeScreen(StepScreen):
     def on_mount(self) -> None:
         types = self.query_one("#types", OptionList)
         keys = [key for key, _, _ in CHOICES]
-        types.highlighted = keys.index(self.state.clb_type) if self.state.clb_type in keys else 0
+        chosen = self.state.choices.clb_type
+        types.highlighted = keys.index(chosen) if chosen in keys else 0
         types.focus()
 
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
@@ -62,11 +70,10 @@ class ClbTypeScreen(StepScreen):
 
     def choose(self, key: object) -> None:
         if key not in ("internal", "external"):
-            self.notify("Choose internal or external first.", severity="warning")
+            self.refuse("Choose internal or external first.")
             return
-        if key != self.state.clb_type:
-            self.state.force = False  # the VIP warnings depend on the type
-        self.state.clb_type = str(key)
-        from .vips import VipsScreen
-
-        self.app.push_screen(VipsScreen())
+        choices = self.state.choices
+        if key != choices.clb_type:
+            choices.force = False  # the VIP warnings depend on the type
+        choices.clb_type = str(key)
+        self.advance()

@@ -4,19 +4,34 @@ progress bar, verification facts. Only console-font glyphs; colours from assets/
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from typing import ClassVar, Optional
+from typing import TYPE_CHECKING, ClassVar, Optional, Union
 
 from rich.console import Console, ConsoleOptions, RenderResult
 from rich.text import Text
 from textual.binding import Binding
 from textual.content import Content
 from textual.renderables.bar import Bar as BarRenderable
-from textual.widgets import Checkbox, Input, Static
+from textual.widgets import Checkbox, Input
+
+from .widgets import Hanging
+
+if TYPE_CHECKING:
+    from clb_wizard.plan import Plan
+
+    from .state import WizardState
 
 
 class Tick(Checkbox, inherit_bindings=False):
     """A checkbox drawn as [X] that toggles with Space only, so Enter means Next."""
 
+    DEFAULT_CSS = """
+    Tick {
+        width: 100%;
+    }
+    Tick.-textual-compact:focus > .toggle--label {
+        text-style: bold underline;
+    }
+    """
     BINDINGS: ClassVar[list] = [Binding("space", "toggle_button", "Toggle", key_display="Space")]
     BUTTON_LEFT = "["
     BUTTON_INNER = "X"
@@ -46,16 +61,42 @@ class AsciiBar(BarRenderable):
         yield text
 
 
-class FactLine(Static):
-    """One verification fact: a mark that reads without colour, the name and the reason."""
+class FactLine(Hanging):
+    """One verification fact: a mark that reads without colour, the name and the reason
+    (wrapped under the name, not under the mark)."""
 
+    DEFAULT_CSS = """
+    FactLine.-ok {
+        color: $text-success;
+    }
+    FactLine.-fail {
+        color: $text-error;
+        text-style: bold;
+    }
+    FactLine.-warn {
+        color: $text-warning;
+    }
+    FactLine.-info {
+        color: $text-muted;
+    }
+    """
     MARKS: ClassVar[dict[str, str]] = {"ok": "[ OK ]", "fail": "[FAIL]", "warn": "[WARN]",
                                        "info": "[ -- ]"}
 
     def __init__(self, kind: str, name: str, detail: str) -> None:
-        text = f"{name}: {detail}" if name else detail
-        super().__init__(f"{self.MARKS[kind]} {text}", markup=False, classes=f"fact -{kind}")
+        super().__init__(self.MARKS[kind], self.worded(name, detail), label_width=6,
+                         classes=f"fact -{kind}")
         self.kind = kind
+
+    @staticmethod
+    def worded(name: str, detail: str) -> str:
+        return f"{name}: {detail}" if name else detail
+
+
+def wizard_words(text: str) -> str:
+    """Engine text worded for the wizard: the ARP fix is a key here (A on Verify, the
+    option on Options), not the CLI's --arp-sysctls flag."""
+    return text.replace(" (--arp-sysctls)", "")
 
 
 def fact_lines(facts: Iterable) -> list[FactLine]:
@@ -63,40 +104,77 @@ def fact_lines(facts: Iterable) -> list[FactLine]:
     lines = []
     for fact in facts:
         kind = "ok" if fact.ok else ("fail" if fact.fatal else "warn")
-        lines.append(FactLine(kind, fact.name, fact.detail))
+        lines.append(FactLine(kind, fact.name, wizard_words(fact.detail)))
     return lines
 
 
-COPY_WIDTH = 72  # a command line fits the 80-column body with its number and margins
+# A command fits the 80-column body (its padding, a scrollbar) with a "12. " before it.
+COMMAND_WIDTH = 72
 
 
-def copyable(words: Sequence[str], width: int = COPY_WIDTH) -> str:
-    """A shell command (already-quoted words) broken only between words, each line but the
-    last ending in " \\": pasted into a shell, it runs as it is (never cut mid-word)."""
-    lines: list[str] = []
-    line = ""
-    for word in words:
-        if line and len(line) + 1 + len(word) + 2 > width:
-            lines.append(line + " \\")
-            line = "    " + word
-        else:
-            line = f"{line} {word}" if line else word
-    lines.append(line)
-    return "\n".join(lines)
+def command_lines(command: Union[str, Sequence[str]], first: str = "",
+                  width: int = COMMAND_WIDTH) -> str:
+    """A command (an argv, or one line of shell) as twin.wrap_command lays it out: broken
+    only between words, each broken line ending in " \\", so it can be typed or pasted
+    as it is; `first` (e.g. "1. ") goes before the first line, its width of blanks before
+    the others."""
+    from clb_wizard.twin import wrap_command
+
+    lines = wrap_command(command, width=width - len(first))
+    pad = " " * len(first)
+    return "\n".join((first if n == 0 else pad) + line for n, line in enumerate(lines))
 
 
-def command_text(command: str) -> str:
-    """`copyable` for a command given as one line (words separated by single spaces)."""
-    return copyable(command.split(" "))
+def twin_command(state: WizardState, plan: Plan) -> str:
+    """The CLI twin of this run: the `clb-wizard apply|add|remove ... --yes` line that
+    makes the same change (as twin.cli_twin, run as root the way this user must), with
+    the choices made here."""
+    from clb_wizard.twin import twin_args
+
+    managed, choices, launch = state.host.managed, state.choices, state.launch
+    added = [v for v in plan.vips if v not in managed]
+    if managed and plan.removed and not added:
+        change, vips = "remove", list(plan.removed)
+    elif managed and not plan.removed:
+        change, vips = "add", added or list(plan.vips)
+    else:
+        change, vips = "apply", list(plan.vips)
+    if choices.confirm_timer:
+        timeout: Optional[float] = choices.confirm_seconds
+    else:
+        timeout = 0 if launch.ssh and not launch.preview else None  # off, as chosen here
+    arp = choices.arp_sysctls or state.results.arp_fix is not None
+    args = twin_args(change, vips, clb_type=plan.clb_type or choices.clb_type,
+                     force=choices.force, arp_sysctls=arp,
+                     remove_others=change == "apply" and bool(plan.removed),
+                     confirm_timeout=timeout, method=launch.method)
+    return root_command(state, *args)
+
+
+def root_command(state: WizardState, *args: str) -> str:
+    """`clb-wizard ARGS` as root on this host (invocation.root_command: sudo, or the full
+    path where sudo would not find this clb-wizard), for every hint the wizard prints."""
+    from clb_wizard.invocation import root_command as as_root
+
+    return as_root(*args, is_root=state.launch.is_root)
 
 
 class SecretInput(Input):
     """A masked input (the private key) drawn with '*': the console font has no bullet.
-    The value never leaves the widget except into wizard.cloud.Credentials."""
+    `password = False` shows it (F4 on the fetch form). The value never leaves the widget
+    except into wizard.cloud.Credentials."""
+
+    DEFAULT_CSS = """
+    SecretInput {
+        width: 1fr;
+    }
+    """
 
     def __init__(self, value: str = "", *, id: Optional[str] = None) -> None:
         super().__init__(value, password=True, id=id, compact=True)
 
     @property
     def _value(self) -> Text:
+        if not self.password:
+            return super()._value
         return Text("*" * len(self.value), no_wrap=True, overflow="ignore", end="")

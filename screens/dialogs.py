@@ -1,10 +1,10 @@
-"""Modal dialogs: a yes/no question, the confirm-or-revert countdown, and the recovery of an
-interrupted transaction."""
+"""Modal dialogs: a yes/no question, the confirm-or-revert countdown, the recovery of an
+interrupted transaction, and the log. Each carries its look (Dialog.DEFAULT_CSS)."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, ClassVar, Optional
+from typing import Any, Callable, ClassVar, Optional
 
 from textual import work
 from textual.app import ComposeResult
@@ -13,11 +13,57 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Button, Footer
 
+from clb_wizard.errors import ClbWizardError
+from clb_wizard.wording import stopped
+
 from .controls import fact_lines
 from .widgets import Note, Spinner
 
 
-class QuestionDialog(ModalScreen[bool]):
+class Dialog(ModalScreen[bool]):
+    """A box in the middle of the screen, over the step, with the footer's keys."""
+
+    DEFAULT_CSS = """
+    Dialog {
+        align: center middle;
+    }
+    Dialog #box {
+        width: 70;
+        max-width: 100%;
+        height: auto;
+        max-height: 20;
+        border: solid $primary;
+        background: $surface;
+        padding: 0 1;
+    }
+    Dialog #box.-warn {
+        border: solid $warning;
+    }
+    Dialog #text {
+        height: auto;
+        max-height: 12;
+    }
+    Dialog .line {
+        margin-bottom: 1;
+    }
+    Dialog #buttons {
+        height: 1;
+        margin-top: 1;
+    }
+    Dialog #buttons Button {
+        margin-right: 2;
+        min-width: 8;
+    }
+    Dialog #buttons #no, Dialog #buttons #close {
+        dock: right;
+    }
+    """
+
+    def __init__(self) -> None:
+        super().__init__(classes="dialog")
+
+
+class QuestionDialog(Dialog):
     """A yes/no question. Y or the yes button answers True; N, Esc or the no button False.
     Enter presses the focused button, as on every step: the yes button by default, the no
     button (`default=False`) where going on would ignore a warning or take a VIP out of
@@ -31,7 +77,7 @@ class QuestionDialog(ModalScreen[bool]):
 
     def __init__(self, title: str, lines: Sequence[str], yes: str, no: str,
                  *, warn: bool = False, default: bool = True) -> None:
-        super().__init__(classes="dialog")
+        super().__init__()
         self.title_text = title
         self.lines = list(lines)
         self.yes, self.no = yes, no
@@ -64,12 +110,13 @@ class QuestionDialog(ModalScreen[bool]):
         self.dismiss(value)
 
 
-class CountdownDialog(ModalScreen[bool]):
+class CountdownDialog(Dialog):
     """Keep the change or let it be reverted: the transaction's confirm timer, on screen.
 
-    Counts `seconds` down one per `tick` seconds (a short tick in tests); at zero it answers
-    False (revert). Y / Keep answers True; N, Esc / Revert now answers False. The engine
-    holds the real deadline: when it expires first the app closes this dialog.
+    Counts `seconds` down, one per tick of the app's clock (screens/clock.py; tests advance
+    it by hand); at zero it calls `on_expiry` and answers False (revert). Y / Keep answers
+    True; N, Esc / Revert now answers False. The engine holds the real deadline: when it
+    expires first the app closes this dialog.
     """
 
     BINDINGS: ClassVar[list] = [
@@ -77,10 +124,10 @@ class CountdownDialog(ModalScreen[bool]):
         Binding("n,escape", "answer(False)", "Revert now", key_display="N/Esc"),
     ]
 
-    def __init__(self, seconds: float, tick: float = 1.0) -> None:
-        super().__init__(classes="dialog")
+    def __init__(self, seconds: float, on_expiry: Optional[Callable[[], None]] = None) -> None:
+        super().__init__()
         self.left = max(0, int(seconds))
-        self.tick = tick
+        self.on_expiry = on_expiry
         self.answered = False
 
     def compose(self) -> ComposeResult:
@@ -100,12 +147,16 @@ class CountdownDialog(ModalScreen[bool]):
 
     def on_mount(self) -> None:
         self.query_one("#yes").focus()
-        self.timer = self.set_interval(self.tick, self.count_down)
+        self.timer = self.app.clock.every(self, self.count_down)
 
     def count_down(self) -> None:
+        if self.answered:
+            return
         self.left = max(0, self.left - 1)
         self.query_one("#left", Note).update(self.left_text())
         if self.left == 0:
+            if self.on_expiry is not None:
+                self.on_expiry()
             self.answer(False)
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
@@ -122,14 +173,14 @@ class CountdownDialog(ModalScreen[bool]):
             self.dismiss(value)
 
 
-class RecoveryDialog(ModalScreen[bool]):
+class RecoveryDialog(Dialog):
     """An interrupted transaction was found: finish it (forward if it had been verified,
     else back), before anything else. Answers True once recovered."""
 
     BINDINGS: ClassVar[list] = [Binding("escape", "close", "Close", key_display="Esc")]
 
     def __init__(self, journal: Any) -> None:
-        super().__init__(classes="dialog")
+        super().__init__()
         self.journal = journal
         self.running = False
         self.recovered = False
@@ -137,10 +188,10 @@ class RecoveryDialog(ModalScreen[bool]):
     def compose(self) -> ComposeResult:
         with Vertical(id="box", classes="-warn"):
             yield Note("An unfinished change was found", classes="title")
-            yield Note(f"Transaction {self.journal.id} stopped at '{self.journal.state}' "
-                       f"(VIPs {', '.join(self.journal.vips)}). It must be finished before "
-                       "anything else: Recover keeps it if it had been verified, and "
-                       "otherwise puts the host back exactly as it was.", classes="line")
+            yield Note(f"The change {self.journal.id} (VIPs {', '.join(self.journal.vips)}) "
+                       f"{stopped(self.journal.state)}. It must be finished before anything "
+                       "else: Recover keeps it if it had been verified, and otherwise puts "
+                       "the host back exactly as it was.", classes="line")
             with VerticalScroll(id="text"):
                 pass
             with Horizontal(id="buttons"):
@@ -169,7 +220,7 @@ class RecoveryDialog(ModalScreen[bool]):
         self.query_one("#recover", Button).disabled = True
         self.query_one("#close", Button).disabled = True
         self.query_one("#text").mount(Spinner("Recovering...", id="spinner"))
-        self.wizard_app().state.applying = True
+        self.wizard_app().state.results.applying = True
         self.recover()
 
     def wizard_app(self) -> Any:
@@ -177,16 +228,12 @@ class RecoveryDialog(ModalScreen[bool]):
 
     @work(thread=True, exclusive=True, group="recover", exit_on_error=False)
     def recover(self) -> None:
-        from clb_wizard.runner import RunnerError
-        from clb_wizard.transaction import TransactionError
-        from clb_wizard.transaction.journal import LockBusy
-
         def progress(p: Any) -> None:
             self.app.call_from_thread(self.add_line, p.message)
 
         try:
             outcome = self.wizard_app().engine.recover(progress)
-        except (TransactionError, LockBusy, RunnerError) as exc:  # StateError: damaged
+        except ClbWizardError as exc:  # StateError: damaged
             self.app.call_from_thread(self.finish, None, str(exc))
             return
         self.app.call_from_thread(self.finish, outcome, None)
@@ -196,7 +243,7 @@ class RecoveryDialog(ModalScreen[bool]):
 
     def finish(self, outcome: Any, error: Optional[str]) -> None:
         self.running = False
-        self.wizard_app().state.applying = False
+        self.wizard_app().state.results.applying = False
         box = self.query_one("#text")
         for spinner in box.query(Spinner):
             spinner.remove()
@@ -220,7 +267,7 @@ class RecoveryDialog(ModalScreen[bool]):
         close.focus()
 
 
-class LogDialog(ModalScreen[None]):
+class LogDialog(Dialog):
     """The transaction's log, line by line (the same lines its log file holds)."""
 
     BINDINGS: ClassVar[list] = [
@@ -228,7 +275,7 @@ class LogDialog(ModalScreen[None]):
     ]
 
     def __init__(self, lines: Sequence[str], path: Optional[str]) -> None:
-        super().__init__(classes="dialog")
+        super().__init__()
         self.lines = list(lines)
         self.path = path
 

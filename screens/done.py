@@ -1,9 +1,15 @@
-"""Step 8: what changed, where the log is; undo it right here (U, after a confirmation
-that names what goes back), or see the log (L). A preview of a system the wizard cannot
-run on (its Python is too old) ends with the exported script and UserData instead."""
+"""Step 8: what changed, the status code, the CLI twin and how to check or undo it; undo
+it right here (U, after a confirmation that names what goes back), see the log (L), or go
+back to the VIPs for another change (V). A preview of a system the wizard cannot run on
+(its Python is too old) ends with how to run it there (the portable file).
+
+`summary_lines` is also what stays on the terminal after the wizard closes
+(`print_summary`): plain lines, commands broken only between words so they can be typed
+or pasted."""
 
 from __future__ import annotations
 
+import textwrap
 from typing import Any, ClassVar, Optional
 
 from textual import work
@@ -12,9 +18,12 @@ from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.widgets import Button
 
-from clb_wizard.errors import Status
+from clb_wizard.errors import ClbWizardError, Status
 
+from .apply import UNCONFIRMED
 from .base import StepScreen
+from .controls import command_lines, root_command, twin_command
+from .verify import status_line
 from .widgets import Note
 
 HEADLINES = {
@@ -23,83 +32,161 @@ HEADLINES = {
     Status.DRY_RUN: ("Dry run finished: nothing was changed.", "-ok"),
     Status.ROLLED_BACK: ("Nothing was changed: the change failed and was rolled back.", "-error"),
     Status.ROLLBACK_FAILED: ("The rollback could not finish: put the host back by hand, as the "
-                        "Apply step shows.", "-error"),
+                             "Apply step shows.", "-error"),
 }
+# Kinds of summary line: "code" is one command (laid out by twin.wrap_command for the
+# width it is shown at), "pre" a line already laid out; the rest are prose.
 
 
 def summary_lines(state: Any) -> list[tuple[str, str]]:
-    """(text, class) lines saying what happened: on this screen and, after the app has
+    """(text, kind) lines saying what happened: on the Done step and, after the app has
     closed, on the terminal."""
-    outcome, plan = state.outcome, state.plan
+    results = state.results
+    outcome, plan = results.outcome, results.plan
+    if results.undo:
+        return undo_lines(state)
+    if results.refused is not None:
+        return [(f"Nothing was changed: {results.refused}", "-error")]
     if outcome is None:
         return [("Nothing was changed.", "")]
-    if getattr(state, "undo", None) is not None:
-        return undo_lines(state.undo)
-    headline, kind = HEADLINES.get(outcome.status, (outcome.message, ""))
+    if results.unconfirmed is not None:
+        headline, kind = UNCONFIRMED[results.unconfirmed][0], "-warn"
+    else:
+        headline, kind = HEADLINES.get(outcome.status, (outcome.message, ""))
     lines = [(headline, kind)]
     if outcome.status == Status.APPLIED and plan is not None:
-        lines.append(("What changed:", "section"))
-        lines.append((f"VIPs on lo: {', '.join(plan.vips)} (method {plan.method})", "indent"))
-        if plan.removed:
-            lines.append((f"Taken out of service: {', '.join(plan.removed)}", "indent"))
-        for change in plan.files:
-            lines.append((f"{change.action} {change.path}", "code indent"))
-        for sysctl in plan.sysctls:
-            lines.append((f"set {sysctl.name} = {sysctl.after}", "code indent"))
-        if getattr(state, "arp_fix", None) is not None:
-            lines.append(("Then, a change of its own: the ARP sysctls set (arp_ignore=1, "
-                          "arp_announce=2).", "indent"))
-        lines.append(("Undo it all: sudo clb-wizard rollback", "undo"))
-        lines.append(("Check it again later: clb-wizard verify", "hint"))
+        lines += applied_lines(state, plan)
     elif outcome.status == Status.DRY_RUN and plan is not None:
         lines += after_dry_run(state, plan)
-    elif outcome.status == Status.ROLLED_BACK:
+    elif outcome.status == Status.ROLLED_BACK and results.unconfirmed is None:
         lines.append((outcome.message, "-error"))
     if outcome.tx_id:
         lines.append((f"Transaction: {outcome.tx_id}", "hint"))
     if outcome.log_path:
         lines.append((f"Log: {outcome.log_path}", "hint"))
+    code = status_line(state)
+    if code:
+        lines.append((code, "status"))
+    return lines
+
+
+def applied_lines(state: Any, plan: Any) -> list[tuple[str, str]]:
+    results = state.results
+    lines = [("What changed:", "section"),
+             (f"VIPs on lo: {', '.join(plan.vips)} (method {plan.method})", "indent")]
+    if plan.removed:
+        lines.append((f"Taken out of service: {', '.join(plan.removed)}", "indent"))
+    lines += [(f"{change.action} {change.path}", "pre indent") for change in plan.files]
+    lines += [(f"set {s.name} = {s.after}", "pre indent") for s in plan.sysctls]
+    if results.arp_fix is not None:
+        lines.append(("Then, a change of its own: the ARP sysctls set (arp_ignore=1, "
+                      "arp_announce=2).", "indent"))
+    lines.append(("The same change from the command line:", "section"))
+    lines.append((twin_command(state, plan), "code"))
+    n = len(results.kept)
+    if n == 1:
+        lines.append(("Undo it (what this run changed, nothing older):", "undo"))
+    else:
+        lines.append((f"Undo all {n} changes of this run (run it {n} times: each undoes the "
+                      "newest change, nothing older):", "undo"))
+    lines.append((root_command(state, "rollback"), "code"))
+    if state.host.last_change is not None or state.host.managed_at_start:
+        lines.append(("Changes clb-wizard made before this run stay; "
+                      f"`{root_command(state, 'history')}` lists them.", "hint"))
+    lines.append(("Check it again later:", "hint"))
+    lines.append((root_command(state, "verify"), "code"))
     return lines
 
 
 def after_dry_run(state: Any, plan: Any) -> list[tuple[str, str]]:
-    """How to make the change for real: run the wizard as root on the host, or, where it
-    cannot run, carry the exported script (or UserData) over."""
-    from clb_wizard.service import export_commands, old_python
+    """How to make the change for real: the wizard as root, its command-line twin, or,
+    where the wizard cannot run (an old Python), the portable file (handoff)."""
+    from clb_wizard.handoff import old_host_steps, stock_python
 
-    python = old_python(plan.platform)
-    if python is None:
-        return [("Run clb-wizard again as root, without --dry-run, --root or --os, to apply "
-                 "it.", "hint")]
-    commands = export_commands(plan.platform, plan.vips, plan.clb_type)
-    return [
-        (f"{plan.platform.name} ships Python {python}; clb-wizard needs 3.9. Make the same "
-         "change with the exported sh script (same steps, checks and rollback): write it "
-         "here, copy it over (HOST: the server), run it there as root:", "hint"),
-        (commands["script"], "code indent"),
-        (commands["copy"], "code indent"),
-        (commands["run"], "code indent"),
-        ("For a new server, paste this UserData when you create it:", "hint"),
-        (commands["userdata"], "code indent"),
-    ]
-
-
-def undo_lines(undo: Any) -> list[tuple[str, str]]:
-    lines = [(undo.message, "-ok" if undo.exit_code == 0 else "-error")]
-    lines += [(step, "code indent") for step in undo.manual_steps]
-    if undo.log_path:
-        lines.append((f"Log: {undo.log_path}", "hint"))
+    if stock_python(plan.platform) is None:
+        how = ("on that host, as root" if state.launch.preview else
+               f"as root: {root_command(state)} (the wizard), or")
+        return [(f"To make this change for real, {how} the command line:", "hint"),
+                (twin_command(state, plan), "code")]
+    lines = [(line, "pre") for line in old_host_steps(plan.platform)]
+    lines += [("For a new server, paste this UserData when you create it:", "hint"),
+              (userdata_command(state, plan), "code")]
     return lines
 
 
+def userdata_command(state: Any, plan: Any) -> str:
+    """`clb-wizard userdata` for this change (with --force when the VIP warnings were
+    acknowledged: without it the command refuses, as the wizard did)."""
+    import shlex
+
+    args = ["clb-wizard", "userdata", "--os", plan.platform.key]
+    for vip in plan.vips:
+        args += ["--vip", vip]
+    if plan.clb_type:
+        args += ["--type", plan.clb_type]
+    if state.choices.force:
+        args.append("--force")
+    return shlex.join(args) + " > userdata.txt"
+
+
+def undo_lines(state: Any) -> list[tuple[str, str]]:
+    lines: list[tuple[str, str]] = []
+    for undo in state.results.undo:
+        lines.append((undo.message, "-ok" if undo.exit_code == 0 else "-error"))
+        lines += [(step, "pre indent") for step in undo.manual_steps]
+        if undo.log_path:
+            lines.append((f"Log: {undo.log_path}", "hint"))
+    return lines
+
+
+def print_summary(state: Any, width: int = 80) -> None:
+    """The summary on the terminal after the wizard closed: plain lines (no prefix), prose
+    wrapped at words, commands by twin.wrap_command (` \\` continuations), so every
+    command can be typed or pasted as it is."""
+    from clb_wizard.twin import wrap_command
+
+    for text, kind in summary_lines(state):
+        kinds = kind.split()
+        if "code" in kinds:
+            print("\n".join("  " + line for line in wrap_command(text, width - 2)))
+        elif "pre" in kinds:
+            print(("  " if "indent" in kinds else "") + text)
+        else:
+            indent = "  " if "indent" in kinds else ""
+            print(textwrap.fill(text, width, initial_indent=indent,
+                                subsequent_indent=indent + "  ", break_long_words=False,
+                                break_on_hyphens=False))
+
+
 class DoneScreen(StepScreen):
+    DEFAULT_CSS = """
+    DoneScreen #summary {
+        height: 1fr;
+    }
+    /* Tab reaches the summary (to scroll it): show where the focus went. */
+    DoneScreen #summary:focus {
+        border-left: solid $primary;
+    }
+    DoneScreen .undo {
+        text-style: bold;
+        margin-top: 1;
+    }
+    DoneScreen .status {
+        text-style: bold;
+        margin-top: 1;
+    }
+    DoneScreen .pre {
+        text-wrap: nowrap;
+    }
+    """
     STEP = "Done"
-    HELP = ("That is all. Enter quits; Esc goes back to look at the checks again. After a "
-            "change, U rolls it back (you are asked first) and L shows the log.")
+    HELP = ("That is all: Enter quits, Esc goes back. U undoes the change (asked first), L "
+            "shows its log, V goes back to the VIPs.")
     NEXT_LABEL = "Quit"
     BINDINGS: ClassVar[list] = [
         Binding("u", "rollback", "Roll back", key_display="U"),
         Binding("l", "show_log", "Log", key_display="L"),
+        Binding("v", "change_vips", "VIPs", key_display="V"),
     ]
 
     def __init__(self) -> None:
@@ -111,10 +198,8 @@ class DoneScreen(StepScreen):
             yield from self.summary_widgets()
 
     def summary_widgets(self) -> list[Note]:
-        from .controls import command_text
-
-        return [Note(command_text(text) if "code" in kind.split() else text, classes=kind)
-                for text, kind in summary_lines(self.state)]
+        return [Note(command_lines(text, "  ") if "code" in kind.split() else text,
+                     classes=kind) for text, kind in summary_lines(self.state)]
 
     def compose_buttons(self) -> ComposeResult:
         yield Button("Roll back (U)", id="rollback", compact=True,
@@ -125,13 +210,20 @@ class DoneScreen(StepScreen):
         self.query_one("#next").focus()
 
     def can_roll_back(self) -> bool:
-        outcome = self.state.outcome
-        return (outcome is not None and outcome.status == Status.APPLIED and not self.undoing
-                and getattr(self.state, "undo", None) is None)
+        results = self.state.results
+        return bool(results.kept) and not self.undoing and not results.undo
+
+    def can_change_again(self) -> bool:
+        results = self.state.results
+        return (not self.undoing and results.outcome is not None and results.plan is not None
+                and results.outcome.status in (Status.APPLIED, Status.NO_CHANGE))
+
+    def shown(self) -> Any:
+        results = self.state.results
+        return results.undo[-1] if results.undo else results.outcome
 
     def log_lines(self) -> list[str]:
-        state = self.state
-        shown = state.undo if state.undo is not None else state.outcome
+        shown = self.shown()
         return list(shown.log) if shown is not None else []
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> Optional[bool]:
@@ -139,6 +231,8 @@ class DoneScreen(StepScreen):
             return self.can_roll_back()
         if action == "show_log":
             return bool(self.log_lines())
+        if action == "change_vips":
+            return self.can_change_again()
         return True
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
@@ -155,10 +249,14 @@ class DoneScreen(StepScreen):
     def action_show_log(self) -> None:
         from .dialogs import LogDialog
 
-        state = self.state
-        shown = state.undo if state.undo is not None else state.outcome
+        shown = self.shown()
         if shown is not None and shown.log:
             self.app.push_screen(LogDialog(shown.log, shown.log_path))
+
+    # -- another change --------------------------------------------------------------------
+    def action_change_vips(self) -> None:
+        if self.can_change_again():
+            self.wizard.another_change()
 
     # -- undo ------------------------------------------------------------------------------------
     def action_rollback(self) -> None:
@@ -172,69 +270,82 @@ class DoneScreen(StepScreen):
             else:
                 self.notify("Not rolled back: the change stays.", timeout=5)
 
+        n = len(self.state.results.kept)
+        title = "Roll this change back?" if n == 1 else f"Roll this run's {n} changes back?"
         self.app.push_screen(QuestionDialog(
-            "Roll this change back?", rollback_lines(self.state), "Roll back", "Keep it",
+            title, rollback_lines(self.state), "Roll back", "Keep it",
             warn=True, default=False), answered)
 
     def start_rollback(self) -> None:
         self.undoing = True
-        self.state.applying = True  # quitting half way is refused, as during an apply
+        self.state.results.applying = True  # quitting half way is refused, as in an apply
         self.query_one("#rollback", Button).disabled = True
         box = self.query_one("#summary", VerticalScroll)
         box.remove_children()
         box.mount(Note("Rolling back...", classes="hint"))
-        self.roll_back()
+        self.roll_back(len(self.state.results.kept))
 
     @work(thread=True, exclusive=True, group="undo", exit_on_error=False)
-    def roll_back(self) -> None:
-        from clb_wizard.transaction import TransactionError
-        from clb_wizard.transaction.journal import LockBusy
-
+    def roll_back(self, count: int) -> None:
         def progress(p: Any) -> None:
             self.app.call_from_thread(self.show_step, p.message)
 
+        undone: list[Any] = []
         try:
-            outcome = self.engine.rollback_last(progress)
-        except (TransactionError, LockBusy) as exc:
-            self.app.call_from_thread(self.show_undo, None, str(exc))
+            for _ in range(count):  # newest first: each rollback undoes the newest change
+                outcome = self.engine.rollback_last(progress)
+                undone.append(outcome)
+                if outcome.exit_code != 0:
+                    break
+        except ClbWizardError as exc:
+            self.app.call_from_thread(self.show_undo, undone, str(exc))
             return
-        self.app.call_from_thread(self.show_undo, outcome, None)
+        self.app.call_from_thread(self.show_undo, undone, None)
 
     def show_step(self, message: str) -> None:
         self.query_one("#summary", VerticalScroll).mount(Note(message, classes="hint indent"))
 
-    def show_undo(self, outcome: Any, error: Optional[str]) -> None:
+    def show_undo(self, undone: list[Any], error: Optional[str]) -> None:
+        results = self.state.results
         self.undoing = False
-        self.state.applying = False
+        results.applying = False
         self.app.clear_notifications()
+        results.undo = undone
+        del results.kept[len(results.kept) - len(undone):]
         box = self.query_one("#summary", VerticalScroll)
         box.remove_children()
-        if outcome is None:
-            box.mount_all([Note(f"Not rolled back: {error}", classes="-error"),
-                           *self.summary_widgets()])
+        if error is not None:
+            box.mount(Note(f"Not rolled back: {error}", classes="-error"))
+        box.mount_all(self.summary_widgets())
+        if error is not None and not undone:
+            results.undo = []
             self.query_one("#rollback", Button).disabled = False
-        else:
-            self.state.undo = outcome
-            box.mount_all(self.summary_widgets())
         self.query_one("#show-log", Button).disabled = not self.log_lines()
         self.refresh_bindings()
         self.query_one("#next").focus()
 
     def go_next(self) -> None:
         if self.undoing:
-            self.notify("Rolling back: wait until it finishes.", severity="warning")
+            self.refuse("Rolling back: wait until it finishes.")
             return
-        self.wizard.finish()
+        self.advance()  # the last step: quits
 
 
 def rollback_lines(state: Any) -> list[str]:
-    """What a rollback of this run's change puts back, in plain words."""
-    plan = state.plan
-    if state.arp_fix is not None:  # the last change: rollback undoes that one
-        return ["The ARP sysctls go back to their old values: they were the last change, "
-                "the one a rollback undoes. The VIPs stay on lo."]
+    """What a rollback of this run's changes puts back, in plain words."""
+    results, host = state.results, state.host
+    plan = results.plan
+    before = host.managed_at_start
+    stay = (f"The VIPs configured before this run ({', '.join(before)}) stay." if before
+            else "")
+    if results.rounds:  # several rounds of changes: back to how the run found the host
+        lines = [f"All {len(results.kept)} changes of this run are undone, newest first: "
+                 "the host goes back to how the wizard found it."]
+        return [*lines, stay] if stay else lines
     lines = []
-    added = [v for v in plan.vips if v not in state.managed]
+    if results.arp_fix is not None:
+        lines.append("The ARP sysctls go back to their old values (the newest change).")
+    added = [v for v in plan.vips if v not in host.managed]
     if added:
         lines.append(f"{', '.join(added)} leave service: they are taken off lo.")
     if plan.removed:
@@ -244,4 +355,4 @@ def rollback_lines(state: Any) -> list[str]:
         lines.append(f"{change.path}: {what}.")
     if plan.sysctls:
         lines.append("The ARP sysctls go back to their old values.")
-    return lines
+    return [*lines, stay] if stay else lines

@@ -1,12 +1,15 @@
 """The VIPs step's cloud path: ask the cloud API (wizard.cloud, the vendor SDK) for a CLB's
 VIPs, by its id or by finding the CLBs this host is a backend of.
 
-The keys come from the environment (UCLOUD_PUBLIC_KEY, ...) or are typed here; the private
-key's field is masked. They stay in memory: nothing here writes or logs them. Region and
-project: what is typed, else UCLOUD_REGION/UCLOUD_PROJECT_ID, else this instance's
-metadata (a line says which). "VPC-internal API" uses UCloud's internal endpoint, for
-hosts without internet access. Any CloudError is shown in place; Back returns to typing
-the VIPs by hand.
+The keys come from --keys-file, the environment (UCLOUD_PUBLIC_KEY, ...) or are typed
+here; the private key's field is masked until F4 shows it. Beside each key, its checksum
+(credentials.key_checksum: the first six characters of its SHA-256), so a key typed on a
+console can be compared with the original by six characters, never read aloud. The keys
+stay in memory: nothing here writes or logs them. Region and project: what is typed, else
+the keys file or UCLOUD_REGION/UCLOUD_PROJECT_ID, else this instance's metadata (a line
+says which). "VPC-internal API" uses UCloud's internal endpoint, for hosts without
+internet access. Any CloudError is shown in place (a key the API refused gets the focus);
+Back returns to typing the VIPs by hand.
 """
 
 from __future__ import annotations
@@ -24,14 +27,39 @@ from textual.widgets import Button, Input, SelectionList
 from textual.widgets.option_list import OptionDoesNotExist
 from textual.widgets.selection_list import Selection
 
+from clb_wizard.errors import ClbWizardError
+from clb_wizard.wording import count
+
 from .base import StepScreen
 from .controls import SecretInput, Tick
-from .widgets import Note, Spinner
+from .widgets import Note, Spinner, console_safe
+
+# The API's answers for a wrong key: which field to fix, and the words for a console
+# (where copying again is not an option: check it against its checksum instead).
+RETCODE_SIGNATURE, RETCODE_NO_USER = 171, 172
+KEY_REFUSED = {
+    RETCODE_SIGNATURE: ("#private", "The private key does not belong to the public key "
+                        "({said}). Check the private key character by character (F4 shows "
+                        "it): its checksum here must match the original's."),
+    RETCODE_NO_USER: ("#public", "The UCloud API does not know this public key ({said}). "
+                      "Check it character by character: its checksum here must match the "
+                      "original's."),
+}
+CHECKSUM_HOW = ("Checksums: on the machine the key came from, printf %s 'KEY' | sha256sum "
+                "| cut -c1-6 gives the same six characters.")
 
 
 class VipPicker(SelectionList):
     """The fetched VIPs: Space ticks one, Enter takes the ticked ones. Each is drawn [X] or
-    [ ], so the state reads without colour."""
+    [ ], so the state reads without colour; a line too long is cut with "..." by the
+    screen (never Textual's "…", which the console font lacks)."""
+
+    DEFAULT_CSS = """
+    VipPicker {
+        height: 1fr;
+        text-overflow: clip;
+    }
+    """
 
     BINDINGS: ClassVar[list] = [
         Binding("enter", "screen.next", "Use ticked", key_display="Enter"),
@@ -55,6 +83,25 @@ class VipPicker(SelectionList):
 
 
 class FetchScreen(StepScreen):
+    DEFAULT_CSS = """
+    FetchScreen #form {
+        height: auto;
+    }
+    FetchScreen #form .field {
+        height: 1;
+    }
+    FetchScreen #form Input {
+        width: 1fr;
+    }
+    FetchScreen #form .sum {
+        width: 11;
+        padding-left: 1;
+    }
+    FetchScreen #status {
+        height: auto;
+        margin: 1 0 0 0;
+    }
+    """
     STEP = "VIPs"
     HELP = ("Fetch the VIPs from the cloud API. Keys come from UCLOUD_PUBLIC_KEY and "
             "UCLOUD_PRIVATE_KEY or are typed here (memory only). No CLB id: find this host's.")
@@ -62,7 +109,9 @@ class FetchScreen(StepScreen):
     BINDINGS: ClassVar[list] = [  # a form: Up/Down move between its fields too
         Binding("down", "app.focus_next", "Next field", show=False),
         Binding("up", "app.focus_previous", "Previous field", show=False),
+        Binding("f4", "reveal", "Show/hide key", key_display="F4"),
     ]
+    LABEL_ROOM = 4  # the picker's "[X] " before each label
 
     def __init__(self) -> None:
         super().__init__()
@@ -72,15 +121,32 @@ class FetchScreen(StepScreen):
         self.host: Any = None  # wizard.cloud.ThisHost of the last fetch
         self.internal = False
 
+    def given(self) -> tuple[dict[str, str], Optional[str]]:
+        """The settings from --keys-file (over the environment's), and why the file could
+        not be read, if so."""
+        values = dict(self.wizard.env)
+        path = self.wizard.keys_file
+        if not path:
+            return values, None
+        from clb_wizard.cloud.credentials import load_keys_file
+
+        try:
+            values.update(load_keys_file(path))
+        except ClbWizardError as exc:
+            return values, str(exc)
+        return values, None
+
     def compose_body(self) -> ComposeResult:
-        env = self.wizard.env
+        env, self.keys_file_error = self.given()
         with Vertical(id="form"):
             with Horizontal(classes="field"):
                 yield Note("Public key", classes="label")
                 yield Input(env.get("UCLOUD_PUBLIC_KEY", ""), id="public", compact=True)
+                yield Note("", classes="sum", id="public-sum")
             with Horizontal(classes="field"):
                 yield Note("Private key", classes="label")
                 yield SecretInput(env.get("UCLOUD_PRIVATE_KEY", ""), id="private")
+                yield Note("", classes="sum", id="private-sum")
             with Horizontal(classes="field"):
                 yield Note("Region", classes="label")
                 yield Input(env.get("UCLOUD_REGION", ""), placeholder="e.g. cn-bj2",
@@ -98,7 +164,11 @@ class FetchScreen(StepScreen):
                            env.get("CLB_WIZARD_API_URL", "").lower() == "internal",
                            id="internal")
         with Vertical(id="status"):
-            yield Note("Fill in the keys, then press Enter to fetch.", classes="hint")
+            if self.keys_file_error:
+                yield Note(self.keys_file_error, classes="-error")
+            else:
+                yield Note("Fill in the keys, then press Enter to fetch. F4 shows the private "
+                           "key.", classes="hint")
         yield VipPicker(id="picked", compact=True)
 
     def compose_buttons(self) -> ComposeResult:
@@ -111,9 +181,30 @@ class FetchScreen(StepScreen):
         first_empty = next((f for f in self.query(Input) if not f.value), None)
         (first_empty or self.query_one("#ulb", Input)).focus()
         self.update_buttons()
+        for field_id in ("public", "private"):
+            self.show_checksum(field_id)
         if not (self.query_one("#region", Input).value and
                 self.query_one("#project", Input).value):
             self.prefill()
+
+    # -- the keys: checksums, reveal ------------------------------------------------------
+    def show_checksum(self, field_id: str) -> None:
+        from clb_wizard.cloud.credentials import key_checksum
+
+        value = self.query_one(f"#{field_id}", Input).value
+        self.query_one(f"#{field_id}-sum", Note).update(
+            f"sum {key_checksum(value)}" if value.strip() else "")
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        if event.input.id in ("public", "private"):
+            self.show_checksum(event.input.id)
+
+    def action_reveal(self) -> None:
+        secret = self.query_one("#private", SecretInput)
+        secret.password = not secret.password
+        self.status(Note(("The private key is shown: F4 hides it again. " if not
+                          secret.password else "The private key is hidden. ") + CHECKSUM_HOW,
+                         classes="hint"))
 
     @work(thread=True, exclusive=True, group="metadata", exit_on_error=False)
     def prefill(self) -> None:
@@ -165,8 +256,9 @@ class FetchScreen(StepScreen):
             creds = cloud.Credentials(value("#public"), value("#private"), value("#region"),
                                       value("#project") or None, "the Region field",
                                       "the Project field")
-        except cloud.CloudError as exc:
+        except ClbWizardError as exc:
             self.status(Note(str(exc), classes="-error"))
+            self.focus_empty()
             return
         self.creds = creds
         self.fetching = True
@@ -176,15 +268,23 @@ class FetchScreen(StepScreen):
         self.status(Spinner(what, id="spinner"))
         self.update_buttons()
         self.internal = self.query_one("#internal", Tick).value
-        self.fetch(creds, ulb_id, self.state.clb_type, self.state.host_private_ips,
+        self.fetch(creds, ulb_id, self.state.choices.clb_type, self.state.host.private_ips,
                    self.internal)
+
+    def focus_empty(self) -> None:
+        """After "fill it in": the first empty field of the form gets the focus."""
+        for field_id in ("#public", "#private", "#region"):
+            field = self.query_one(field_id, Input)
+            if not field.value.strip():
+                field.focus()
+                return
 
     @work(thread=True, exclusive=True, group="fetch", exit_on_error=False)
     def fetch(self, creds: Any, ulb_id: str, clb_type: Optional[str],
               host_ips: tuple[str, ...], internal: bool) -> None:
         cloud = self.engine.cloud()
         # this host by its instance id and VPC (metadata), else by its addresses
-        host = cloud.this_host(host_ips) if self.state.addresses is not None else None
+        host = cloud.this_host(host_ips) if self.state.host.addresses is not None else None
         try:
             if ulb_id:
                 clbs = [cloud.fetch_clb(creds, ulb_id, clb_type=clb_type, host=host,
@@ -193,18 +293,26 @@ class FetchScreen(StepScreen):
                 clbs = cloud.discover_clbs(creds, (), clb_type=clb_type, host=host,
                                            internal=internal)
         except cloud.CloudError as exc:
-            self.app.call_from_thread(self.show_error, str(exc), exc.suggest_internal)
+            self.app.call_from_thread(self.show_error, exc)
             return
         self.host = host
         self.app.call_from_thread(self.show_results, clbs, bool(ulb_id))
 
-    def show_error(self, message: str, suggest_internal: bool = False) -> None:
+    def show_error(self, error: Any) -> None:
         if not self.is_attached:  # gone back while the API was asked
             return
         self.fetching = False
-        self.status(Note(message, classes="-error"))
+        message, field = str(error), None
+        if getattr(error, "code", None) in KEY_REFUSED:
+            field, text = KEY_REFUSED[error.code]
+            said = message[message.find("(") + 1:message.find(")")] if "(" in message else ""
+            message = text.format(said=said or f"RetCode {error.code}")
+        self.status(Note(message, classes="-error"),
+                    *([Note(CHECKSUM_HOW, classes="hint")] if field else []))
         self.update_buttons()
-        if suggest_internal:  # offer the VPC-internal endpoint: one Space away
+        if field is not None:  # the key the API refused: one Tab away no more
+            self.query_one(field, Input).focus()
+        elif getattr(error, "suggest_internal", False):  # the internal endpoint: one Space
             self.query_one("#internal", Tick).focus()
 
     def show_results(self, clbs: list[Any], by_id: bool) -> None:
@@ -218,11 +326,16 @@ class FetchScreen(StepScreen):
         if not clbs:
             notes.append(Note("The region has no CLB: check the region, or type the VIPs.",
                               classes="-warn"))
+        wanted = self.state.choices.clb_type
+        room = max(20, picker.size.width or (self.app.size.width - 4)) - self.LABEL_ROOM
+        other_type = 0
         for clb in clbs:
-            chosen = by_id or clb.matches_host
+            same_type = wanted is None or clb.ulb_type in (wanted, "unknown")
+            chosen = by_id or (clb.matches_host and same_type)
+            other_type += bool(clb.matches_host and not same_type and not by_id)
             for vip in clb.vips:
                 kind = f"EIP {vip.operator}" if vip.operator else vip.kind
-                label = f"{vip.address:<16} {kind:<18} {clb.ulb_id} {clb.name}"
+                label = self.fit(f"{vip.address:<16} {kind:<18} {clb.ulb_id} {clb.name}", room)
                 # Text, not a markup string: a CLB name such as "[b]x" stays as it is.
                 picker.add_option(Selection(Text(label), (vip.address, clb.ulb_id), chosen))
             for warning in clb.warnings if chosen else ():
@@ -231,8 +344,10 @@ class FetchScreen(StepScreen):
             mine = sum(1 for c in clbs if c.matches_host)
             vpc = self.host.vpc_ids if self.host is not None else ()
             where = f"this host's VPC ({', '.join(vpc)})" if vpc else "the region"
-            notes.insert(0, Note(f"{len(clbs)} CLB(s) in {where}; {mine} with this host as "
-                                 "a backend (ticked).", classes="hint"))
+            also = (f" ({other_type} of them {'is' if other_type == 1 else 'are'} not "
+                    f"{wanted}: not ticked)" if other_type else "")
+            notes.insert(0, Note(f"{count(len(clbs), 'CLB')} in {where}; {mine} with this "
+                                 f"host as a backend, ticked{also}.", classes="hint"))
         notes.append(Note("Space ticks or unticks a VIP; Enter takes the ticked ones.",
                           classes="hint"))
         self.status(*notes)
@@ -256,14 +371,26 @@ class FetchScreen(StepScreen):
     def action_back(self) -> None:
         self.dismiss(None)
 
+    def fit(self, label: str, room: int) -> str:
+        """The label made console-safe on the console look, and cut with "..." to fit."""
+        from rich.cells import cell_len
+
+        if self.wizard.console_look:
+            label = console_safe(label)
+        if cell_len(label) <= room:
+            return label
+        while cell_len(label) > room - 3:
+            label = label[:-1]
+        return label + "..."
+
     def go_next(self) -> None:
+        from .state import CloudChoice
+
         picked = self.query_one("#picked", VipPicker).selected
         addresses = list(dict.fromkeys(address for address, _ in picked))
-        ulb_ids = list(dict.fromkeys(ulb_id for _, ulb_id in picked))
-        if len(ulb_ids) == 1:
-            from .state import CloudChoice
-
-            self.state.cloud = CloudChoice(self.creds, ulb_ids[0], self.state.host_private_ips,
-                                           self.host, self.internal)
-        where = "CLB " + ", ".join(ulb_ids)
+        ulb_ids = tuple(dict.fromkeys(ulb_id for _, ulb_id in picked))
+        # every CLB ticked gets its health check asked on Verify
+        self.state.choices.cloud = CloudChoice(self.creds, ulb_ids, self.state.host.private_ips,
+                                               self.host, self.internal)
+        where = ("CLB " if len(ulb_ids) == 1 else "CLBs ") + ", ".join(ulb_ids)
         self.dismiss((addresses, where))

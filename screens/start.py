@@ -9,9 +9,11 @@ from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
+from textual.widgets import Static
 
 from .base import StepScreen
-from .widgets import Note, Spinner
+from .state import Engine, Host, WizardState
+from .widgets import Hanging, Note, Spinner
 
 
 class StartScreen(StepScreen):
@@ -19,6 +21,7 @@ class StartScreen(StepScreen):
     HELP = ("This wizard puts your Classic Load Balancer's VIPs on this server's loopback "
             "(lo), for message forwarding (DSR) mode. Enter goes on, Esc goes back.")
 
+    BUTTONS_AFTER_FIRST_FRAME = True
     BINDINGS = [
         Binding("r", "recover", "Recover", key_display="R"),
         # Priority: shown in the footer, and taken even while Next is still greyed out.
@@ -32,118 +35,104 @@ class StartScreen(StepScreen):
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> Optional[bool]:
         if action == "recover":
-            return self.state.pending is not None
+            return self.state.host.pending is not None
         return True
 
     def action_recover(self) -> None:
-        if self.state.pending is not None:
+        if self.state.host.pending is not None:
             self.offer_recovery()
 
     def compose_body(self) -> ComposeResult:
-        state = self.state
-        title = "This host" if not state.preview else (
-            f"The system under {state.root}" if state.root not in ("/", "")
+        launch = self.state.launch
+        title = "This host" if not launch.preview else (
+            f"The system under {launch.root}" if launch.root not in ("/", "")
             else "The system previewed")
-        yield Note(title + (f" (assumed: --os {state.os_override})" if state.os_override
+        yield Note(title + (f" (assumed: --os {launch.os_override})" if launch.os_override
                             else ""), classes="title")
         with Vertical(id="host"):
             yield Spinner("Looking at this host...", id="detecting")
 
-    def on_mount(self) -> None:
-        self.update_buttons()
-        self.query_one("#next").focus()
-        # Detect after the first frame is on screen: the engine's imports and `ip`/`nmcli`
-        # calls then never delay it.
-        self.call_after_refresh(self.detect)
+    async def on_mount(self) -> None:
+        # After the first frame is on screen: the buttons (Textual's Button), then the
+        # detection (the engine's imports, `ip`/`nmcli` calls): neither delays it.
+        self.call_after_refresh(self.after_first_frame)
+
+    async def after_first_frame(self) -> None:
+        if not self.is_attached:
+            return  # quitting already
+        await self.add_button_row()
+        for button in self.query("#next"):  # none if the app closed meanwhile
+            button.focus()
+            self.detect()
 
     @work(thread=True, exclusive=True, group="detect", exit_on_error=False)
     def detect(self) -> None:
-        state, engine = self.state, self.engine
-        from clb_wizard.methods.base import MethodError
-        from clb_wizard.platform import PlatformError
-        from clb_wizard.runner import RunnerError
-
-        platform = error = addresses = addresses_error = pending = None
-        managed: tuple[str, ...] = ()
-        try:
-            platform = engine.detect(state.options())
-        except PlatformError as exc:
-            error = str(exc)
-        if platform is not None:
-            try:
-                addresses = engine.addresses(state.options(), platform)
-                managed = engine.managed_vips(platform)
-            except (RunnerError, MethodError) as exc:
-                addresses_error = str(exc)
-        if not state.preview:
-            try:
-                pending = engine.pending()
-            except (OSError, ValueError, KeyError, RunnerError) as exc:  # StateError: damaged
-                addresses_error = f"cannot read the journal: {exc}"
-        self.app.call_from_thread(self.show_host, platform, error, addresses, addresses_error,
-                                  pending, managed)
+        host = read_host(self.engine, self.state)
+        self.app.call_from_thread(self.show_host, host)
         self.wizard.warm_up()
 
-    def show_host(self, platform: Any, error: Optional[str], addresses: Any,
-                  addresses_error: Optional[str], pending: Any,
-                  managed: tuple[str, ...] = ()) -> None:
+    def show_host(self, host: Host) -> None:
         state = self.state
-        state.platform, state.platform_error = platform, error
-        state.addresses, state.addresses_error = addresses, addresses_error
-        state.pending, state.managed = pending, managed
+        state.host = host
+        if state.choices.clb_type is None:  # a second visit: the type of the last change
+            state.choices.clb_type = host.last_clb_type
         self.detecting = False
         box = self.query_one("#host", Vertical)
         box.remove_children()
         box.mount_all(self.host_lines())
         self.update_buttons()
         self.refresh_bindings()
-        if pending is not None:
+        if host.pending is not None:
             self.offer_recovery()
         elif self.enter_queued:
             self.enter_queued = False
             self.action_next()
 
-    def host_lines(self) -> list[Note]:
-        state = self.state
-        p = state.platform
-        lines: list[Note] = []
+    def host_lines(self) -> list[Static]:
+        launch, host = self.state.launch, self.state.host
+        p = host.platform
+        lines: list[Static] = []
 
         def row(label: str, text: str, classes: str = "") -> None:
-            lines.append(Note(f"{label:<9} {text}", classes=f"row {classes}".strip()))
+            lines.append(Hanging(label, text, label_width=9, classes=f"row {classes}".strip()))
 
         if p is None:
             row("OS", "not supported", "-error")
-            lines.append(Note(state.platform_error or "", classes="error"))
+            lines.append(Note(host.platform_error or "", classes="error"))
             lines.append(Note("Run clb-wizard again with --os ID-VERSION to walk through a "
                               "supported system without changing this one.", classes="hint"))
             return lines
-        how = "detected" if p.detected else f"assumed with --os {state.os_override}"
+        how = "detected" if p.detected else f"assumed with --os {launch.os_override}"
         row("OS", f"{p.name} ({p.key}, {how})")
         row("Network", p.stack.describe())
         row("Method", f"{p.method}: {'; '.join(p.reasons)}")
         for package in p.packages:
             row("Needs", f"package {package} (the plan installs it first)")
-        if state.addresses is not None:
+        if host.addresses is not None:
             lo = [f"{a.cidr}" + (f" ({a.label})" if a.label not in ("", "lo") else "")
-                  for a in state.addresses.lo if a.family == "inet"]
+                  for a in host.addresses.lo if a.family == "inet"]
             row("On lo", ", ".join(lo) or "nothing")
-        elif state.addresses_error:
-            row("On lo", state.addresses_error, "-error")
+        elif host.addresses_error:
+            row("On lo", host.addresses_error, "-error")
         else:
             row("On lo", "not read: this is a preview of another system")
-        if state.managed:
-            row("Ours", f"{', '.join(state.managed)}: configured by clb-wizard earlier "
+        if host.managed:
+            row("Ours", f"{', '.join(host.managed)}: configured by clb-wizard earlier "
                 "(kept unless you remove one)")
-        if state.is_root:
+        if host.last_change is not None:
+            row("Last", last_change_text(host))
+        if launch.is_root:
             row("User", "root")
+        elif launch.preview:
+            row("User", "not root (a preview needs no root)")
         else:
-            row("User", "not root: you can walk through and preview; applying needs sudo",
-                "-warn")
-        if state.preview:
-            where = f" of {state.root}" if state.root not in ("/", "") else ""
+            row("User", "not root: you can walk through and preview; to apply, run "
+                f"{root_command(self.state)}", "-warn")
+        if launch.preview:
+            where = f" of {launch.root}" if launch.root not in ("/", "") else ""
             row("Mode", f"preview{where} (--root/--os): nothing is changed")
-        elif state.dry_run:
-            why = "not root" if not state.is_root else "--dry-run"
+        elif launch.dry_run:
+            why = "not root" if not launch.is_root else "--dry-run"
             row("Mode", f"dry run ({why}): nothing is changed")
         else:
             row("Mode", "changes this host (every change is verified, or rolled back)")
@@ -154,12 +143,12 @@ class StartScreen(StepScreen):
 
         def done(recovered: Optional[bool]) -> None:
             if recovered:
-                self.state.pending = None
+                self.state.host.pending = None
                 self.restart_detection()
             self.update_buttons()
             self.refresh_bindings()
 
-        self.app.push_screen(RecoveryDialog(self.state.pending), done)
+        self.app.push_screen(RecoveryDialog(self.state.host.pending), done)
 
     def restart_detection(self) -> None:
         self.detecting = True
@@ -171,14 +160,14 @@ class StartScreen(StepScreen):
 
     # -- navigation ------------------------------------------------------------------------
     def back_refused(self) -> Optional[str]:
-        return "This is the first step. Ctrl+Q quits."
+        return "This is the first step. F10 (or Q) quits."
 
     def next_refused(self) -> Optional[str]:
         if self.detecting:
             return "Still looking at this host: a moment."
-        if self.state.platform is None:
-            return "clb-wizard cannot configure this system (see above). Ctrl+Q quits."
-        if self.state.pending is not None and not self.state.dry_run:
+        if self.state.host.platform is None:
+            return "clb-wizard cannot configure this system (see above). F10 (or Q) quits."
+        if self.state.host.pending is not None and not self.state.choices.dry_run:
             return "An interrupted change must be finished first: press R to recover it."
         return None
 
@@ -190,7 +179,67 @@ class StartScreen(StepScreen):
             return
         super().action_next()
 
-    def go_next(self) -> None:
-        from .clb_type import ClbTypeScreen
 
-        self.app.push_screen(ClbTypeScreen())
+def read_host(engine: Engine, state: WizardState) -> Host:
+    """Everything the Start step shows, read from the host (in the worker thread)."""
+    from clb_wizard.errors import ClbWizardError
+
+    host = Host()
+    options = state.options()
+    try:
+        host.platform = engine.detect(options)
+    except ClbWizardError as exc:
+        host.platform_error = str(exc)
+    if host.platform is not None:
+        try:
+            host.addresses = engine.addresses(options, host.platform)
+            host.managed = host.managed_at_start = engine.managed_vips(host.platform)
+        except ClbWizardError as exc:
+            host.addresses_error = str(exc)
+    if not state.launch.preview:
+        try:
+            host.pending = engine.pending()
+            host.last_change = engine.last_change()
+        except (ClbWizardError, OSError, ValueError, KeyError) as exc:  # damaged journal
+            host.addresses_error = f"cannot read the journal: {exc}"
+        host.arp_set = engine.arp_sysctls_set()
+    if host.last_change is not None and host.managed:
+        host.last_clb_type = clb_type_of(host.last_change)
+    return host
+
+
+def clb_type_of(change: Any) -> Optional[str]:
+    """The CLB type a kept change was made for: recorded in its journal, else told by its
+    VIPs (all private: internal; any public: external); None when they do not tell."""
+    recorded = getattr(change, "clb_type", None)
+    if recorded in ("internal", "external"):
+        return recorded
+    from clb_wizard.vips import address_kind, parse_vip
+
+    try:
+        kinds = {address_kind(parse_vip(v)) for v in change.vips}
+    except ValueError:
+        return None
+    if "public" in kinds:
+        return "external"
+    return "internal" if kinds == {"private"} else None
+
+
+def root_command(state: WizardState) -> str:
+    """How to start the wizard as root here (invocation.root_command: sudo, or its full
+    path where sudo would not find it)."""
+    from clb_wizard.invocation import root_command as as_root
+
+    return as_root(is_root=state.launch.is_root)
+
+
+def last_change_text(host: Host) -> str:
+    """When the newest kept change was made, and what it was, in a few words."""
+    import time
+
+    change = host.last_change
+    when = change.history[-1][1] if change.history else None
+    at = time.strftime("%Y-%m-%d %H:%M", time.localtime(when)) if when else change.id
+    kind = f", {host.last_clb_type} CLB" if host.last_clb_type else ""
+    vips = ", ".join(change.vips) or "no VIP"
+    return f"changed by clb-wizard on {at} ({vips}{kind})"

@@ -1,6 +1,11 @@
-"""What the wizard has gathered so far (`WizardState`). The screens reach the engine only
-through clb_wizard.service: the same calls the CLI makes (`Service`, imported as `Engine`
-for the screens; tests hand the app a subclass, see tests/ui/fakes.py).
+"""What the wizard knows, split by what it is: how it was launched (`Launch`, from the
+service), what the host is (`Host`), what the user chose (`Choices`) and what happened
+(`Results`). Each step reads what it needs and writes only its own part: Start the host,
+the choosing steps the choices, Apply/Verify/Done the results.
+
+The screens reach the engine only through clb_wizard.service: the same calls the CLI
+makes (`Service`, imported as `Engine` for the screens; tests hand the app a subclass, see
+tests/fakes/engine.py).
 """
 
 from __future__ import annotations
@@ -9,8 +14,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Optional
 
-from clb_wizard.service import CONFIRM_SECONDS, Launch, Options, host_ipv4s
-from clb_wizard.service import Service as Engine
+from clb_wizard.errors import ExitCode
+from clb_wizard.service import CONFIRM_SECONDS, Launch, Options, Service, host_ipv4s
 
 if TYPE_CHECKING:
     from clb_wizard.facts import HostAddresses
@@ -19,67 +24,127 @@ if TYPE_CHECKING:
     from clb_wizard.transaction import Outcome
     from clb_wizard.transaction.journal import Journal
 
-__all__ = ["CloudChoice", "Engine", "WizardState", "initial_state"]
+__all__ = ["Choices", "CloudChoice", "Engine", "Host", "Launch", "Results", "WizardState",
+           "initial_state"]
 
 
-@dataclass
+class Engine(Service):
+    """The service, with two reads the Start step needs that it does not offer yet (a
+    local adapter until clb_wizard.service has them: then this class goes)."""
+
+    def last_change(self) -> Optional[Journal]:
+        """The newest kept change (what a rollback undoes next), or None. Raises
+        StateError (a ClbWizardError) for a damaged record."""
+        from clb_wizard.transaction.journal import Store
+
+        return Store(self.runner()).last()
+
+    def arp_sysctls_set(self) -> Optional[bool]:
+        """The ARP sysctls have the values --arp-sysctls sets, on the live host (None
+        for a preview of another system)."""
+        from clb_wizard.facts import read_sysctl
+        from clb_wizard.sysctls import WANTED
+
+        if not self.runner().is_live_root:
+            return None
+        return all(read_sysctl(name) == value for name, value in WANTED.items())
+
+
+# The state's dataclasses generate only __init__ (no repr, no eq: nothing compares or
+# prints them, and each generated method is compiled while the first frame waits).
+@dataclass(repr=False, eq=False)
 class CloudChoice:
     """Where fetched VIPs came from: kept in memory only, for the CLB-side health check."""
 
     creds: Any  # wizard.cloud.Credentials (its repr hides the private key)
-    ulb_id: str
+    ulb_ids: tuple[str, ...]
     host_ips: tuple[str, ...] = ()
     host: Any = None  # wizard.cloud.ThisHost: this host by instance id, VPC and addresses
     internal: bool = False  # the VPC-internal API endpoint
 
 
-@dataclass
-class WizardState:
-    root: str = "/"
-    os_override: Optional[str] = None
-    method: Optional[str] = None
-    preview: bool = False  # --root or --os: another system, so always a dry run
-    dry_run: bool = False
-    is_root: bool = False
-    ssh: bool = False
-    # found at the start
+@dataclass(repr=False, eq=False)
+class Host:
+    """What the Start step found (read again after a recovery or a kept change)."""
+
     platform: Optional[Platform] = None
     platform_error: Optional[str] = None
     addresses: Optional[HostAddresses] = None  # live host only
     addresses_error: Optional[str] = None
     pending: Optional[Journal] = None
     managed: tuple[str, ...] = ()  # VIPs clb-wizard's files configure now (an earlier run)
-    # chosen
-    clb_type: Optional[str] = None
-    vips: list[str] = field(default_factory=list)  # starts as `managed` (the VIPs step)
-    vips_seeded: bool = False
-    force: bool = False  # the user acknowledged the VIP warnings
-    arp_sysctls: bool = False
-    confirm_timer: bool = False
-    confirm_seconds: float = CONFIRM_SECONDS
-    cloud: Optional[CloudChoice] = None
-    # results
-    plan: Optional[Plan] = None
-    outcome: Optional[Outcome] = None
-    arp_fix: Optional[Outcome] = None  # the Verify step's ARP sysctls, a change of its own
-    undo: Optional[Outcome] = None  # the Done step's rollback of the last change
-    applying: bool = False
+    managed_at_start: tuple[str, ...] = ()  # ... when the wizard started (before this run)
+    last_change: Optional[Journal] = None  # the newest kept change (an earlier run)
+    last_clb_type: Optional[str] = None  # the CLB type that change was made for, if known
+    arp_set: Optional[bool] = None  # the ARP sysctls are set now (None: not read)
 
     @property
-    def host_private_ips(self) -> tuple[str, ...]:
+    def private_ips(self) -> tuple[str, ...]:
         """This host's IPv4 addresses (not lo), to match it against CLB backends."""
         return host_ipv4s(self.addresses)
 
+
+@dataclass(repr=False, eq=False)
+class Choices:
+    """What the user chose on the CLB type, VIPs, Options steps (and the fetch form)."""
+
+    clb_type: Optional[str] = None
+    vips: list[str] = field(default_factory=list)  # starts as Host.managed (the VIPs step)
+    leaving: list[str] = field(default_factory=list)  # managed VIPs marked to leave service
+    vips_seeded: bool = False
+    force: bool = False  # the user acknowledged the VIP warnings
+    arp_sysctls: bool = False
+    arp_seeded: bool = False
+    confirm_timer: bool = False
+    confirm_seconds: float = CONFIRM_SECONDS
+    dry_run: bool = False
+    cloud: Optional[CloudChoice] = None
+
+
+@dataclass(repr=False, eq=False)
+class Results:
+    """What happened: the plan shown, the apply's outcome or refusal, the changes kept."""
+
+    plan: Optional[Plan] = None
+    outcome: Optional[Outcome] = None  # the last apply (kept after going back: the exit code)
+    refused: Optional[str] = None  # why the last apply was refused (nothing was changed)
+    unconfirmed: Optional[str] = None  # the confirm timer ran "out", or "reverted" on request
+    arp_fix: Optional[Outcome] = None  # the Verify step's ARP sysctls, a change of its own
+    kept: list[Outcome] = field(default_factory=list)  # every change this run kept
+    undo: list[Outcome] = field(default_factory=list)  # the Done step's rollbacks
+    applying: bool = False
+    applies: int = 0  # how many times the Apply step ran (the Preview plans again after)
+    rounds: int = 0  # changes begun again from the VIPs after a kept one (Done's V)
+
+    def exit_code(self) -> int:
+        """What the wizard returns: the last thing that happened, else 0."""
+        if self.undo:
+            return max(int(u.exit_code) for u in self.undo)
+        if self.refused is not None:
+            return int(ExitCode.INVALID)
+        return int(self.outcome.exit_code) if self.outcome is not None else 0
+
+
+@dataclass(repr=False, eq=False)
+class WizardState:
+    """All of it, by what it is (a docstring: dataclasses otherwise build one from the
+    signature at import, which the first frame would wait for)."""
+
+    launch: Launch
+    host: Host = field(default_factory=Host)
+    choices: Choices = field(default_factory=Choices)
+    results: Results = field(default_factory=Results)
+
     def options(self, vips: Optional[Sequence[str]] = None) -> Options:
         """The choices so far (with `vips` instead of the chosen ones, if given)."""
-        return Options(vips=tuple(self.vips if vips is None else vips), clb_type=self.clb_type,
-                       os_override=self.os_override, method=self.method, force=self.force,
-                       arp_sysctls=self.arp_sysctls)
+        c = self.choices
+        return Options(vips=tuple(c.vips if vips is None else vips), clb_type=c.clb_type,
+                       os_override=self.launch.os_override, method=self.launch.method,
+                       force=c.force, arp_sysctls=c.arp_sysctls)
 
 
 def initial_state(root: str, os_override: Optional[str], method: Optional[str],
                   dry_run: bool, is_root: bool, env: Mapping[str, str]) -> WizardState:
     launch = Launch.from_flags(root, os_override, method, dry_run, is_root=is_root, env=env)
-    return WizardState(root=launch.root, os_override=os_override, method=method,
-                       preview=launch.preview, dry_run=launch.dry_run, is_root=is_root,
-                       ssh=launch.ssh, confirm_timer=launch.confirm_by_default)
+    return WizardState(launch=launch, choices=Choices(
+        dry_run=launch.dry_run, confirm_timer=launch.confirm_by_default))

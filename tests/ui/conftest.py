@@ -10,6 +10,7 @@ from typing import Callable, Optional
 import pytest
 
 from clb_wizard.screens.app import WizardApp
+from tests.fakes.engine import ManualClock
 from tests.fixtures.roots import make_root
 
 # Characters the Linux console font (CP437-based, as the kernel's default and console-setup's
@@ -45,7 +46,7 @@ async def settle(pilot, app: WizardApp) -> None:
     await pilot.pause()
 
 
-async def until(pilot, predicate: Callable[[], bool], what: str, limit: float = 20.0) -> None:
+async def until(pilot, predicate: Callable[[], bool], what: str, limit: float = 120.0) -> None:
     """Wait (not a timing assertion: the limit only bounds a hung test) for predicate."""
     loop = asyncio.get_running_loop()
     end = loop.time() + limit
@@ -67,13 +68,14 @@ def ubuntu_root(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def make_app():
-    """WizardApp with deterministic settings: no cursor blink, no SSH, chosen look."""
+    """WizardApp with deterministic settings: no cursor blink, no SSH, chosen look, and a
+    countdown clock that ticks only when the test advances it (app.clock.advance)."""
 
     def make(root: Path, *, os_override: Optional[str] = None, engine=None,
              env: Optional[dict] = None, console: bool = False, dry_run: bool = False,
-             tick: float = 1.0, method: Optional[str] = None) -> WizardApp:
+             method: Optional[str] = None, keys_file: Optional[str] = None) -> WizardApp:
         return WizardApp(root=str(root), os_override=os_override, method=method,
                          dry_run=dry_run, engine=engine, env=env or {}, console=console,
-                         countdown_tick=tick, cursor_blink=False)
+                         clock=ManualClock(), cursor_blink=False, keys_file=keys_file)
 
     return make

@@ -5,6 +5,7 @@ it, not the byte stream (where colour codes split the text)."""
 from __future__ import annotations
 
 import os
+import re
 import sys
 import time
 from collections.abc import Mapping, Sequence
@@ -19,7 +20,7 @@ WIZARD = [sys.executable, "-m", "clb_wizard"]  # what the `clb-wizard` script ru
 
 KEYS = {"enter": "\r", "escape": "\x1b", "down": "\x1b[B", "up": "\x1b[A", "tab": "\t",
         "space": " ", "ctrl+f": "\x06", "ctrl+q": "\x11", "shift+tab": "\x1b[Z",
-        "delete": "\x1b[3~"}
+        "delete": "\x1b[3~", "f2": "\x1bOQ", "f4": "\x1bOS", "f10": "\x1b[21~"}
 
 
 def installed_wizard() -> list[str]:
@@ -49,6 +50,7 @@ class Terminal:
         self.child.delaybeforesend = None  # keys arrive as typed, in order
         self.eof = False
         self.screens: list[str] = []  # each screen waited for, for checks over all of them
+        self.raw = bytearray()  # everything the program wrote
 
     def pump(self, wait: float = 0.05) -> None:
         try:
@@ -58,6 +60,7 @@ class Terminal:
         except pexpect.EOF:
             self.eof = True
             return
+        self.raw += data
         self.stream.feed(data)
 
     @property
@@ -68,7 +71,7 @@ class Terminal:
     def flat(self) -> str:
         return " ".join(self.text.split())
 
-    def wait_for(self, *needles: str, limit: float = 60.0) -> str:
+    def wait_for(self, *needles: str, limit: float = 180.0) -> str:
         """Read until every needle is on the screen (wrapped lines folded); the screen."""
         end = time.monotonic() + limit
         wanted = [" ".join(n.split()) for n in needles]
@@ -81,6 +84,14 @@ class Terminal:
             if self.eof or time.monotonic() > end:
                 raise AssertionError(f"never on screen: {needles!r}; the screen:\n{self.text}")
 
+    @property
+    def printed_after_exit(self) -> list[str]:
+        """The lines the program printed after leaving the full-screen view (the alternate
+        screen, which pyte does not keep apart), control sequences removed."""
+        tail = bytes(self.raw).rpartition(b"\x1b[?1049l")[2].decode("utf-8", "replace")
+        tail = re.sub(r"\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b[()][0-9A-Za-z]|\x1b[=>78]", "", tail)
+        return [line.rstrip("\r") for line in tail.split("\n") if line.strip("\r")]
+
     def press(self, *keys: str) -> None:
         for key in keys:
             self.child.send(KEYS.get(key, key))
@@ -88,7 +99,7 @@ class Terminal:
     def type(self, text: str) -> None:
         self.child.send(text)
 
-    def finish(self, limit: float = 60.0) -> int:
+    def finish(self, limit: float = 180.0) -> int:
         """Wait for the process to end; its exit status."""
         end = time.monotonic() + limit
         while not self.eof:

@@ -3,6 +3,8 @@ launch to the Done step in a dry run, in an ordinary terminal and on a Linux con
 
 from __future__ import annotations
 
+import shlex
+
 import pytest
 
 from tests.fixtures.roots import VIP1, make_root, tree_digest
@@ -36,7 +38,7 @@ def walk_to_done(term: Terminal) -> None:
     term.press(*["\x7f"] * 10)  # backspace it all
     # Wait for it, as a person would: Textual runs a burst's backspaces (actions) after the
     # characters that follow them in the same read.
-    term.wait_for("VIP: e.g. 10.9.8.7")
+    term.wait_for("VIP: e.g. 203.0.113.10")
     term.type(VIP1)
     term.wait_for(f"{VIP1} (documentation range): press Enter to add.")
     term.press("enter")
@@ -65,8 +67,22 @@ def test_installed_binary_walks_to_done_in_a_dry_run(term_factory, tmp_path):
                         cwd=tmp_path)
     walk_to_done(term)
     assert term.finish() == 0
-    assert "clb-wizard: Dry run finished: nothing was changed." in term.flat
     assert tree_digest(root) == before, "a dry run changes nothing"
+    # What stays on the terminal: plain lines, and the command to make the change for
+    # real, broken only between words so it can be typed or pasted (issue 23 item 1).
+    lines = term.printed_after_exit
+    assert lines[0] == "Dry run finished: nothing was changed.", lines
+    assert not any("clb-wizard: " in line for line in lines)
+    start = next(n for n, line in enumerate(lines) if "To make this change for real" in line)
+    command = []
+    for line in lines[start + 1:]:
+        command.append(line)
+        if not line.endswith(" \\"):
+            break
+    assert len(command) > 1 and all(len(line) <= 80 for line in command)
+    argv = shlex.split(" ".join(line.removesuffix("\\") for line in command))
+    assert argv[argv.index("apply"):] == ["apply", "--vip", VIP1, "--type", "external",
+                                          "--yes"]
 
 
 def test_on_a_linux_console_only_console_glyphs_show(term_factory, tmp_path):
@@ -93,12 +109,12 @@ def test_a_typed_private_key_is_masked_and_logged_nowhere(term_factory, tmp_path
     term.wait_for("Step 2 of 8")
     term.press("enter")
     term.wait_for("Step 3 of 8")
-    term.press("ctrl+f")
+    term.press("f2")  # no Ctrl chord: a browser's VNC console takes those
     term.wait_for("Public key pub")  # from the environment: the private key's field has focus
     term.type(secret)
     term.wait_for("Private key " + "*" * len(secret))
     assert secret not in term.text
-    term.press("ctrl+q")
+    term.press("f10")
     assert term.finish() == 0
     assert secret not in term.text
     assert not log.exists() or secret not in log.read_text(errors="replace")

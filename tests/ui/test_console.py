@@ -10,8 +10,8 @@ import pytest
 from clb_wizard.screens.app import CONSOLE_THEME, WizardApp, console_wanted
 from clb_wizard.screens.dialogs import CountdownDialog, QuestionDialog, RecoveryDialog
 from clb_wizard.screens.fetch import FetchScreen
+from tests.fakes.engine import FakeEngine, interrupted_journal
 from tests.ui.conftest import CONSOLE_GLYPHS, screen_text, settle, until
-from tests.ui.fakes import FakeEngine, interrupted_journal
 from tests.ui.test_pilot import SIZE, add_vip_and_go, to_vips
 
 SSH = {"SSH_CONNECTION": "192.0.2.1 5 192.0.2.2 22"}
@@ -58,13 +58,13 @@ async def test_every_screen_uses_only_console_glyphs(make_app, debian_root):
         await pilot.press("escape")  # on Start: a toast ("the first step")
         await pilot.pause()
         look("start + toast")
-        app.state.pending = None
+        app.state.host.pending = None
         await pilot.press("enter")
         look("clb type")
         await pilot.press("down", "enter")
         await pilot.press(*"10.0.0.300")
         look("vips + error")
-        await pilot.press("ctrl+f")
+        await pilot.press("f2")
         assert isinstance(app.screen, FetchScreen)
         app.screen.query_one("#private").value = "secret"
         look("fetch")

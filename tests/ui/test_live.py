@@ -6,6 +6,8 @@ host is exactly as before; over SSH it asks to keep the change and keeps it."""
 
 from __future__ import annotations
 
+import shlex
+
 import pytest
 
 from tests.live.hosts import PRE_EXISTING, files_digest, prepare
@@ -53,12 +55,15 @@ def test_tui_applies_for_real_and_the_vip_is_on_lo(host):
     term = run_wizard(host)
     try:
         walk_to_apply(term)
+        # a kept change goes on to its checks by itself
+        term.wait_for("Step 7 of 8", f"[ OK ] {VIP} on lo: {VIP}/32 on lo",
+                      f"[ OK ] {VIP} routed locally", "Status code: ")
+        term.press("escape")  # the apply's log, one Esc away
         term.wait_for("Step 6 of 8", "Applied and verified.", "100%")
         term.press("enter")
-        term.wait_for("Step 7 of 8", f"[ OK ] {VIP} on lo: {VIP}/32 on lo",
-                      f"[ OK ] {VIP} routed locally")
+        term.wait_for("Step 7 of 8")
         term.press("enter")
-        term.wait_for("Step 8 of 8", "Undo it all: sudo clb-wizard rollback", "Log: ",
+        term.wait_for("Step 8 of 8", "Undo it (what this run changed, nothing older):",
                       "U Roll back")
         term.press("enter")
         assert term.finish() == 0
@@ -66,6 +71,12 @@ def test_tui_applies_for_real_and_the_vip_is_on_lo(host):
         term.close()
     assert f"{VIP}/32" in host.lo_addresses()
     assert PRE_EXISTING in host.lo_addresses()
+    # What stays on the terminal: plain lines, and a rollback command that runs as it is.
+    printed = term.printed_after_exit
+    assert printed[0] == "The VIPs are on lo, verified, and will stay there after a reboot."
+    assert all(len(line) <= 80 for line in printed)
+    undo = printed[printed.index("Undo it (what this run changed, nothing older):") + 1]
+    assert shlex.split(undo)[-1] == "rollback" and not undo.startswith("clb-wizard: ")
 
 
 def test_tui_shows_the_rollback_when_activation_fails(host):
@@ -77,15 +88,19 @@ def test_tui_shows_the_rollback_when_activation_fails(host):
         term.wait_for("FAILED: the change was rolled back.",
                       "The host was rolled back to exactly how it was.", "What to try next",
                       "ifup: simulated failure")
+        assert "100%" not in term.text
         term.press("enter")
         term.wait_for("Step 7 of 8", "After the rollback:", "[ OK ] lo addresses as before")
-        term.press("enter")
-        term.wait_for("Nothing was changed: the change failed and was rolled back.")
-        term.press("enter")
-        assert term.finish() == 3
+        term.press("escape", "escape")  # back to the preview; then quit from there
+        term.wait_for("Step 5 of 8")
+        term.press("f10")
+        assert term.finish() == 3, "the failure stays the last word (issue 23 item 6)"
     finally:
         term.close()
     assert (files_digest(host), host.lo_addresses()) == before
+    printed = " ".join(term.printed_after_exit)
+    assert "Nothing was changed: the change failed and was rolled back." in printed
+    assert "failed. The host was rolled back" in printed and "Log: " in printed
 
 
 def test_tui_over_ssh_asks_to_keep_the_change(host):
@@ -94,8 +109,6 @@ def test_tui_over_ssh_asks_to_keep_the_change(host):
         walk_to_apply(term, confirm=True)
         term.wait_for("Keep this change?", "unless you keep it.")
         term.press("y")
-        term.wait_for("Applied and verified.")
-        term.press("enter")
         term.wait_for("Step 7 of 8")
         term.press("enter")
         term.wait_for("Step 8 of 8")
@@ -119,9 +132,7 @@ def to_vips_step(term: Terminal, *start: str) -> None:
 
 
 def finish_applied(term: Terminal) -> int:
-    term.wait_for("Step 6 of 8", "Applied and verified.")
-    term.press("enter")
-    term.wait_for("Step 7 of 8")
+    term.wait_for("Step 7 of 8", "[ OK ]")
     term.press("enter")
     term.wait_for("Step 8 of 8")
     term.press("enter")
@@ -163,10 +174,9 @@ def test_tui_second_visit_adds_and_removes_only_on_purpose(host):
         term.press("tab")
         term.wait_for("Del Remove VIP")  # the list has the focus (as a person would see)
         term.press("delete")
-        term.wait_for(f"Take {VIP} out of service?")
-        term.press("y")
-        term.wait_for(f"{VIP} will be taken out of service when you apply.")
-        term.press("shift+tab", "enter")
+        term.wait_for(f"{VIP} documentation range (leaves service)",
+                      f"{VIP} leaves service when you apply")
+        term.press("enter")
         term.wait_for("Step 4 of 8")
         term.press("enter")
         term.wait_for("Step 5 of 8", f"Leaving service: {VIP} is on this host now and will "

@@ -1,11 +1,10 @@
 """Every step of the wizard and the whole flow, driven by the keyboard through Pilot, at
 80x24. Detection, the VIP checks and planning are the real engine on a fixture root; where
-a step needs an apply that fails, waits, or is refused, tests/ui/fakes.py says what stands
+a step needs an apply that fails, waits, or is refused, tests/fakes/engine.py says what stands
 in and why."""
 
 from __future__ import annotations
 
-import re
 import threading
 from pathlib import Path
 
@@ -13,6 +12,7 @@ import pytest
 from rich.syntax import Syntax
 from textual.widgets import Input
 
+from clb_wizard.invocation import root_command
 from clb_wizard.runner import Runner
 from clb_wizard.screens.apply import ApplyScreen
 from clb_wizard.screens.clb_type import ClbTypeScreen
@@ -26,9 +26,9 @@ from clb_wizard.screens.vips import VipsScreen
 from clb_wizard.service import Options, prepare_plan
 from clb_wizard.transaction import Outcome
 from clb_wizard.vips import VipError, VipReport, parse_vip
+from tests.fakes.engine import FakeEngine, interrupted_journal, restored_facts
 from tests.fixtures.roots import VIP1, VIP2, apply_files
 from tests.ui.conftest import flat, screen_text, settle, until
-from tests.ui.fakes import FakeEngine, interrupted_journal, restored_facts
 
 SIZE = (80, 24)
 
@@ -89,8 +89,8 @@ async def test_start_shows_the_detected_host(make_app, ubuntu_root):
         assert "Method netplan: netplan configures this host" in text
         assert "not read: this is a preview of another system" in text
         assert "preview of" in text and "nothing is changed" in text
-        assert app.state.platform.method == "netplan"
-        assert app.state.dry_run and app.state.preview
+        assert app.state.host.platform.method == "netplan"
+        assert app.state.choices.dry_run and app.state.launch.preview
 
 
 async def test_start_detects_from_the_root_and_says_not_root(make_app, debian_root):
@@ -101,8 +101,9 @@ async def test_start_detects_from_the_root_and_says_not_root(make_app, debian_ro
         text = flat(screen_text(app))
         assert "Debian GNU/Linux 12 (bookworm) (debian-12, detected)" in text
         assert "Method ifupdown" in text
-        assert "not root: you can walk through and preview; applying needs sudo" in text
-        assert app.state.dry_run, "without root only a dry run can work"
+        to_apply = root_command(is_root=False)  # sudo, or the full path sudo needs
+        assert f"not root: you can walk through and preview; to apply, run {to_apply}" in text
+        assert app.state.choices.dry_run, "without root only a dry run can work"
 
 
 async def test_start_shows_an_unsupported_system_and_stays(make_app, tmp_path):
@@ -130,7 +131,9 @@ async def test_start_offers_recovery_of_an_interrupted_change_first(make_app, de
         assert isinstance(app.screen, RecoveryDialog)
         text = flat(screen_text(app))
         assert "An unfinished change was found" in text
-        assert "20240101-000000-feed01 stopped at 'written'" in text
+        assert "The change 20240101-000000-feed01 (VIPs 203.0.113.10) stopped" in text
+        assert "after writing the files, before activating them." in text  # wording.py
+        assert "'written'" not in text
         await pilot.press("enter")  # Recover now
         await settle(pilot, app)
         text = flat(screen_text(app))
@@ -139,7 +142,7 @@ async def test_start_offers_recovery_of_an_interrupted_change_first(make_app, de
         await pilot.press("enter")  # Continue
         await settle(pilot, app)
         assert isinstance(app.screen, StartScreen)
-        assert app.state.pending is None
+        assert app.state.host.pending is None
         await pilot.press("enter")
         assert isinstance(app.screen, ClbTypeScreen)
 
@@ -170,7 +173,7 @@ async def test_clb_type_explains_both_and_back_keeps_the_choice(make_app, ubuntu
         assert "Internal CLB Clients inside your VPC reach it on one private VIP" in text
         assert "External CLB Clients on the internet reach it on its public EIPs" in text
         await pilot.press("down", "enter")
-        assert app.state.clb_type == "external"
+        assert app.state.choices.clb_type == "external"
         assert isinstance(app.screen, VipsScreen)
         await pilot.press("escape")
         assert isinstance(app.screen, ClbTypeScreen)
@@ -196,7 +199,7 @@ async def test_invalid_vip_shows_the_engines_own_message(make_app, ubuntu_root, 
         assert flat(str(expected.value)) in flat(screen_text(app))
         await pilot.press("enter")
         await pilot.pause()
-        assert app.state.vips == []
+        assert app.state.choices.vips == []
         assert isinstance(app.screen, VipsScreen)
 
 
@@ -208,16 +211,16 @@ async def test_vips_are_added_removed_and_given_once(make_app, ubuntu_root):
         assert isinstance(app.screen, VipsScreen)
         app.screen.query_one("#vip", Input).value = f"{VIP1}, {VIP2}"
         await pilot.press("enter")
-        assert app.state.vips == [VIP1, VIP2]
+        assert app.state.choices.vips == [VIP1, VIP2]
         await type_text(pilot, VIP1)
         await pilot.press("enter")
         await pilot.pause()
-        assert app.state.vips == [VIP1, VIP2]
+        assert app.state.choices.vips == [VIP1, VIP2]
         assert f"{VIP1} is listed twice: give each VIP once." in flat(screen_text(app))
         app.screen.query_one("#vip", Input).value = ""
         await pilot.press("tab", "down", "delete")  # to the list, the second one, remove
         await pilot.pause()
-        assert app.state.vips == [VIP1]
+        assert app.state.choices.vips == [VIP1]
         text = screen_text(app)
         assert VIP2 not in text.split("VIPs to configure")[1].split("\n")[1]
         await pilot.press("shift+tab", "enter")  # back in the field, empty: go on
@@ -245,11 +248,11 @@ async def test_vip_warnings_must_be_acknowledged(make_app, ubuntu_root):
         assert "do not look like an internal CLB's" in flat(screen_text(app))
         await pilot.press("enter")  # the focused answer is "Fix them"
         assert isinstance(app.screen, VipsScreen)
-        assert not app.state.force
+        assert not app.state.choices.force
         await pilot.press("enter")
         await pilot.press("y")
         assert isinstance(app.screen, OptionsScreen)
-        assert app.state.force
+        assert app.state.choices.force
 
 
 # -- Options -------------------------------------------------------------------------------------
@@ -268,7 +271,8 @@ async def test_options_toggle_with_space_and_explain(make_app, debian_root):
         await pilot.press("tab", "space")  # confirm timer off
         await pilot.press("tab", "space")  # dry run on
         await pilot.pause()
-        assert app.state.arp_sysctls and not app.state.confirm_timer and app.state.dry_run
+        choices = app.state.choices
+        assert choices.arp_sysctls and not choices.confirm_timer and choices.dry_run
         assert "[X] Set the ARP sysctls" in flat(screen_text(app))
         await pilot.press("enter")
         assert isinstance(app.screen, PreviewScreen)
@@ -289,7 +293,7 @@ async def test_preview_shows_the_diff_and_the_commands(make_app, debian_root):
     async with app.run_test(size=SIZE) as pilot:
         await to_planned(pilot, app)
         assert isinstance(app.screen, PreviewScreen)
-        plan = app.state.plan
+        plan = app.state.results.plan
         change = plan.files[0]
         body = app.screen.query_one("#plan")
         texts = [str(w.content) for w in body.children if isinstance(w.content, str)]
@@ -307,12 +311,12 @@ async def test_preview_says_no_change_needed(make_app, debian_root):
     app = make_app(debian_root, os_override="debian-12")
     async with app.run_test(size=SIZE) as pilot:
         await to_vips(pilot, app)
-        assert app.state.vips == [VIP1], "starts with the VIP configured earlier"
+        assert app.state.choices.vips == [VIP1], "starts with the VIP configured earlier"
         await pilot.press("enter", "enter")  # VIPs as they are, Options
         await settle(pilot, app)
         assert "No change needed: this host already has exactly this configuration." in flat(
             screen_text(app))
-        assert not app.state.plan.changed
+        assert not app.state.results.plan.changed
         assert app.screen.query_one("#next").label.plain == "Verify >"
 
 
@@ -383,18 +387,23 @@ async def test_whole_flow_applied_shows_checks_undo_and_log(make_app, debian_roo
         assert "Apply this change now?" in flat(screen_text(app))
         await pilot.press("y")
         await settle(pilot, app)
+        assert isinstance(app.screen, VerifyScreen), "a kept change goes on to its checks"
+        text = flat(screen_text(app))
+        assert f"[ OK ] {VIP1} on lo: {VIP1}/32 on lo (label lo:0)" in text
+        assert "[WARN] ARP sysctls: arp_ignore=0" in text
+        await pilot.press("escape")  # the apply's log is one Esc away
         assert isinstance(app.screen, ApplyScreen)
         assert "Applied and verified." in flat(screen_text(app))
         await pilot.press("escape")  # a kept change is not undone by going back
         assert isinstance(app.screen, ApplyScreen)
-        await pilot.press("enter")
-        text = flat(screen_text(app))
-        assert f"[ OK ] {VIP1} on lo: {VIP1}/32 on lo (label lo:0)" in text
-        assert "[WARN] ARP sysctls: arp_ignore=0" in text
-        await pilot.press("enter")
+        await pilot.press("enter", "enter")
         text = flat(screen_text(app))
         assert "The VIPs are on lo, verified, and will stay there after a reboot." in text
-        assert "Undo it all: sudo clb-wizard rollback" in text
+        assert "Undo it (what this run changed, nothing older):" in text
+        app.screen.query_one("#summary").scroll_end(animate=False)
+        await pilot.pause()
+        text = flat(screen_text(app))
+        assert root_command("rollback", is_root=True) in text
         assert "Log: /var/lib/clb-wizard/log/test.log" in text
         await pilot.press("enter")
     assert app.return_value == 0
@@ -410,18 +419,22 @@ async def test_failed_apply_shows_the_rollback_and_what_next(make_app, debian_ro
         assert "[!!] `ifup lo:0` exited 1: ifup: simulated failure" in text
         await pilot.press("enter")
         text = flat(screen_text(app))
+        assert "Why it was rolled back (checked before the rollback):" in text
         assert f"[FAIL] {VIP1} on lo: not an address of lo" in text
         assert "After the rollback:" in text
         assert "[ OK ] lo addresses as before: same as before" in text
+        # a file the change had created is not "restored byte-exact" (issue 23 item 15)
+        assert ("[ OK ] /etc/network/interfaces.d/clb-wizard-lo: removed again (it did not "
+                "exist before the change)") in text and "byte-exact" not in text
         await pilot.press("enter")
         assert "Nothing was changed: the change failed and was rolled back." in flat(
             screen_text(app))
         await pilot.press("escape", "escape", "escape")  # Verify, Apply, the preview
         assert isinstance(app.screen, PreviewScreen)
         await settle(pilot, app)
-        assert app.state.plan is not None, "planned again after the rollback"
-        await pilot.press("ctrl+q")
-    assert app.return_value == 0
+        assert app.state.results.plan is not None, "planned again after the rollback"
+        await pilot.press("f10")
+    assert app.return_value == 3, "the failure stays the last word (issue 23 item 6)"
 
 
 async def test_a_failed_rollback_shows_the_steps_to_do_by_hand(make_app, debian_root):
@@ -444,7 +457,7 @@ async def test_a_refused_apply_changes_nothing_and_allows_back(make_app, debian_
         text = await applied_text(pilot, app)
         assert "Nothing was changed: Changing the network configuration needs root" in text
         assert app.screen.query_one("#next").disabled
-        assert app.state.outcome is None and not app.state.applying
+        assert app.state.results.outcome is None and not app.state.results.applying
         await pilot.press("escape")
         assert isinstance(app.screen, PreviewScreen)
 
@@ -457,27 +470,28 @@ async def test_quitting_while_applying_is_refused(make_app, debian_root):
         await to_planned(pilot, app)
         await pilot.press("enter", "y")
         await until(pilot, lambda: "write /etc/network" in screen_text(app), "the write step")
-        await pilot.press("ctrl+q")
-        await pilot.press("escape")
+        await pilot.press("f10", "q")  # no Ctrl chord needed; both refused now
+        await pilot.press("escape", "escape", "escape")
         await pilot.pause()
         assert app.is_running
         assert isinstance(app.screen, ApplyScreen)
         said = [n.message for n in app._notifications]  # the toasts on screen
         assert any("quitting now could leave it half done" in m for m in said)
-        assert "The change is being applied: wait until it finishes." in said
+        # Esc pressed three times: one toast, not three stacked over the log
+        assert said.count("The change is being applied: wait until it finishes.") == 1
         release.set()
         await settle(pilot, app)
-        assert "Applied and verified." in flat(screen_text(app))
+        assert isinstance(app.screen, VerifyScreen)
         assert not any("quitting now" in n.message for n in app._notifications), \
             "the notice ends with the apply"
-        await pilot.press("ctrl+q")
+        await pilot.press("f10")
     assert app.return_value == 0
 
 
 # -- the confirm-or-revert countdown -----------------------------------------------------------
 async def confirm_flow(pilot, app) -> None:
     await to_planned(pilot, app)
-    assert app.state.confirm_timer, "on by default over SSH"
+    assert app.state.choices.confirm_timer, "on by default over SSH"
     await pilot.press("enter", "y")
     await until(pilot, lambda: isinstance(app.screen, CountdownDialog), "the countdown")
     await until(pilot, lambda: "unless you keep it." in flat(screen_text(app)),
@@ -491,32 +505,48 @@ async def test_countdown_keep(make_app, debian_root):
         await confirm_flow(pilot, app)
         text = flat(screen_text(app))
         assert "Keep this change?" in text
-        # 120 s, or a tick less on a loaded machine (the tick here is the real second)
-        assert re.search(r"Rolled back in 1[12]\d s unless you keep it\.", text), text
+        # the clock ticks only when told (tests/fakes/engine.py: ManualClock)
+        assert "Rolled back in 120 s unless you keep it." in text
+        app.clock.advance(3)
+        await pilot.pause()
+        assert "Rolled back in 117 s unless you keep it." in flat(screen_text(app))
         await pilot.press("y")
         await settle(pilot, app)
-        assert isinstance(app.screen, ApplyScreen)
-        assert app.state.outcome.status == "applied"
+        assert app.state.results.outcome.status == "applied"
+        assert isinstance(app.screen, VerifyScreen), "a kept change goes on to its checks"
         assert engine.transactions[0].polls[0] == 120
 
 
-async def test_countdown_runs_out_and_reverts(make_app, debian_root):
+async def test_countdown_runs_out_and_is_not_called_a_failure(make_app, debian_root):
     engine = FakeEngine(debian_root)
-    app = make_app(Path("/"), engine=engine, tick=0.005,
-                   env={"SSH_CONNECTION": "192.0.2.1 5 192.0.2.2 22"})
+    app = make_app(Path("/"), engine=engine, env={"SSH_CONNECTION": "192.0.2.1 5 192.0.2.2 22"})
     async with app.run_test(size=SIZE) as pilot:
-        await to_planned(pilot, app)
-        await pilot.press("enter", "y")
-        await until(pilot, lambda: app.state.outcome is not None, "the outcome")
+        await confirm_flow(pilot, app)
+        app.clock.advance(119)
+        await pilot.pause()
+        assert app.state.results.outcome is None, "one second is left"
+        app.clock.advance(1)
+        await until(pilot, lambda: app.state.results.outcome is not None, "the outcome")
         await settle(pilot, app)
-        # The countdown (120 ticks of 5 ms) ran out by itself and answered "revert": the
-        # scripted transaction reverts only on that answer.
+        # The countdown ran out and answered "revert": the scripted transaction reverts
+        # only on that answer.
         assert app.screen.countdown.left == 0
         assert not isinstance(app.screen, CountdownDialog)
-        assert app.state.outcome.status == "rolled-back"
+        assert app.state.results.outcome.status == "rolled-back"
+        assert app.state.results.unconfirmed == "out"
         text = flat(screen_text(app))
-        assert "FAILED: the change was rolled back." in text
-        assert "not confirmed within 120 s" in text
+        assert "Not confirmed in time: rolled back. Apply again and confirm." in text
+        assert "FAILED" not in text and "Fix its cause" not in text
+        await pilot.press("enter")  # the checks: none reads as if the VIP were still up
+        text = flat(screen_text(app))
+        assert "every check of the change passed: it worked, it was just not kept" in text
+        assert f"[ OK ] {VIP1} on lo" not in text and "After the rollback:" in text
+        await pilot.press("enter")  # Done
+        text = flat(screen_text(app))
+        assert "Not confirmed in time: rolled back. Apply again and confirm." in text
+        assert "failed" not in text.lower()
+        await pilot.press("enter")
+    assert app.return_value == 3
 
 
 async def test_countdown_revert_now(make_app, debian_root):
@@ -526,4 +556,31 @@ async def test_countdown_revert_now(make_app, debian_root):
         await confirm_flow(pilot, app)
         await pilot.press("n")
         await settle(pilot, app)
-        assert app.state.outcome.status == "rolled-back"
+        assert app.state.results.outcome.status == "rolled-back"
+        assert "Reverted, as you asked: the host is as it was." in flat(screen_text(app))
+
+
+async def test_closing_the_apply_question_does_not_plan_again_under_the_apply(make_app,
+                                                                            debian_root):
+    # The question closing resumes the Preview underneath while the Apply step starts: the
+    # Preview must not plan again then (it cleared the plan the apply was about to use,
+    # seen as "'NoneType' object has no attribute 'platform'" on a loaded machine).
+    release = threading.Event()
+    engine = FakeEngine(debian_root, ending="rolled-back", release=release)
+    app = make_app(Path("/"), engine=engine)
+    async with app.run_test(size=SIZE) as pilot:
+        await to_planned(pilot, app)
+        plan = app.state.results.plan
+        preview = app.screen
+        await pilot.press("enter", "y")
+        await until(pilot, lambda: isinstance(app.screen, ApplyScreen), "the Apply step")
+        await pilot.pause()
+        assert app.screen.plan is plan and app.state.results.plan is plan
+        assert not preview.planning, "no new plan while the apply runs"
+        release.set()
+        await settle(pilot, app)
+        assert app.state.results.outcome.status == "rolled-back"
+        await pilot.press("escape")  # back to the Preview after the apply: it plans again
+        await settle(pilot, app)
+        assert isinstance(app.screen, PreviewScreen)
+        assert app.state.results.plan is not None and app.state.results.plan is not plan

@@ -2,28 +2,30 @@
 clb-wizard manages are kept, removing one is an explicit act named everywhere), dry runs
 that never claim to have run, old systems, the ARP fix on Verify, Enter everywhere,
 the live hint, rollback and log from Done, and the smaller items. Where an apply is needed
-tests/ui/fakes.py scripts the transaction (the real one runs in tests/ui/test_live.py)."""
+tests/fakes/engine.py scripts the transaction (the real one runs in tests/ui/test_live.py)."""
 
 from __future__ import annotations
 
+import shlex
 import threading
 from pathlib import Path
 
 from textual.widgets import Input
 
 from clb_wizard.facts import HostAddresses
-from clb_wizard.screens.apply import ApplyScreen, StepLog
+from clb_wizard.handoff import bundle_name
+from clb_wizard.screens.apply import StepLog
 from clb_wizard.screens.clb_type import ClbTypeScreen
-from clb_wizard.screens.controls import copyable
+from clb_wizard.screens.controls import command_lines
 from clb_wizard.screens.dialogs import LogDialog, QuestionDialog
 from clb_wizard.screens.done import DoneScreen
 from clb_wizard.screens.preview import PreviewScreen
 from clb_wizard.screens.start import StartScreen
 from clb_wizard.screens.verify import VerifyScreen
 from clb_wizard.screens.vips import VipsScreen
+from tests.fakes.engine import FakeEngine
 from tests.fixtures.roots import VIP1, VIP2, make_root
 from tests.ui.conftest import flat, screen_text, settle, until
-from tests.ui.fakes import FakeEngine
 from tests.ui.test_pilot import SIZE, add_vip_and_go, configured, to_planned, to_vips, type_text
 
 
@@ -37,11 +39,12 @@ async def footer_shows(pilot, app, *keys: str) -> None:
 
 
 async def to_applied(pilot, app) -> None:
-    """VIPs (one typed) -> Options -> Preview -> the question, answered by Enter -> Apply."""
+    """VIPs (one typed) -> Options -> Preview -> the question, answered by Enter -> Apply,
+    which goes on to Verify by itself once the change is kept."""
     await to_planned(pilot, app)
     await pilot.press("enter", "enter")
     await settle(pilot, app)
-    assert isinstance(app.screen, ApplyScreen)
+    assert isinstance(app.screen, VerifyScreen)
 
 
 async def to_preview(pilot, app) -> None:
@@ -58,15 +61,15 @@ async def test_second_visit_starts_with_the_managed_vips_and_adds_one(make_app, 
         await settle(pilot, app)
         assert f"Ours {VIP1}: configured by clb-wizard earlier" in flat(screen_text(app))
         await to_vips(pilot, app)
-        assert app.state.vips == [VIP1]
+        assert app.state.choices.vips == [VIP1]
         text = flat(screen_text(app))
         assert f"clb-wizard already manages {VIP1} here: it stays on lo." in text
         assert f"{VIP1} documentation range (configured now)" in text
         await type_text(pilot, VIP2)
         await pilot.press("enter")
-        assert app.state.vips == [VIP1, VIP2]
+        assert app.state.choices.vips == [VIP1, VIP2]
         await to_preview(pilot, app)
-        plan = app.state.plan
+        plan = app.state.results.plan
         assert plan.vips == (VIP1, VIP2) and plan.removed == ()
         assert "Leaving service" not in flat(screen_text(app))
 
@@ -77,19 +80,22 @@ async def test_removing_a_managed_vip_is_asked_and_named_everywhere(make_app, de
     app = make_app(Path("/"), engine=engine)
     async with app.run_test(size=SIZE, notifications=True) as pilot:
         await to_vips(pilot, app)
-        assert app.state.vips == [VIP1, VIP2]
-        await pilot.press("tab", "delete")  # the list, the first VIP
-        assert isinstance(app.screen, QuestionDialog)
-        assert f"Take {VIP1} out of service?" in flat(screen_text(app))
-        await pilot.press("enter")  # the default keeps it
-        assert isinstance(app.screen, VipsScreen) and app.state.vips == [VIP1, VIP2]
-        assert f"Kept {VIP1}." in flat(screen_text(app))
-        await pilot.press("delete", "y")
-        assert app.state.vips == [VIP2]
-        assert f"{VIP1} will be taken out of service when you apply." in flat(screen_text(app))
+        assert app.state.choices.vips == [VIP1, VIP2]
+        await pilot.press("tab", "delete")  # the list, the first VIP: marked, not gone
+        assert isinstance(app.screen, VipsScreen) and app.state.choices.vips == [VIP2]
+        text = flat(screen_text(app))
+        assert f"{VIP1} documentation range (leaves service)" in text
+        assert f"{VIP1} leaves service when you apply (you are asked first; Del again " \
+               "keeps it)." in text
+        await pilot.press("delete")  # Del again keeps it
+        assert app.state.choices.vips == [VIP1, VIP2]
+        text = flat(screen_text(app))
+        assert f"Kept {VIP1}: it stays on lo." in text and "(leaves service)" not in text
+        await pilot.press("delete")
+        assert app.state.choices.vips == [VIP2] and app.state.choices.leaving == [VIP1]
         await pilot.press("shift+tab", "enter", "enter")
         await settle(pilot, app)
-        assert app.state.plan.removed == (VIP1,)
+        assert app.state.results.plan.removed == (VIP1,)
         first_screen = flat(screen_text(app))  # not scrolled: the Preview's first screen
         assert (f"Leaving service: {VIP1} is on this host now and will be taken out of "
                 "service: it stops answering here.") in first_screen
@@ -106,7 +112,7 @@ async def test_removing_a_managed_vip_is_asked_and_named_everywhere(make_app, de
         assert engine.transactions == []
         await pilot.press("enter", "y")
         await settle(pilot, app)
-        assert isinstance(app.screen, ApplyScreen) and len(engine.transactions) == 1
+        assert isinstance(app.screen, VerifyScreen) and len(engine.transactions) == 1
 
 
 # -- 3. old systems --------------------------------------------------------------------------
@@ -119,13 +125,13 @@ async def test_a_preview_of_an_old_system_ends_with_the_script_and_userdata(make
         await settle(pilot, app)
         await pilot.press("enter", "enter")
         assert isinstance(app.screen, DoneScreen)
-        text = screen_text(app)
-        assert "CentOS 7 ships Python 3.6; clb-wizard needs 3.9." in flat(text)
-        assert "Run clb-wizard again as root" not in flat(text)
-        assert "clb-wizard export --format script --os centos-7 --vip 203.0.113.10" in text
-        assert "scp clb-wizard-lo.sh root@HOST:/root/" in text
-        assert "ssh -t root@HOST sh /root/clb-wizard-lo.sh" in text
-        assert "clb-wizard userdata --os centos-7 --vip 203.0.113.10" in flat(text)
+        summary = app.screen.query_one("#summary")
+        text = " ".join(str(n.content) for n in summary.children)
+        assert "CentOS 7 ships Python 3.6; clb-wizard needs 3.9 or later." in text
+        assert f"sh {bundle_name()}" in text  # the portable file, one command
+        assert "scp clb-wizard" not in text and "ssh -t" not in text  # no scp on a VNC console
+        assert "clb-wizard userdata --os centos-7 --vip 203.0.113.10 --type internal" in text
+        assert "--force" not in text
 
 
 # -- 4. the ARP warning and its one-key fix ----------------------------------------------------
@@ -134,9 +140,11 @@ async def test_the_arp_warning_is_a_warning_and_a_one_key_fix(make_app, debian_r
     app = make_app(Path("/"), engine=engine)
     async with app.run_test(size=SIZE) as pilot:
         await to_applied(pilot, app)  # Enter answers the question, as on every step
+        await pilot.press("escape")  # the apply's log
         text = flat(screen_text(app))
         assert "[warn] ARP sysctls: arp_ignore=0" in text
         assert "[ok] ARP" not in text and "warning:" not in text
+        assert "--arp-sysctls" not in text  # a CLI flag means nothing here
         await pilot.press("enter")
         assert isinstance(app.screen, VerifyScreen)
         text = flat(screen_text(app))
@@ -151,7 +159,7 @@ async def test_the_arp_warning_is_a_warning_and_a_one_key_fix(make_app, debian_r
         assert "[ OK ] ARP sysctls: arp_ignore=1 arp_announce=2" in text
         plan = engine.transactions[-1]
         assert len(engine.transactions) == 2, "its own small transaction"
-        assert plan is not None and app.state.arp_fix is not None
+        assert plan is not None and app.state.results.arp_fix is not None
         await until(pilot, lambda: footer(app).strip() and "Set ARP sysctls" not in footer(app),
                     "the footer without Set ARP sysctls")
         await pilot.press("enter")
@@ -174,8 +182,8 @@ async def test_enter_applies_and_a_cancel_says_so(make_app, debian_root):
         assert any("Not applied: nothing was changed. Enter asks again" in m for m in said)
         await pilot.press("enter", "enter")
         await settle(pilot, app)
-        assert isinstance(app.screen, ApplyScreen)
-        assert app.state.outcome.status == "applied"
+        assert isinstance(app.screen, VerifyScreen)
+        assert app.state.results.outcome.status == "applied"
 
 
 # -- 6. the live hint runs Enter's checks --------------------------------------------------------
@@ -200,7 +208,7 @@ async def test_the_live_hint_refuses_what_enter_refuses(make_app, debian_root):
         assert "198.51.100.7 is already this host's own address on eth0" in hint
         assert "press Enter to add" not in hint
         await pilot.press("enter")
-        assert app.state.vips == [VIP1]
+        assert app.state.choices.vips == [VIP1]
 
 
 # -- 7. an early Enter on Start, and Enter in every footer -----------------------------------------
@@ -218,8 +226,8 @@ async def test_an_early_enter_waits_for_detection(make_app, debian_root):
     gate = threading.Event()
     app = make_app(Path("/"), engine=SlowDetect(debian_root, gate))
     async with app.run_test(size=SIZE) as pilot:
-        await pilot.pause()
-        assert "Looking at this host..." in screen_text(app)
+        await until(pilot, lambda: "Looking at this host..." in screen_text(app),
+                    "the spinner")  # drawn after the first frame: wait, do not assume
         await pilot.press("enter")
         # drawn after the key on a loaded machine: wait for it (detection is still held)
         await until(pilot, lambda: "Enter pressed: going on when done" in flat(
@@ -248,22 +256,24 @@ async def test_every_step_shows_enter_in_its_footer(make_app, debian_root):
 def test_commands_break_only_between_words_and_paste_as_they_are():
     words = ["nmcli", "connection", "modify", "clb-wizard-lo", "+ipv4.addresses",
              "203.0.113.10/32,203.0.113.11/32,198.51.100.20/32", "ipv4.method", "manual"]
-    text = copyable(words)
+    text = command_lines(words, "12. ")
     lines = text.split("\n")
     assert len(lines) > 1 and all(len(line) <= 72 for line in lines)
     assert all(line.endswith(" \\") for line in lines[:-1])
-    assert " ".join(line.removesuffix(" \\").strip() for line in lines) == " ".join(words)
+    assert lines[0].startswith("12. nmcli") and all(line.startswith("    ") for line in lines[1:])
+    assert shlex.split(text[len("12. "):].replace("\\\n", " ")) == words
 
 
 async def test_the_apply_log_keeps_every_character(make_app, debian_root):
     app = make_app(Path("/"), engine=FakeEngine(debian_root))
     async with app.run_test(size=SIZE) as pilot:
         await to_applied(pilot, app)
+        await pilot.press("escape")
         log = app.screen.query_one("#log", StepLog)
         width = log.scrollable_content_region.width
         assert all(strip.cell_length <= width for strip in log.lines)
         logged = flat(" ".join(strip.text for strip in log.lines))
-        assert "the backend may answer ARP for the VIP; set 1 and 2 (--arp-sysctls)" in logged
+        assert "the backend may answer ARP for the VIP; set 1 and 2" in logged
 
 
 # -- 9. rollback and the log from Done ------------------------------------------------------------
@@ -272,7 +282,7 @@ async def test_done_offers_rollback_naming_what_goes_back_and_the_log(make_app, 
     app = make_app(Path("/"), engine=engine)
     async with app.run_test(size=SIZE, notifications=True) as pilot:
         await to_applied(pilot, app)
-        await pilot.press("enter", "enter")
+        await pilot.press("enter")
         assert isinstance(app.screen, DoneScreen)
         await until(pilot, lambda: "U Roll back" in footer(app) and "L Log" in footer(app),
                     "U and L in the footer")
@@ -343,17 +353,3 @@ async def test_the_first_tab_on_done_shows_where_it_went(make_app, ubuntu_root):
         focused = app.screen.focused
         assert focused is not None and focused.id == "summary"
         assert focused.styles.border_left[0] == "solid", "the focus is drawn"
-
-
-async def test_the_first_visit_applies_in_ten_keys_besides_the_vip(make_app, debian_root):
-    engine = FakeEngine(debian_root)
-    app = make_app(Path("/"), engine=engine)
-    keys = ["enter", "enter", VIP1, "enter", "enter", "enter", "enter", "enter", "enter",
-            "enter", "enter"]  # Start, type, VIP, Options, Preview, apply?, Apply, Verify, Done
-    async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot, app)
-        for key in keys:
-            await (type_text(pilot, key) if key == VIP1 else pilot.press(key))
-            await settle(pilot, app)
-    assert len([k for k in keys if k != VIP1]) <= 10
-    assert app.state.outcome.status == "applied" and app.return_value == 0

@@ -1,6 +1,6 @@
 """Snapshots of every step (and the dialogs) at 80x24, cursor blink off. The host is a
 fixture root under tmp_path, given relative to it, with --os or a scripted transaction
-(tests/ui/fakes.py), so nothing of the machine running the tests shows.
+(tests/fakes/engine.py), so nothing of the machine running the tests shows.
 
 Update after an intended change: .venv/bin/python -m pytest tests/ui/test_snapshots.py
 --snapshot-update, then look at the SVGs in __snapshots__/ before committing them.
@@ -16,10 +16,10 @@ from textual.widgets import Input
 from clb_wizard import cloud
 from clb_wizard.screens.app import WizardApp
 from clb_wizard.screens.dialogs import CountdownDialog
+from tests.fakes.engine import FakeEngine, ManualClock, interrupted_journal
 from tests.fakes.ucloud_api import free_closed_port
 from tests.fixtures.roots import VIP1, VIP2, make_root
 from tests.ui.conftest import settle, until
-from tests.ui.fakes import FakeEngine, interrupted_journal
 
 SSH = {"SSH_CONNECTION": "192.0.2.1 5 192.0.2.2 22"}
 
@@ -90,7 +90,7 @@ def test_vips_list(snap_compare, here):
 
 
 def test_fetch_form(snap_compare, here):
-    assert snap_compare(preview_app(here), run_before=steps(*TO_VIPS, "ctrl+f"))
+    assert snap_compare(preview_app(here), run_before=steps(*TO_VIPS, "f2"))
 
 
 def test_options(snap_compare, here):
@@ -116,26 +116,25 @@ def test_apply_rolled_back(snap_compare, here):
 
 def test_countdown(snap_compare, here):
     app = live_app(here, env=SSH)
+    app.clock = ManualClock()  # held at 120 s: it ticks only when told (never here)
     run = steps(*TO_PREVIEW, "enter", vips=(VIP1,))
 
     async def before(pilot) -> None:
         await run(pilot)
         await pilot.press("y")
         await until(pilot, lambda: isinstance(pilot.app.screen, CountdownDialog), "countdown")
-        pilot.app.screen.timer.pause()  # hold it at 120 s for the picture
 
     assert snap_compare(app, run_before=before)
 
 
 def test_verify_applied(snap_compare, here):
-    app = live_app(here)
-    assert snap_compare(app, run_before=steps(*TO_PREVIEW, "enter", "y", "enter",
-                                              vips=(VIP1,)))
+    app = live_app(here)  # a kept change goes on to Verify by itself
+    assert snap_compare(app, run_before=steps(*TO_PREVIEW, "enter", "y", vips=(VIP1,)))
 
 
 def test_done_applied(snap_compare, here):
     app = live_app(here)
-    assert snap_compare(app, run_before=steps(*TO_PREVIEW, "enter", "y", "enter", "enter",
+    assert snap_compare(app, run_before=steps(*TO_PREVIEW, "enter", "y", "enter",
                                               vips=(VIP1,)))
 
 

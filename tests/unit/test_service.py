@@ -44,7 +44,7 @@ def test_launch_decides_the_dry_run(asked, root, os_id, is_root, dry):
     launch = Launch.from_flags(root, os_id, None, asked, is_root=is_root, env={})
     assert launch.dry_run is dry
     state = initial_state(root, os_id, None, asked, is_root, {})
-    assert (state.dry_run, state.preview) == (dry, launch.preview)
+    assert (state.choices.dry_run, state.launch.preview) == (dry, launch.preview)
 
 
 def test_confirm_timer_only_in_an_interactive_ssh_session_that_changes_the_host():
@@ -52,9 +52,9 @@ def test_confirm_timer_only_in_an_interactive_ssh_session_that_changes_the_host(
     assert default_confirm_seconds(SSH, interactive=False, dry_run=False) is None
     assert default_confirm_seconds(SSH, interactive=True, dry_run=True) is None
     assert default_confirm_seconds({}, interactive=True, dry_run=False) is None
-    assert initial_state("/", None, None, False, True, SSH).confirm_timer
-    assert not initial_state("/", "debian-12", None, False, True, SSH).confirm_timer
-    assert not initial_state("/", None, None, False, True, {}).confirm_timer
+    assert initial_state("/", None, None, False, True, SSH).choices.confirm_timer
+    assert not initial_state("/", "debian-12", None, False, True, SSH).choices.confirm_timer
+    assert not initial_state("/", None, None, False, True, {}).choices.confirm_timer
 
 
 def test_host_ipv4s_are_the_cards_v4_addresses_without_lo():

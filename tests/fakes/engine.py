@@ -1,4 +1,5 @@
-"""Stand-ins for the few engine objects a Pilot test cannot have for real.
+"""Stand-ins for the few engine objects a Pilot test cannot have for real, and a clock
+the tests advance by hand.
 
 Pilot runs the app inside the pytest process, which cannot enter a network namespace, and
 a real apply needs one (and root). So where a test needs an apply that fails, waits for
@@ -6,6 +7,9 @@ confirmation, or is refused, a scripted transaction stands in for wizard.transac
 it reports progress and returns an Outcome of the engine's own types, the way the real
 one does. Everything else (detection, VIP checks, planning) is the real engine on a
 fixture root. The real failure path runs in tests/ui/test_live.py, through a pty.
+
+`ManualClock` drives the wizard's countdowns (screens/clock.py) one tick per `advance()`,
+so no test depends on how fast a loaded machine counts seconds.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ import time
 from pathlib import Path
 from typing import Any, Callable, Optional
 
+from clb_wizard.screens.clock import Clock
 from clb_wizard.screens.state import Engine
 from clb_wizard.transaction import Outcome, Progress, TransactionError
 from clb_wizard.transaction.journal import Journal
@@ -128,6 +133,38 @@ class ScriptedTransaction:
                             "12:00:01 [ok] kept: the change is applied and verified"])
 
 
+class ManualTicker:
+    def __init__(self, clock: ManualClock, callback: Callable[[], None]) -> None:
+        self.clock, self.callback = clock, callback
+        self.running = True
+
+    def stop(self) -> None:
+        self.running = False
+
+    def pause(self) -> None:
+        self.running = False
+
+
+class ManualClock(Clock):
+    """A clock that ticks only when the test says so (`advance`)."""
+
+    def __init__(self) -> None:
+        super().__init__(tick=1.0)
+        self.tickers: list[ManualTicker] = []
+
+    def every(self, owner, callback):  # noqa: ANN001, ANN201
+        ticker = ManualTicker(self, callback)
+        self.tickers.append(ticker)
+        return ticker
+
+    def advance(self, ticks: int = 1) -> None:
+        """Call every running ticker's callback `ticks` times (on the app's thread: the
+        test's coroutine runs in the app's event loop)."""
+        for _ in range(ticks):
+            for ticker in [t for t in self.tickers if t.running]:
+                ticker.callback()
+
+
 class FakeEngine(Engine):
     """The real engine on a fixture root, with the transaction (and, when given, the
     journal, the recovery and the VIP report) scripted."""
@@ -135,8 +172,12 @@ class FakeEngine(Engine):
     def __init__(self, root: Path, *, ending: str = "applied", is_root: bool = True,
                  pending: Optional[Journal] = None, recover_outcome: Optional[Outcome] = None,
                  release: Optional[threading.Event] = None,
-                 vip_report: Optional[Callable[[list[str]], VipReport]] = None) -> None:
+                 vip_report: Optional[Callable[[list[str]], VipReport]] = None,
+                 last_change: Optional[Journal] = None,
+                 arp_set: Optional[bool] = None) -> None:
         super().__init__(str(root), is_root=is_root)
+        self._last_change = last_change
+        self._arp_set = arp_set
         self.ending = ending
         self.release = release
         self._pending = pending
@@ -146,12 +187,20 @@ class FakeEngine(Engine):
         self.rollbacks = 0
 
     def transaction(self, dry_run, on_progress=None):  # noqa: ANN001, ANN201
+        if dry_run:  # a dry run changes nothing: the real one runs, on the fixture root
+            return super().transaction(dry_run, on_progress)
         tx = ScriptedTransaction(on_progress, self.ending, self.release)
         self.transactions.append(tx)
         return tx
 
     def pending(self) -> Optional[Journal]:
         return self._pending
+
+    def last_change(self) -> Optional[Journal]:
+        return self._last_change
+
+    def arp_sysctls_set(self) -> Optional[bool]:
+        return self._arp_set
 
     def rollback_last(self, on_progress):  # noqa: ANN001, ANN201
         self.rollbacks += 1
