@@ -9,8 +9,10 @@
 #   (systemd-container), debootstrap and Debian's archive keys (without recommends:
 #   systemd-container's would add mymachines to nsswitch); for the portable bundle
 #   (packaging/build-bundle, tests/bundle) xz-utils, binutils (strip) and busybox-static
-#   (the static /bin/sh of the bare roots: one file in /bin, no applet links); ssh for the
-#   fleet tests (their ansible-core comes from PyPI with the test extras, not from apt).
+#   (the static /bin/sh of the bare roots: one file in /bin, no applet links), and on x86_64
+#   qemu-aarch64-static for the arm64 bundle, unpacked from Debian's qemu-user-static
+#   into .cache/qemu-user (installing it would register binfmt handlers system-wide); ssh
+#   for the fleet tests (their ansible-core comes from PyPI with the test extras, not apt).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if [ "$(id -u)" -ne 0 ]; then
@@ -20,15 +22,17 @@ fi
 export DEBIAN_FRONTEND=noninteractive
 packages=(iproute2 ifupdown netplan.io systemd shellcheck dbus dbus-daemon procps curl
           python3-venv openssh-client systemd-container debootstrap debian-archive-keyring
-          xz-utils binutils busybox-static)
+          xz-utils binutils busybox-static binutils-aarch64-linux-gnu)
 missing=()
 for p in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")
 done
 nmroot=.cache/nmroot
 ngroot=.cache/ifupdown-ng-root
+qemu=.cache/qemu-user/usr/bin/qemu-aarch64-static
+[ "$(uname -m)" = x86_64 ] || qemu=/bin/true  # an arm64 host runs its own bundle natively
 if [ ${#missing[@]} -gt 0 ] || [ ! -x "$nmroot/usr/sbin/NetworkManager" ] \
-        || [ ! -x "$ngroot/sbin/ifupdown" ]; then
+        || [ ! -x "$ngroot/sbin/ifupdown" ] || [ ! -x "$qemu" ]; then
     apt-get update -qq
 fi
 if [ ${#missing[@]} -gt 0 ]; then
@@ -44,6 +48,13 @@ if [ ! -x "$ngroot/sbin/ifupdown" ]; then
     mkdir -p .cache/ifupdown-ng-debs "$ngroot"
     (cd .cache/ifupdown-ng-debs && apt-get download -qq ifupdown-ng 2>/dev/null)
     for deb in .cache/ifupdown-ng-debs/*.deb; do dpkg -x "$deb" "$ngroot"; done
+fi
+if [ ! -x "$qemu" ]; then
+    mkdir -p .cache/qemu-debs .cache/qemu-user
+    (cd .cache/qemu-debs && apt-get download -qq qemu-user-static 2>/dev/null)
+    dpkg-deb --fsys-tarfile .cache/qemu-debs/qemu-user-static_*.deb \
+        | tar -x -C .cache/qemu-user ./usr/bin/qemu-aarch64-static
+    rm -rf .cache/qemu-debs
 fi
 "$ngroot/sbin/ifquery" --version >/dev/null
 "$nmroot/usr/sbin/NetworkManager" --version >/dev/null 2>&1 \

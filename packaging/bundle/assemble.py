@@ -315,6 +315,13 @@ RUNTIME_PROBE = ("import json, os, ssl, sys; print(json.dumps({'python': sys.ver
                  "'openssl': ssl.OPENSSL_VERSION}))")
 
 
+def runtime_from_debs(debs: list[Deb]) -> dict[str, str]:
+    """For another architecture (not run here): the versions the packages say."""
+    version = {d.package: d.version.split(":")[-1].split("-")[0].split("+")[0] for d in debs}
+    return {"python": version["python3.11-minimal"], "glibc": version["libc6"],
+            "openssl": f"OpenSSL {version['libssl3']}", "from": "package versions"}
+
+
 def compile_bytecode(stage: Path, native: bool) -> None:
     """Every module compiled now (unchecked-hash: valid wherever the files land, whatever
     their mtimes), so nothing is ever written into the bundle at run time. Without the
@@ -361,7 +368,8 @@ def stage_command(args: argparse.Namespace) -> int:
     strip_wheel_elfs(stage, args.strip)
     write_launchers(stage, args.arch, args.version)
     compile_bytecode(stage, native)
-    runtime = json.loads(run_bundled(stage, "-c", RUNTIME_PROBE)) if native else {}
+    runtime = json.loads(run_bundled(stage, "-c", RUNTIME_PROBE)) if native \
+        else runtime_from_debs(debs)
     manifest = {
         "name": "clb-wizard", "version": args.version, "arch": args.arch,
         "build_date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(args.build_epoch)),

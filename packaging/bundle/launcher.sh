@@ -53,15 +53,31 @@ esac
 # As root: refuse to start when anything in the bundle, or a folder above it, could be
 # changed by another user (the next root run would run their code). Symlinks' own modes
 # mean nothing; a sticky folder (/tmp) is fine when it is root's.
-if [ "$(id -u 2>/dev/null || echo 0)" = 0 ]; then
-    clb_bad=
-    clb_up=$clb_home
+clb_above() {  # the `ls -ldn` line of each folder above $1 that another user could change
+    clb_up=$1
+    set --
     while [ -n "$clb_up" ]; do
         clb_up=${clb_up%/*}
-        clb_found=$(find "${clb_up:-/}" -prune \( ! -user 0 -o \( -perm -0020 -o -perm -0002 \) ! -perm -1000 \) -exec ls -ldn {} + 2>&1)
-        [ -z "$clb_found" ] || clb_bad="$clb_bad$clb_found
-"
+        set -- "$@" "${clb_up:-/}"
     done
+    # shellcheck disable=SC2012  # only the mode and owner are read; one find each costs more
+    ls -ldn -- "$@" 2>&1 | while IFS= read -r clb_line; do
+        set -f
+        # shellcheck disable=SC2086  # the line's words: mode, links, owner...
+        set -- $clb_line
+        clb_ok=yes
+        [ "$3" = 0 ] || clb_ok=
+        case $1 in
+            ?????????[tT]*) ;;                # sticky: only its owner matters
+            ?????w* | ????????w*) clb_ok= ;;  # its group or anyone may write
+        esac
+        [ -n "$clb_ok" ] || printf '%s\n' "$clb_line"
+    done
+}
+if [ "$(id -u 2>/dev/null || echo 0)" = 0 ]; then
+    clb_bad=$(clb_above "$clb_home")
+    [ -z "$clb_bad" ] || clb_bad="$clb_bad
+"
     clb_found=$(find "$clb_home" \( ! -user 0 -o ! -type l \( -perm -0020 -o -perm -0002 \) -o ! -type f ! -type d ! -type l \) -exec ls -ldn {} + 2>&1 | head -n 10)
     [ -z "$clb_found" ] || clb_bad="$clb_bad$clb_found
 "

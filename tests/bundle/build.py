@@ -11,12 +11,13 @@ build-bundle itself, outside the checkout. Processes share one build (a lock in 
 
 from __future__ import annotations
 
+import atexit
 import fcntl
 import hashlib
-import os
 import platform
 import shutil
 import subprocess
+import tempfile
 from functools import cache
 from pathlib import Path
 
@@ -90,18 +91,12 @@ def tarball(arch: str = ARCH) -> Path:
 
 @cache
 def unpacked(arch: str = ARCH) -> Path:
-    """The tarball's folder clb-wizard-VERSION/, unpacked once per key into dist/ (root's,
-    as tar gives it to root). Tests that change files work on a copy of it."""
-    key = inputs_key(arch)
-    where = DIST / f".unpacked-{arch}-{key}"
-    folder = where / f"clb-wizard-{version()}"
-    if not folder.is_dir():
-        tmp = where.with_name(where.name + f".tmp{os.getpid()}")
-        shutil.rmtree(tmp, ignore_errors=True)
-        tmp.mkdir(parents=True)
-        subprocess.run(["tar", "-xJf", str(tarball(arch)), "-C", str(tmp)], check=True)
-        for old in DIST.glob(f".unpacked-{arch}-*"):
-            if old != tmp:
-                shutil.rmtree(old, ignore_errors=True)
-        tmp.rename(where)
-    return folder
+    """The tarball's folder clb-wizard-VERSION/, unpacked once per process into a fresh
+    root-owned folder outside the checkout (removed at exit): as root the launcher refuses
+    a bundle under a folder another user owns, and a CI checkout may well sit in one.
+    Tests that change files work on a copy of it."""
+    where = Path(tempfile.mkdtemp(prefix=f"clb-bundle-{arch}."))
+    where.chmod(0o755)
+    atexit.register(shutil.rmtree, where, ignore_errors=True)
+    subprocess.run(["tar", "-xJf", str(tarball(arch)), "-C", str(where)], check=True)
+    return where / f"clb-wizard-{version()}"

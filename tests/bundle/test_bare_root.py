@@ -6,6 +6,7 @@ uninstalls itself."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 from pathlib import Path
 
@@ -176,3 +177,20 @@ def test_uninstall_waits_for_an_unfinished_change(bare_today: Bare) -> None:
     journal.parent.mkdir(parents=True)
     journal.write_text("{}")
     bare_today.refuses("/bin/sh", run, "--uninstall", said="a change is unfinished")
+
+
+def test_with_busybox_tools_root_refuses_an_installed_bundle_others_can_change(
+        bare_today: Bare) -> None:
+    """The ownership check with busybox's find and ls (test_trust.py: with coreutils)."""
+    run = bare_today.put_run_file()
+    assert bare_today.run("/bin/sh", run, "--install-only").returncode == 0
+    bare_today.path("/opt").chmod(0o777)
+    version = bare_today.bundle.name.removeprefix("clb-wizard-")
+    owned = bare_today.path(f"/opt/clb-wizard/{version}/lib/python3.11/os.py")
+    os.chown(owned, 65534, 65534)
+    result = bare_today.run("clb-wizard", "--version")
+    assert result.returncode == 2 and result.stdout == "", result.stdout
+    lines = result.stderr.splitlines()
+    assert [line.split()[-1] for line in lines[1:3]] == [
+        "/opt", f"/opt/clb-wizard/{version}/lib/python3.11/os.py"], result.stderr
+    assert "chown -R root:root /opt/clb-wizard/" in lines[-1]
