@@ -21,6 +21,9 @@ PREFIX=/opt/clb-wizard
 TARGET=$PREFIX/$VERSION
 LINK=/usr/local/sbin/clb-wizard
 CREATED=$PREFIX/.created-by-$VERSION  # the folders the install made, for --uninstall
+# A copy of this file, kept beside the install: `clb-wizard export --format ansible` run from
+# this install puts it beside the playbook (the hosts get the wizard the admin runs).
+KEPT=$PREFIX/clb-wizard-$VERSION-linux-@ARCH@.run
 RUN_FILE=$0
 umask 022
 
@@ -106,6 +109,12 @@ install_bundle() {
         intact || die "$TARGET does not check out after unpacking (is the disk full?)"
         installed=yes
     fi
+    if ! { [ -f "$KEPT" ] && [ ! -L "$KEPT" ] && cmp -s "$RUN_FILE" "$KEPT"; }; then
+        rm -f "$KEPT.new" && cp "$RUN_FILE" "$KEPT.new" && chmod 0644 "$KEPT.new" \
+            && chown 0:0 "$KEPT.new" && mv -f "$KEPT.new" "$KEPT" \
+            || { rm -f "$KEPT.new"; die "cannot keep a copy of $RUN_FILE as $KEPT (is the disk full?)"; }
+        installed=yes
+    fi
     if ! link_points_here; then
         [ -d "${LINK%/*}" ] || mkdir -p "${LINK%/*}" || die "cannot create ${LINK%/*}"
         ln -sf "$TARGET/clb-wizard" "$LINK" || die "cannot link $LINK"
@@ -134,6 +143,7 @@ uninstall_bundle() {
         rm -f "$LINK" || die "cannot remove $LINK"
     fi
     rm -rf "$TARGET" || die "cannot remove $TARGET"
+    rm -f "$KEPT"
     created=$(cat "$CREATED" 2>/dev/null)
     rm -f "$CREATED"
     for dir in $created "$PREFIX"; do

@@ -123,6 +123,19 @@ def test_run_file_installs_runs_and_uninstalls(bare: Bare) -> None:
 
     through_link = bare.run("clb-wizard", *PLAN)
     same(through_link, pip_wizard(*PLAN, cwd=bare.root))
+    # a copy of the .run file is kept beside the install, and the playbook export made by
+    # the installed wizard puts it beside the play without being told where it is
+    kept = bare.path(f"/opt/clb-wizard/{bare.bundle.run.name}")
+    assert kept.read_bytes() == bare.bundle.run.read_bytes()
+    assert kept.stat().st_mode & 0o7777 == 0o644 and kept.stat().st_uid == 0
+    bare.path("/play").mkdir(mode=0o700)
+    exported = bare.run("clb-wizard", "export", "--format", "ansible", "--vip", "192.0.2.10",
+                        "--output", "/play")
+    assert exported.returncode == 0, exported.stderr
+    assert bare.path(f"/play/{bare.bundle.run.name}").read_bytes() == kept.read_bytes()
+    for name in [p.name for p in bare.path("/play").iterdir()]:
+        bare.path(f"/play/{name}").unlink()
+    bare.path("/play").rmdir()
     installed_state = bare.listing()
     again = bare.run("/bin/sh", run, "--install-only")
     assert again.returncode == 0 and "already installed and intact" in again.stderr, again.stderr

@@ -9,14 +9,16 @@ play installs the bundle with `sh FILE --install-only` (no Python needed there) 
 knows how a host is configured.
 
 The bundle (issue 19, packaging/build-bundle) is `clb-wizard-VERSION-linux-ARCH.run`: the
-one this clb-wizard was started from (the `.run` file says where it is in
-$CLB_WIZARD_BUNDLE), or the file given with --bundle.
+file given with --bundle (or $CLB_WIZARD_BUNDLE), else, when this clb-wizard runs from an
+installed bundle, the copy its `.run` file kept beside the install
+(/opt/clb-wizard/clb-wizard-VERSION-linux-ARCH.run).
 """
 
 from __future__ import annotations
 
 import hashlib
 import re
+import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from importlib.resources import files
@@ -63,9 +65,23 @@ def how_to_get_a_bundle(version: str) -> str:
             "packaging/build-bundle` in clb-wizard's source tree writes it into dist/.")
 
 
+def kept_bundle(prefix: Optional[str] = None) -> Optional[str]:
+    """The `.run` file this clb-wizard was installed from, when it runs from a bundle: the
+    installer keeps a copy beside the install folder (packaging/bundle/run-header.sh)."""
+    from clb_wizard.version import bundle_manifest
+
+    manifest = bundle_manifest(prefix)
+    if manifest is None:
+        return None
+    home = Path(prefix or sys.prefix)
+    kept = home.parent / f"clb-wizard-{manifest.get('version')}-linux-{manifest.get('arch')}.run"
+    return str(kept) if kept.is_file() else None
+
+
 def find_bundle(given: Optional[str], env: Mapping[str, str], version: str) -> Bundle:
-    """--bundle FILE, else the `.run` file this clb-wizard was started from."""
-    where = given or env.get(BUNDLE_ENV)
+    """--bundle FILE, else $CLB_WIZARD_BUNDLE, else the `.run` file this clb-wizard was
+    installed from."""
+    where = given or env.get(BUNDLE_ENV) or kept_bundle()
     if not where:
         raise ExportError(how_to_get_a_bundle(version))
     path = Path(where).absolute()
