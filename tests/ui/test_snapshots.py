@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from textual.widgets import Input
 
-from clb_wizard import cloud
+from clb_wizard import cloud, invocation
 from clb_wizard.screens.app import WizardApp
 from clb_wizard.screens.dialogs import CountdownDialog
 from tests.fakes.engine import FakeEngine, ManualClock, interrupted_journal
@@ -27,6 +27,9 @@ SSH = {"SSH_CONNECTION": "192.0.2.1 5 192.0.2.2 22"}
 @pytest.fixture
 def here(tmp_path: Path, monkeypatch) -> Path:
     monkeypatch.chdir(tmp_path)
+    # The commands shown start with `clb-wizard`, as installed, not with the path of the
+    # checkout's .venv the tests run from (invocation.py: a launcher's override).
+    monkeypatch.setenv(invocation.ENV_COMMAND, "clb-wizard")
     monkeypatch.setenv(cloud.ENV_METADATA_URL, f"http://127.0.0.1:{free_closed_port()}")
     monkeypatch.delenv("NO_COLOR", raising=False)
     return tmp_path
