@@ -43,7 +43,7 @@ def preview_app(here: Path, console: bool = False) -> WizardApp:
 
 def live_app(here: Path, ending: str = "applied", env: dict | None = None,
              pending=None) -> WizardApp:
-    # A "live" run on a Debian 12 fixture root with a scripted transaction (see fakes.py).
+    # A "live" run on a Debian 12 fixture root with a scripted transaction (tests/fakes/engine.py).
     root = make_root(here, "debian-12", name="root")
     engine = FakeEngine(Path("root"), ending=ending, pending=pending)
     assert root.is_dir()
@@ -152,13 +152,12 @@ def test_console_preview(snap_compare, here):
 
 def configured_root(here: Path, release: str, *vips: str) -> Path:
     """A root as clb-wizard left it after an earlier run with these VIPs (issue 11)."""
-    from clb_wizard.runner import Runner
-    from clb_wizard.service import Options, prepare_plan
+    from clb_wizard.service import Options, Service
     from tests.fixtures.roots import apply_files
 
     root = make_root(here, release, name="root")
-    apply_files(root, prepare_plan(Runner(root), Options(vips=vips, clb_type="external",
-                                                         os_override=release)))
+    apply_files(root, Service(root).plan(Options(vips=vips, clb_type="external",
+                                                 os_override=release)))
     return root
 
 
