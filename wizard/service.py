@@ -113,33 +113,6 @@ class Launch:
         return default_confirm_seconds(env, interactive=True, dry_run=self.dry_run) is not None
 
 
-# -- systems the wizard cannot run on -------------------------------------------------------
-# The Python each release ships, where it is older than the 3.9 clb-wizard needs: the
-# portable file runs the wizard there (clb_wizard.handoff says how to get it onto the host).
-SCRIPT_NAME = "clb-wizard-lo.sh"
-
-
-def old_python(platform: Platform) -> Optional[str]:
-    """The stock Python of a release clb-wizard cannot run on, or None."""
-    from clb_wizard.handoff import stock_python
-
-    return stock_python(platform)
-
-
-def export_commands(platform: Platform, vips: Sequence[str], clb_type: Optional[str]
-                    ) -> dict[str, str]:
-    """Commands that carry a change to a host without the wizard: the sh script (made here,
-    copied over, run there) and the UserData for a new host."""
-    flags = f"--os {platform.key} " + " ".join(f"--vip {v}" for v in vips)
-    kind = f" --type {clb_type}" if clb_type else ""
-    return {
-        "script": f"clb-wizard export --format script {flags}{kind} --output {SCRIPT_NAME}",
-        "copy": f"scp {SCRIPT_NAME} root@HOST:/root/",
-        "run": f"ssh -t root@HOST sh /root/{SCRIPT_NAME}",
-        "userdata": f"clb-wizard userdata {flags}{kind} > userdata.txt",
-    }
-
-
 # -- rules on plain data (no host is read) ----------------------------------------------------
 def host_ipv4s(addresses: Optional[HostAddresses]) -> tuple[str, ...]:
     """This host's IPv4 addresses on its network cards (not lo), e.g. to find it among a
@@ -642,9 +615,3 @@ def _assume_stock_files(snapshot: dict[str, FileState], platform: Platform
     missing = {path: FileState(text.encode()) for path, text in stock.items()
                if not snapshot.get(path, FileState(None)).exists}
     return {**snapshot, **missing}
-
-
-# Names tests and benchmarks still import (tests/ui, tests/fixtures, bench/): the same
-# calls as Service.plan and Service.detect on a runner the test made. Faces call Service.
-prepare_plan = _plan
-detect_platform = _detect
