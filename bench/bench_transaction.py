@@ -6,7 +6,8 @@ Run as root:  .venv/bin/python bench/bench_transaction.py [--runs 7]
 Three numbers per size, each a median of --runs:
   raw        the commands a careful admin would type: write the stanza file, then
              `ifup lo:N` for each alias (and `ip addr add` x N as a floor);
-  engine     Transaction.apply + verify inside one Python process (what the TUI pays);
+  engine     Service.apply (plan under the lock, apply, verify) in one Python process
+             (what the TUI pays);
   cli        `clb-wizard apply --yes` as a new process (adds interpreter start and imports).
 """
 
@@ -26,16 +27,13 @@ from tests.sandbox import Sandbox  # noqa: E402
 
 ENGINE = r"""
 import json, sys, time
-from clb_wizard.runner import Runner
-from clb_wizard.service import Options, prepare_plan
-from clb_wizard.transaction import Transaction
+from clb_wizard.service import Options, Service
 vips = tuple(sys.argv[1:])
 t0 = time.perf_counter()
-runner = Runner()
-plan = prepare_plan(runner, Options(vips=vips, method="ifupdown"))
-out = Transaction(runner).apply(plan)
+service = Service()
+out = service.apply(Options(vips=vips, method="ifupdown"))  # planned under the lock
 t1 = time.perf_counter()
-back = Transaction(Runner()).rollback_last()
+back = service.rollback_last()
 t2 = time.perf_counter()
 assert out.exit_code == 0 and back.exit_code == 0, (out.message, back.message)
 print(json.dumps({"apply": t1 - t0, "rollback": t2 - t1}))

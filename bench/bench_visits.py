@@ -26,8 +26,7 @@ sys.path.insert(0, str(REPO / "bench"))
 
 from bench_tui import Pty, environment, ms  # noqa: E402
 
-from clb_wizard.runner import Runner  # noqa: E402
-from clb_wizard.service import Options, prepare_plan  # noqa: E402
+from clb_wizard.service import Options, Service  # noqa: E402
 from tests.fixtures.roots import apply_files, make_root  # noqa: E402
 
 VIP1, VIP2 = "203.0.113.10", "203.0.113.11"
@@ -74,8 +73,8 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="clb-bench.") as tmp:
         fresh = make_root(Path(tmp), "debian-12", name="fresh")
         again = make_root(Path(tmp), "debian-12", name="again")
-        plan = prepare_plan(Runner(again), Options(vips=(VIP1,), clb_type="internal",
-                                                   os_override="debian-12"))
+        plan = Service(again).plan(Options(vips=(VIP1,), clb_type="internal",
+                                           os_override="debian-12"))
         apply_files(again, plan)
         for _ in range(args.n):
             results["first"].append(visit(fresh, FIRST, env))

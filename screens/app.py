@@ -36,10 +36,11 @@ from textual.app import App  # noqa: E402
 from textual.binding import Binding  # noqa: E402
 
 from clb_wizard import assets  # noqa: E402
+from clb_wizard.service import Service  # noqa: E402
 
 from .clock import Clock  # noqa: E402
 from .flow import FLOW, modules, position  # noqa: E402
-from .state import Engine, WizardState, initial_state  # noqa: E402
+from .state import WizardState, initial_state  # noqa: E402
 
 # Stylesheets are package data of clb_wizard.assets (installed or editable alike), beside
 # its __init__.py (importlib.resources would cost the first frame ~20 ms to say the same).
@@ -89,7 +90,7 @@ class WizardApp(App[int]):
         os_override: Optional[str] = None,
         method: Optional[str] = None,
         dry_run: bool = False,
-        engine: Optional[Engine] = None,
+        engine: Optional[Service] = None,
         console: Optional[bool] = None,
         env: Optional[Mapping[str, str]] = None,
         countdown_tick: float = 1.0,
@@ -104,7 +105,7 @@ class WizardApp(App[int]):
         if self.console_look:
             css.append(ASSETS / "console.tcss")
         super().__init__(css_path=css)
-        self.engine = engine or Engine(root)
+        self.engine = engine or Service(root)
         self.state: WizardState = initial_state(root, os_override, method, dry_run,
                                                 self.engine.is_root, env)
         self.keys_file = keys_file

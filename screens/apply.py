@@ -6,7 +6,7 @@ failure. Quitting while it runs is refused (app.action_quit)."""
 
 from __future__ import annotations
 
-from typing import Any, ClassVar, Optional
+from typing import TYPE_CHECKING, ClassVar, Optional
 
 from rich.text import Text
 from textual import work
@@ -20,6 +20,9 @@ from .base import StepScreen
 from .controls import AsciiBar, wizard_words
 from .dialogs import CountdownDialog
 from .widgets import Note
+
+if TYPE_CHECKING:
+    from clb_wizard.service import Outcome, Progress
 
 
 class AsciiProgressBar(ProgressBar):
@@ -157,15 +160,16 @@ class ApplyScreen(StepScreen):
         choices = state.choices
         self.bridge = bridge = ConfirmBridge(self)
 
-        def progress(p: Any) -> None:
+        def progress(p: Progress) -> None:
             self.app.call_from_thread(self.show_progress, p)
 
         timeout = (choices.confirm_seconds if choices.confirm_timer and not choices.dry_run
                    else None)
-        try:
-            transaction = self.engine.transaction(choices.dry_run, progress)
-            outcome = transaction.apply(self.plan, confirm_timeout=timeout, confirm=bridge)
-        except ClbWizardError as exc:
+        try:  # planned again under the lock: only the Preview's change is applied
+            outcome = self.engine.apply(state.options(), approved=self.plan,
+                                        dry_run=choices.dry_run, on_progress=progress,
+                                        confirm_timeout=timeout, confirm=bridge)
+        except ClbWizardError as exc:  # PlanChanged, LockBusy, ...: nothing was changed
             self.app.call_from_thread(self.show_refused, str(exc))
         except Exception as exc:  # noqa: BLE001 - never leave the screen waiting forever
             self.app.call_from_thread(
@@ -175,7 +179,7 @@ class ApplyScreen(StepScreen):
             self.app.call_from_thread(self.show_outcome, outcome)
 
     # -- from the worker ---------------------------------------------------------------------
-    def show_progress(self, p: Any) -> None:
+    def show_progress(self, p: Progress) -> None:
         bar = self.query_one("#progress", ProgressBar)
         if p.ok is False and self.failed_at is None:  # the bar stops where it failed
             self.failed_at = max(0, min(p.step, p.total or p.step) - 1)
@@ -221,7 +225,7 @@ class ApplyScreen(StepScreen):
         self.update_buttons()
         self.query_one("#back").focus()
 
-    def show_outcome(self, outcome: Any) -> None:
+    def show_outcome(self, outcome: Outcome) -> None:
         self.finished()
         results = self.state.results
         results.outcome = outcome
@@ -261,7 +265,7 @@ class ApplyScreen(StepScreen):
         self.update_buttons()
         self.query_one("#next").focus()
 
-    def failure_lines(self, outcome: Any) -> list[Note]:
+    def failure_lines(self, outcome: Outcome) -> list[Note]:
         lines = [Note(outcome.message, classes="-error")]
         if outcome.exit_code == ExitCode.ROLLED_BACK:
             lines.append(Note("What to try next: the first [!!] line above is the step that "
@@ -273,7 +277,7 @@ class ApplyScreen(StepScreen):
         return lines + self.log_line(outcome)
 
     @staticmethod
-    def log_line(outcome: Any) -> list[Note]:
+    def log_line(outcome: Outcome) -> list[Note]:
         return [Note(f"Log: {outcome.log_path}", classes="hint")] if outcome.log_path else []
 
     # -- navigation ------------------------------------------------------------------------

@@ -19,8 +19,10 @@ from .widgets import Note, StepTrail
 if TYPE_CHECKING:
     from textual.widgets import Button
 
+    from clb_wizard.service import Service
+
     from .app import WizardApp
-    from .state import Engine, WizardState
+    from .state import WizardState
 
 
 _NEXT_BUTTONS: dict[str, type[Button]] = {}
@@ -89,7 +91,7 @@ class StepScreen(Screen):
         return self.wizard.state
 
     @property
-    def engine(self) -> Engine:
+    def engine(self) -> Service:
         return self.wizard.engine
 
     def compose(self) -> ComposeResult:

@@ -16,7 +16,7 @@ from textual.widgets import Checkbox, Input
 from .widgets import Hanging
 
 if TYPE_CHECKING:
-    from clb_wizard.plan import Plan
+    from clb_wizard.service import Fact, Plan
 
     from .state import WizardState
 
@@ -33,9 +33,7 @@ class Tick(Checkbox, inherit_bindings=False):
     }
     """
     BINDINGS: ClassVar[list] = [Binding("space", "toggle_button", "Toggle", key_display="Space")]
-    BUTTON_LEFT = "["
     BUTTON_INNER = "X"
-    BUTTON_RIGHT = "]"
 
     def __init__(self, label: str, value: bool = False, *, id: Optional[str] = None,
                  disabled: bool = False) -> None:
@@ -99,8 +97,8 @@ def wizard_words(text: str) -> str:
     return text.replace(" (--arp-sysctls)", "")
 
 
-def fact_lines(facts: Iterable) -> list[FactLine]:
-    """FactLines for wizard.verify.Fact objects."""
+def fact_lines(facts: Iterable[Fact]) -> list[FactLine]:
+    """A FactLine for each verification fact."""
     lines = []
     for fact in facts:
         kind = "ok" if fact.ok else ("fail" if fact.fatal else "warn")
@@ -162,7 +160,7 @@ def root_command(state: WizardState, *args: str) -> str:
 class SecretInput(Input):
     """A masked input (the private key) drawn with '*': the console font has no bullet.
     `password = False` shows it (F4 on the fetch form). The value never leaves the widget
-    except into wizard.cloud.Credentials."""
+    except into the service's Credentials."""
 
     DEFAULT_CSS = """
     SecretInput {

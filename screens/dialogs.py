@@ -4,7 +4,7 @@ interrupted transaction, and the log. Each carries its look (Dialog.DEFAULT_CSS)
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, Callable, ClassVar, Optional
+from typing import TYPE_CHECKING, Callable, ClassVar, Optional
 
 from textual import work
 from textual.app import ComposeResult
@@ -18,6 +18,11 @@ from clb_wizard.wording import stopped
 
 from .controls import fact_lines
 from .widgets import Note, Spinner
+
+if TYPE_CHECKING:
+    from clb_wizard.service import Journal, Outcome, Progress
+
+    from .app import WizardApp
 
 
 class Dialog(ModalScreen[bool]):
@@ -179,7 +184,7 @@ class RecoveryDialog(Dialog):
 
     BINDINGS: ClassVar[list] = [Binding("escape", "close", "Close", key_display="Esc")]
 
-    def __init__(self, journal: Any) -> None:
+    def __init__(self, journal: Journal) -> None:
         super().__init__()
         self.journal = journal
         self.running = False
@@ -223,12 +228,12 @@ class RecoveryDialog(Dialog):
         self.wizard_app().state.results.applying = True
         self.recover()
 
-    def wizard_app(self) -> Any:
-        return self.app
+    def wizard_app(self) -> WizardApp:
+        return self.app  # type: ignore[return-value]
 
     @work(thread=True, exclusive=True, group="recover", exit_on_error=False)
     def recover(self) -> None:
-        def progress(p: Any) -> None:
+        def progress(p: Progress) -> None:
             self.app.call_from_thread(self.add_line, p.message)
 
         try:
@@ -241,7 +246,7 @@ class RecoveryDialog(Dialog):
     def add_line(self, text: str) -> None:
         self.query_one("#text").mount(Note(text, classes="log"))
 
-    def finish(self, outcome: Any, error: Optional[str]) -> None:
+    def finish(self, outcome: Optional[Outcome], error: Optional[str]) -> None:
         self.running = False
         self.wizard_app().state.results.applying = False
         box = self.query_one("#text")

@@ -10,7 +10,7 @@ or pasted."""
 from __future__ import annotations
 
 import textwrap
-from typing import Any, ClassVar, Optional
+from typing import TYPE_CHECKING, ClassVar, Optional
 
 from textual import work
 from textual.app import ComposeResult
@@ -26,6 +26,11 @@ from .controls import command_lines, root_command, twin_command
 from .verify import status_line
 from .widgets import Note
 
+if TYPE_CHECKING:
+    from clb_wizard.service import Outcome, Plan, Progress
+
+    from .state import WizardState
+
 HEADLINES = {
     Status.APPLIED: ("The VIPs are on lo, verified, and will stay there after a reboot.", "-ok"),
     Status.NO_CHANGE: ("Nothing needed changing: the host already had this configuration.", "-ok"),
@@ -38,7 +43,7 @@ HEADLINES = {
 # width it is shown at), "pre" a line already laid out; the rest are prose.
 
 
-def summary_lines(state: Any) -> list[tuple[str, str]]:
+def summary_lines(state: WizardState) -> list[tuple[str, str]]:
     """(text, kind) lines saying what happened: on the Done step and, after the app has
     closed, on the terminal."""
     results = state.results
@@ -70,7 +75,7 @@ def summary_lines(state: Any) -> list[tuple[str, str]]:
     return lines
 
 
-def applied_lines(state: Any, plan: Any) -> list[tuple[str, str]]:
+def applied_lines(state: WizardState, plan: Plan) -> list[tuple[str, str]]:
     results = state.results
     lines = [("What changed:", "section"),
              (f"VIPs on lo: {', '.join(plan.vips)} (method {plan.method})", "indent")]
@@ -98,7 +103,7 @@ def applied_lines(state: Any, plan: Any) -> list[tuple[str, str]]:
     return lines
 
 
-def after_dry_run(state: Any, plan: Any) -> list[tuple[str, str]]:
+def after_dry_run(state: WizardState, plan: Plan) -> list[tuple[str, str]]:
     """How to make the change for real: the wizard as root, its command-line twin, or,
     where the wizard cannot run (an old Python), the portable file (handoff)."""
     from clb_wizard.handoff import old_host_steps, stock_python
@@ -114,7 +119,7 @@ def after_dry_run(state: Any, plan: Any) -> list[tuple[str, str]]:
     return lines
 
 
-def userdata_command(state: Any, plan: Any) -> str:
+def userdata_command(state: WizardState, plan: Plan) -> str:
     """`clb-wizard userdata` for this change (with --force when the VIP warnings were
     acknowledged: without it the command refuses, as the wizard did)."""
     import shlex
@@ -129,7 +134,7 @@ def userdata_command(state: Any, plan: Any) -> str:
     return shlex.join(args) + " > userdata.txt"
 
 
-def undo_lines(state: Any) -> list[tuple[str, str]]:
+def undo_lines(state: WizardState) -> list[tuple[str, str]]:
     lines: list[tuple[str, str]] = []
     for undo in state.results.undo:
         lines.append((undo.message, "-ok" if undo.exit_code == 0 else "-error"))
@@ -139,7 +144,7 @@ def undo_lines(state: Any) -> list[tuple[str, str]]:
     return lines
 
 
-def print_summary(state: Any, width: int = 80) -> None:
+def print_summary(state: WizardState, width: int = 80) -> None:
     """The summary on the terminal after the wizard closed: plain lines (no prefix), prose
     wrapped at words, commands by twin.wrap_command (` \\` continuations), so every
     command can be typed or pasted as it is."""
@@ -218,7 +223,7 @@ class DoneScreen(StepScreen):
         return (not self.undoing and results.outcome is not None and results.plan is not None
                 and results.outcome.status in (Status.APPLIED, Status.NO_CHANGE))
 
-    def shown(self) -> Any:
+    def shown(self) -> Optional[Outcome]:
         results = self.state.results
         return results.undo[-1] if results.undo else results.outcome
 
@@ -287,10 +292,10 @@ class DoneScreen(StepScreen):
 
     @work(thread=True, exclusive=True, group="undo", exit_on_error=False)
     def roll_back(self, count: int) -> None:
-        def progress(p: Any) -> None:
+        def progress(p: Progress) -> None:
             self.app.call_from_thread(self.show_step, p.message)
 
-        undone: list[Any] = []
+        undone: list[Outcome] = []
         try:
             for _ in range(count):  # newest first: each rollback undoes the newest change
                 outcome = self.engine.rollback_last(progress)
@@ -305,7 +310,7 @@ class DoneScreen(StepScreen):
     def show_step(self, message: str) -> None:
         self.query_one("#summary", VerticalScroll).mount(Note(message, classes="hint indent"))
 
-    def show_undo(self, undone: list[Any], error: Optional[str]) -> None:
+    def show_undo(self, undone: list[Outcome], error: Optional[str]) -> None:
         results = self.state.results
         self.undoing = False
         results.applying = False
@@ -331,7 +336,7 @@ class DoneScreen(StepScreen):
         self.advance()  # the last step: quits
 
 
-def rollback_lines(state: Any) -> list[str]:
+def rollback_lines(state: WizardState) -> list[str]:
     """What a rollback of this run's changes puts back, in plain words."""
     results, host = state.results, state.host
     plan = results.plan

@@ -1,4 +1,4 @@
-"""The VIPs step's cloud path: ask the cloud API (wizard.cloud, the vendor SDK) for a CLB's
+"""The VIPs step's cloud path: ask the cloud API (clb_wizard.cloud, the vendor SDK) for a CLB's
 VIPs, by its id or by finding the CLBs this host is a backend of.
 
 The keys come from --keys-file, the environment (UCLOUD_PUBLIC_KEY, ...) or are typed
@@ -8,13 +8,13 @@ console can be compared with the original by six characters, never read aloud. T
 stay in memory: nothing here writes or logs them. Region and project: what is typed, else
 the keys file or UCLOUD_REGION/UCLOUD_PROJECT_ID, else this instance's metadata (a line
 says which). "VPC-internal API" uses UCloud's internal endpoint, for hosts without
-internet access. Any CloudError is shown in place (a key the API refused gets the focus);
-Back returns to typing the VIPs by hand.
+internet access. Every refusal (a CloudError) is shown in place (a key the API refused gets
+the focus); Back returns to typing the VIPs by hand. All of it goes through the service.
 """
 
 from __future__ import annotations
 
-from typing import Any, ClassVar, Optional
+from typing import TYPE_CHECKING, ClassVar, Optional
 
 from rich.segment import Segment
 from rich.text import Text
@@ -28,11 +28,17 @@ from textual.widgets.option_list import OptionDoesNotExist
 from textual.widgets.selection_list import Selection
 
 from clb_wizard.errors import ClbWizardError
+from clb_wizard.service import key_checksum
 from clb_wizard.wording import count
 
 from .base import StepScreen
 from .controls import SecretInput, Tick
 from .widgets import Note, Spinner, console_safe
+
+if TYPE_CHECKING:
+    from textual.widget import Widget
+
+    from clb_wizard.service import Clb, Credentials, ThisHost
 
 # The API's answers for a wrong key: which field to fix, and the words for a console
 # (where copying again is not an option: check it against its checksum instead).
@@ -115,10 +121,10 @@ class FetchScreen(StepScreen):
 
     def __init__(self) -> None:
         super().__init__()
-        self.clbs: list[Any] = []
+        self.clbs: list[Clb] = []
         self.fetching = False
-        self.creds: Any = None
-        self.host: Any = None  # wizard.cloud.ThisHost of the last fetch
+        self.creds: Optional[Credentials] = None
+        self.host: Optional[ThisHost] = None  # this host, as the last fetch knew it
         self.internal = False
 
     def given(self) -> tuple[dict[str, str], Optional[str]]:
@@ -128,10 +134,8 @@ class FetchScreen(StepScreen):
         path = self.wizard.keys_file
         if not path:
             return values, None
-        from clb_wizard.cloud.credentials import load_keys_file
-
         try:
-            values.update(load_keys_file(path))
+            values.update(self.engine.keys_file(path))
         except ClbWizardError as exc:
             return values, str(exc)
         return values, None
@@ -189,8 +193,6 @@ class FetchScreen(StepScreen):
 
     # -- the keys: checksums, reveal ------------------------------------------------------
     def show_checksum(self, field_id: str) -> None:
-        from clb_wizard.cloud.credentials import key_checksum
-
         value = self.query_one(f"#{field_id}", Input).value
         self.query_one(f"#{field_id}-sum", Note).update(
             f"sum {key_checksum(value)}" if value.strip() else "")
@@ -209,10 +211,10 @@ class FetchScreen(StepScreen):
     @work(thread=True, exclusive=True, group="metadata", exit_on_error=False)
     def prefill(self) -> None:
         """Region and project from the instance metadata (quietly nothing elsewhere)."""
-        defaults = self.engine.cloud().metadata_defaults()
+        defaults = self.engine.metadata_defaults()
         self.app.call_from_thread(self.fill_defaults, defaults)
 
-    def fill_defaults(self, defaults: dict) -> None:
+    def fill_defaults(self, defaults: dict[str, Optional[str]]) -> None:
         if not self.is_attached:
             return
         filled = []
@@ -228,7 +230,7 @@ class FetchScreen(StepScreen):
                              classes="hint"))
 
     # -- fetching ----------------------------------------------------------------------------
-    def status(self, *widgets: Any) -> None:
+    def status(self, *widgets: Widget) -> None:
         box = self.query_one("#status", Vertical)
         box.remove_children()
         box.mount_all(widgets)
@@ -247,16 +249,16 @@ class FetchScreen(StepScreen):
     def start_fetch(self) -> None:
         if self.fetching:
             return
-        cloud = self.engine.cloud()
 
         def value(field_id: str) -> str:
             return self.query_one(field_id, Input).value
 
         try:
-            creds = cloud.Credentials(value("#public"), value("#private"), value("#region"),
-                                      value("#project") or None, "the Region field",
-                                      "the Project field")
-        except ClbWizardError as exc:
+            creds = self.engine.credentials(value("#public"), value("#private"),
+                                            value("#region"), value("#project") or None,
+                                            region_source="the Region field",
+                                            project_source="the Project field")
+        except ClbWizardError as exc:  # an empty key or region (CloudError)
             self.status(Note(str(exc), classes="-error"))
             self.focus_empty()
             return
@@ -268,8 +270,7 @@ class FetchScreen(StepScreen):
         self.status(Spinner(what, id="spinner"))
         self.update_buttons()
         self.internal = self.query_one("#internal", Tick).value
-        self.fetch(creds, ulb_id, self.state.choices.clb_type, self.state.host.private_ips,
-                   self.internal)
+        self.fetch(creds, ulb_id, self.state.choices.clb_type, self.internal)
 
     def focus_empty(self) -> None:
         """After "fill it in": the first empty field of the form gets the focus."""
@@ -280,25 +281,23 @@ class FetchScreen(StepScreen):
                 return
 
     @work(thread=True, exclusive=True, group="fetch", exit_on_error=False)
-    def fetch(self, creds: Any, ulb_id: str, clb_type: Optional[str],
-              host_ips: tuple[str, ...], internal: bool) -> None:
-        cloud = self.engine.cloud()
-        # this host by its instance id and VPC (metadata), else by its addresses
-        host = cloud.this_host(host_ips) if self.state.host.addresses is not None else None
+    def fetch(self, creds: Credentials, ulb_id: str, clb_type: Optional[str],
+              internal: bool) -> None:
+        # this host by its instance id and VPC (metadata), and by the addresses the Start
+        # step read (none in a preview of another system: no host to find then)
+        known = self.state.host
         try:
-            if ulb_id:
-                clbs = [cloud.fetch_clb(creds, ulb_id, clb_type=clb_type, host=host,
-                                        internal=internal)]
-            else:
-                clbs = cloud.discover_clbs(creds, (), clb_type=clb_type, host=host,
-                                           internal=internal)
-        except cloud.CloudError as exc:
+            host = (self.engine.this_host(private_ips=known.private_ips)
+                    if known.addresses is not None else None)
+            clbs = self.engine.clbs(creds, ulb_id or None, clb_type=clb_type, host=host,
+                                    internal=internal)
+        except ClbWizardError as exc:  # the API's refusal, or no answer (CloudError)
             self.app.call_from_thread(self.show_error, exc)
             return
         self.host = host
         self.app.call_from_thread(self.show_results, clbs, bool(ulb_id))
 
-    def show_error(self, error: Any) -> None:
+    def show_error(self, error: ClbWizardError) -> None:
         if not self.is_attached:  # gone back while the API was asked
             return
         self.fetching = False
@@ -315,7 +314,7 @@ class FetchScreen(StepScreen):
         elif getattr(error, "suggest_internal", False):  # the internal endpoint: one Space
             self.query_one("#internal", Tick).focus()
 
-    def show_results(self, clbs: list[Any], by_id: bool) -> None:
+    def show_results(self, clbs: list[Clb], by_id: bool) -> None:
         if not self.is_attached:
             return
         self.fetching = False
@@ -390,7 +389,6 @@ class FetchScreen(StepScreen):
         addresses = list(dict.fromkeys(address for address, _ in picked))
         ulb_ids = tuple(dict.fromkeys(ulb_id for _, ulb_id in picked))
         # every CLB ticked gets its health check asked on Verify
-        self.state.choices.cloud = CloudChoice(self.creds, ulb_ids, self.state.host.private_ips,
-                                               self.host, self.internal)
+        self.state.choices.cloud = CloudChoice(self.creds, ulb_ids, self.host, self.internal)
         where = ("CLB " if len(ulb_ids) == 1 else "CLBs ") + ", ".join(ulb_ids)
         self.dismiss((addresses, where))

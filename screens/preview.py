@@ -3,7 +3,7 @@ the commands that will run, in order. "No change needed" when the host is alread
 
 from __future__ import annotations
 
-from typing import Any, Optional
+from typing import TYPE_CHECKING, Optional
 
 from textual import work
 from textual.app import ComposeResult
@@ -17,6 +17,11 @@ from clb_wizard.wording import count
 from .base import StepScreen
 from .controls import command_lines, twin_command
 from .widgets import Note, Spinner
+
+if TYPE_CHECKING:
+    from textual.widget import Widget
+
+    from clb_wizard.service import Plan
 
 
 class PreviewScreen(StepScreen):
@@ -92,7 +97,7 @@ class PreviewScreen(StepScreen):
             return
         self.app.call_from_thread(self.show_plan, plan, None)
 
-    def show_plan(self, plan: Any, error: Optional[str]) -> None:
+    def show_plan(self, plan: Optional[Plan], error: Optional[str]) -> None:
         if not self.is_attached:  # gone back before the plan was ready
             return
         self.planning = False
@@ -117,14 +122,14 @@ class PreviewScreen(StepScreen):
         nxt.refresh(layout=True)  # a new label does not re-measure the button by itself
         self.update_buttons()
 
-    def plan_widgets(self, plan: Any) -> list[Any]:
+    def plan_widgets(self, plan: Plan) -> list[Widget]:
         from rich.syntax import Syntax
 
         from .widgets import console_safe
 
         p = plan.platform
         kind = f" ({plan.clb_type} CLB)" if plan.clb_type else ""
-        out: list[Any] = [
+        out: list[Widget] = [
             Note(f"Host: {p.name} ({p.key}); method: {plan.method}", classes="summary"),
             Note(f"VIPs: {', '.join(plan.vips)}{kind}", classes="summary"),
         ]

@@ -3,7 +3,7 @@ unfinished transaction to recover before anything else."""
 
 from __future__ import annotations
 
-from typing import Any, Optional
+from typing import TYPE_CHECKING, Optional
 
 from textual import work
 from textual.app import ComposeResult
@@ -12,8 +12,11 @@ from textual.containers import Vertical
 from textual.widgets import Static
 
 from .base import StepScreen
-from .state import Engine, Host, WizardState
+from .state import Host, WizardState
 from .widgets import Hanging, Note, Spinner
+
+if TYPE_CHECKING:
+    from clb_wizard.service import Journal, Service
 
 
 class StartScreen(StepScreen):
@@ -180,7 +183,7 @@ class StartScreen(StepScreen):
         super().action_next()
 
 
-def read_host(engine: Engine, state: WizardState) -> Host:
+def read_host(engine: Service, state: WizardState) -> Host:
     """Everything the Start step shows, read from the host (in the worker thread)."""
     from clb_wizard.errors import ClbWizardError
 
@@ -200,7 +203,7 @@ def read_host(engine: Engine, state: WizardState) -> Host:
         try:
             host.pending = engine.pending()
             host.last_change = engine.last_change()
-        except (ClbWizardError, OSError, ValueError, KeyError) as exc:  # damaged journal
+        except ClbWizardError as exc:  # a damaged or unreadable record (StateError)
             host.addresses_error = f"cannot read the journal: {exc}"
         host.arp_set = engine.arp_sysctls_set()
     if host.last_change is not None and host.managed:
@@ -208,17 +211,15 @@ def read_host(engine: Engine, state: WizardState) -> Host:
     return host
 
 
-def clb_type_of(change: Any) -> Optional[str]:
-    """The CLB type a kept change was made for: recorded in its journal, else told by its
-    VIPs (all private: internal; any public: external); None when they do not tell."""
-    recorded = getattr(change, "clb_type", None)
-    if recorded in ("internal", "external"):
-        return recorded
+def clb_type_of(change: Journal) -> Optional[str]:
+    """The CLB type a kept change was made for, as its VIPs tell it (all private: internal;
+    any public: external); None when they do not tell (the journal does not record it)."""
+    from clb_wizard.errors import ClbWizardError
     from clb_wizard.vips import address_kind, parse_vip
 
     try:
         kinds = {address_kind(parse_vip(v)) for v in change.vips}
-    except ValueError:
+    except ClbWizardError:  # a VIP the record holds that is not one (VipError)
         return None
     if "public" in kinds:
         return "external"

@@ -3,51 +3,31 @@ service), what the host is (`Host`), what the user chose (`Choices`) and what ha
 (`Results`). Each step reads what it needs and writes only its own part: Start the host,
 the choosing steps the choices, Apply/Verify/Done the results.
 
-The screens reach the engine only through clb_wizard.service: the same calls the CLI
-makes (`Service`, imported as `Engine` for the screens; tests hand the app a subclass, see
-tests/fakes/engine.py).
+The screens reach the engine only through clb_wizard.service's `Service`: the same calls
+the CLI makes (tests hand the app a subclass, see tests/fakes/engine.py).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Optional
+from typing import TYPE_CHECKING, Optional
 
 from clb_wizard.errors import ExitCode
-from clb_wizard.service import CONFIRM_SECONDS, Launch, Options, Service, host_ipv4s
+from clb_wizard.service import CONFIRM_SECONDS, Launch, Options, host_ipv4s
 
 if TYPE_CHECKING:
-    from clb_wizard.facts import HostAddresses
-    from clb_wizard.plan import Plan
-    from clb_wizard.platform import Platform
-    from clb_wizard.transaction import Outcome
-    from clb_wizard.transaction.journal import Journal
+    from clb_wizard.service import (
+        Credentials,
+        HostAddresses,
+        Journal,
+        Outcome,
+        Plan,
+        Platform,
+        ThisHost,
+    )
 
-__all__ = ["Choices", "CloudChoice", "Engine", "Host", "Launch", "Results", "WizardState",
-           "initial_state"]
-
-
-class Engine(Service):
-    """The service, with two reads the Start step needs that it does not offer yet (a
-    local adapter until clb_wizard.service has them: then this class goes)."""
-
-    def last_change(self) -> Optional[Journal]:
-        """The newest kept change (what a rollback undoes next), or None. Raises
-        StateError (a ClbWizardError) for a damaged record."""
-        from clb_wizard.transaction.journal import Store
-
-        return Store(self.runner()).last()
-
-    def arp_sysctls_set(self) -> Optional[bool]:
-        """The ARP sysctls have the values --arp-sysctls sets, on the live host (None
-        for a preview of another system)."""
-        from clb_wizard.facts import read_sysctl
-        from clb_wizard.sysctls import WANTED
-
-        if not self.runner().is_live_root:
-            return None
-        return all(read_sysctl(name) == value for name, value in WANTED.items())
+__all__ = ["Choices", "CloudChoice", "Host", "Launch", "Results", "WizardState", "initial_state"]
 
 
 # The state's dataclasses generate only __init__ (no repr, no eq: nothing compares or
@@ -56,10 +36,9 @@ class Engine(Service):
 class CloudChoice:
     """Where fetched VIPs came from: kept in memory only, for the CLB-side health check."""
 
-    creds: Any  # wizard.cloud.Credentials (its repr hides the private key)
+    creds: Credentials  # its repr hides the private key
     ulb_ids: tuple[str, ...]
-    host_ips: tuple[str, ...] = ()
-    host: Any = None  # wizard.cloud.ThisHost: this host by instance id, VPC and addresses
+    host: Optional[ThisHost] = None  # this host by instance id, VPC and addresses
     internal: bool = False  # the VPC-internal API endpoint
 
 

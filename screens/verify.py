@@ -7,9 +7,10 @@ code at the end sums it up in a dozen characters to read to support."""
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable
 from dataclasses import replace
 from pathlib import Path
-from typing import Any, ClassVar, Optional
+from typing import TYPE_CHECKING, ClassVar, Optional
 
 from textual import work
 from textual.app import ComposeResult
@@ -22,6 +23,13 @@ from .base import StepScreen
 from .controls import FactLine, fact_lines
 from .widgets import Note, Spinner
 
+if TYPE_CHECKING:
+    from textual.widget import Widget
+
+    from clb_wizard.service import Fact, Options, Outcome
+
+    from .state import CloudChoice, WizardState
+
 HEALTH_TIMEOUT = 120.0
 HEALTH_INTERVAL = 5.0
 ARP_FACT = "ARP sysctls"
@@ -29,7 +37,7 @@ ARP_FIX = ("Press A to set arp_ignore=1 and arp_announce=2 now, persistently: a 
            "change of its own, verified like the first, undone with it by U on the next step.")
 
 
-def status_line(state: Any) -> Optional[str]:
+def status_line(state: WizardState) -> Optional[str]:
     """The status code of what this run verified, and how to use it; None before any
     apply. (clb_wizard.statuscode: OS, method, VIP count, sysctls, verdict, check digit.)"""
     from clb_wizard.statuscode import status_code
@@ -50,10 +58,9 @@ def status_line(state: Any) -> Optional[str]:
 UNDONE = (Status.ROLLED_BACK, Status.ROLLBACK_FAILED)
 
 
-def rollback_facts(facts: Any, root: Path) -> list[Any]:
+def rollback_facts(facts: Iterable[Fact], root: Path) -> list[Fact]:
     """A rollback's facts with each file's in plain words: a file the change had created
     (it is not there now) was "removed again", not "restored byte-exact" (wording.py)."""
-    from clb_wizard.verify import Fact
     from clb_wizard.wording import restored
 
     worded = []
@@ -61,7 +68,7 @@ def rollback_facts(facts: Any, root: Path) -> list[Any]:
         if fact.name.endswith(" restored"):
             path = fact.name[:-len(" restored")]
             existed = os.path.lexists(root / path.lstrip("/")) if fact.ok else None
-            fact = Fact(path, fact.ok, restored(fact.detail, fact.ok, existed), fact.fatal)
+            fact = replace(fact, name=path, detail=restored(fact.detail, fact.ok, existed))
         worded.append(fact)
     return worded
 
@@ -92,11 +99,11 @@ class VerifyScreen(StepScreen):
         with VerticalScroll(id="facts"):
             yield from self.fact_widgets()
 
-    def fact_widgets(self) -> list[Any]:
+    def fact_widgets(self) -> list[Widget]:
         state = self.state
         results = state.results
         outcome = results.outcome
-        out: list[Any] = []
+        out: list[Widget] = []
         if outcome is None:
             return [Note("Nothing was applied, so there is nothing to check.", classes="hint")]
         undone = outcome.status in UNDONE
@@ -162,11 +169,9 @@ class VerifyScreen(StepScreen):
         self.fix_arp(self.state.options())
 
     @work(thread=True, exclusive=True, group="arp", exit_on_error=False)
-    def fix_arp(self, options: Any) -> None:
-        try:
-            plan = self.engine.plan(replace(options, arp_sysctls=True, force=True),
-                                    self.state.host.platform)
-            outcome = self.engine.transaction(False).apply(plan)
+    def fix_arp(self, options: Options) -> None:
+        try:  # planned and applied under the lock, as any change
+            outcome = self.engine.apply(replace(options, arp_sysctls=True, force=True))
         except ClbWizardError as exc:
             self.app.call_from_thread(self.show_arp_fix, None, str(exc))
             return
@@ -176,7 +181,7 @@ class VerifyScreen(StepScreen):
             return
         self.app.call_from_thread(self.show_arp_fix, outcome, None)
 
-    def show_arp_fix(self, outcome: Any, error: Optional[str]) -> None:
+    def show_arp_fix(self, outcome: Optional[Outcome], error: Optional[str]) -> None:
         results = self.state.results
         self.fixing = False
         results.applying = False
@@ -217,13 +222,13 @@ class VerifyScreen(StepScreen):
             self.poll_health(self.state.choices.cloud, ulb_id, n)
 
     @work(thread=True, exit_on_error=False)
-    def poll_health(self, choice: Any, ulb_id: str, n: int) -> None:
-        fact = self.engine.cloud().health_fact(
-            choice.creds, ulb_id, list(choice.host_ips), host=choice.host,
-            internal=choice.internal, timeout=HEALTH_TIMEOUT, interval=HEALTH_INTERVAL)
+    def poll_health(self, choice: CloudChoice, ulb_id: str, n: int) -> None:
+        fact = self.engine.health_fact(choice.creds, ulb_id, choice.host,
+                                       internal=choice.internal, timeout=HEALTH_TIMEOUT,
+                                       interval=HEALTH_INTERVAL)
         self.app.call_from_thread(self.show_health, n, fact)
 
-    def show_health(self, n: int, fact: Any) -> None:
+    def show_health(self, n: int, fact: Fact) -> None:
         if not self.is_attached:
             return
         self.health_left -= 1

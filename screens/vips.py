@@ -1,5 +1,5 @@
 """Step 3: the VIPs, a list the user adds to and removes from. Every entry is checked as it
-is typed by the engine itself (wizard.vips): its messages are shown as they are.
+is typed by the engine itself (clb_wizard.vips): its messages are shown as they are.
 
 The cloud path (F2, screens/fetch.py) hands back addresses that go through the very
 same checks as typed ones. Del on a VIP clb-wizard configured earlier marks it
@@ -17,7 +17,8 @@ from textual.validation import ValidationResult, Validator
 from textual.widgets import Button, Input, OptionList
 from textual.widgets.option_list import Option
 
-from clb_wizard.vips import VipError, address_kind, parse_vip, parse_vips, split_vip_text
+from clb_wizard.errors import ClbWizardError
+from clb_wizard.vips import address_kind, parse_vip, parse_vips, split_vip_text
 
 from .base import StepScreen
 from .state import Choices
@@ -33,7 +34,7 @@ class VipValidator(Validator):
         try:
             for part in split_vip_text(value):
                 parse_vip(part)
-        except VipError as exc:
+        except ClbWizardError as exc:
             return self.failure(str(exc))
         return self.success()
 
@@ -180,7 +181,7 @@ class VipsScreen(StepScreen):
         try:
             vips = [str(ip) for ip in parse_vips([*self.choices.vips, *entries])]
             self.engine.check_vips(self.state.options(vips), self.state.host.addresses)
-        except VipError as exc:
+        except ClbWizardError as exc:
             return [], str(exc)
         return vips, None
 
@@ -251,7 +252,7 @@ class VipsScreen(StepScreen):
             return "", ""
         try:
             checked = self.engine.check_vips(self.state.options(), self.state.host.addresses)
-        except VipError as exc:
+        except ClbWizardError as exc:
             return str(exc), "-error"
         lines = [f"Warning: {w}" for w in checked.warnings] + list(checked.notes)
         return "\n".join(lines), "-warn" if checked.warnings else ""

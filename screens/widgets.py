@@ -127,10 +127,6 @@ class Hanging(Static):
         super().__init__("", markup=False, classes=classes, id=id)
         self.label, self.text, self.label_width = label, text, label_width
 
-    def set_text(self, text: str) -> None:
-        self.text = text
-        self.refresh(layout=True)
-
     @property
     def plain(self) -> str:
         return f"{self.label} {self.text}"

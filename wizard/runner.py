@@ -182,10 +182,14 @@ class Runner:
         return self.host_path(path).is_dir()
 
     def list_dir(self, path: str) -> list[str]:
+        """The names in the directory, [] when there is none; one that cannot be listed
+        is a RunnerError, like a file that cannot be read."""
         try:
             return sorted(os.listdir(self.host_path(path)))
         except (FileNotFoundError, NotADirectoryError):
             return []
+        except OSError as exc:
+            raise RunnerError(f"cannot list {path}: {exc.strerror}") from None
 
     def query(
         self, argv: Sequence[str], timeout: Optional[float] = None, input: Optional[str] = None

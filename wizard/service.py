@@ -27,17 +27,25 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Optional
 
 if TYPE_CHECKING:
-    from types import ModuleType
-
-    from clb_wizard.cloud import Clb, Credentials, Instance, ThisHost
-    from clb_wizard.facts import HostAddresses
-    from clb_wizard.plan import Plan
-    from clb_wizard.platform import Platform
+    # The data the door hands out ("X as X": re-exported) are named here for the faces'
+    # annotations too: the screens import engine types from this module only (the
+    # contracts in pyproject.toml's [tool.importlinter]).
+    from clb_wizard.cloud import Clb as Clb
+    from clb_wizard.cloud import Credentials as Credentials
+    from clb_wizard.cloud import Instance
+    from clb_wizard.cloud import ThisHost as ThisHost
+    from clb_wizard.facts import HostAddresses as HostAddresses
+    from clb_wizard.plan import Plan as Plan
+    from clb_wizard.platform import Platform as Platform
     from clb_wizard.runner import FileState, Runner
-    from clb_wizard.transaction import Outcome, Progress, Transaction
+    from clb_wizard.transaction import Outcome as Outcome
+    from clb_wizard.transaction import Progress as Progress
+    from clb_wizard.transaction import Transaction
     from clb_wizard.transaction.apply import ConfirmPoll
-    from clb_wizard.transaction.journal import Journal, Store
-    from clb_wizard.verify import Fact, Verification
+    from clb_wizard.transaction.journal import Journal as Journal
+    from clb_wizard.transaction.journal import Store
+    from clb_wizard.verify import Fact as Fact
+    from clb_wizard.verify import Verification as Verification
     from clb_wizard.vips import VipReport
 
     OnProgress = Optional[Callable[[Progress], None]]
@@ -105,33 +113,6 @@ class Launch:
         return default_confirm_seconds(env, interactive=True, dry_run=self.dry_run) is not None
 
 
-# -- systems the wizard cannot run on -------------------------------------------------------
-# The Python each release ships, where it is older than the 3.9 clb-wizard needs: the
-# portable file runs the wizard there (clb_wizard.handoff says how to get it onto the host).
-SCRIPT_NAME = "clb-wizard-lo.sh"
-
-
-def old_python(platform: Platform) -> Optional[str]:
-    """The stock Python of a release clb-wizard cannot run on, or None."""
-    from clb_wizard.handoff import stock_python
-
-    return stock_python(platform)
-
-
-def export_commands(platform: Platform, vips: Sequence[str], clb_type: Optional[str]
-                    ) -> dict[str, str]:
-    """Commands that carry a change to a host without the wizard: the sh script (made here,
-    copied over, run there) and the UserData for a new host."""
-    flags = f"--os {platform.key} " + " ".join(f"--vip {v}" for v in vips)
-    kind = f" --type {clb_type}" if clb_type else ""
-    return {
-        "script": f"clb-wizard export --format script {flags}{kind} --output {SCRIPT_NAME}",
-        "copy": f"scp {SCRIPT_NAME} root@HOST:/root/",
-        "run": f"ssh -t root@HOST sh /root/{SCRIPT_NAME}",
-        "userdata": f"clb-wizard userdata {flags}{kind} > userdata.txt",
-    }
-
-
 # -- rules on plain data (no host is read) ----------------------------------------------------
 def host_ipv4s(addresses: Optional[HostAddresses]) -> tuple[str, ...]:
     """This host's IPv4 addresses on its network cards (not lo), e.g. to find it among a
@@ -162,6 +143,14 @@ def combine_vips(change: str, managed: Sequence[str], given: Sequence[str]) -> t
                            "change, or keep at least one VIP. Nothing was changed.")
         return left
     return tuple(given_ips)
+
+
+def key_checksum(key: str) -> str:
+    """Six characters of the key's SHA-256, the same `printf %s KEY | sha256sum` gives
+    where it was copied from: a key typed on a console is checked by reading six."""
+    from clb_wizard.cloud.credentials import key_checksum as checksum
+
+    return checksum(key)
 
 
 def leaving_service(removed: Sequence[str]) -> str:
@@ -251,7 +240,7 @@ class Service:
     """Everything either face does to a host, on the system under `root`. Every Runner
     and Transaction either face uses is made here (`runner`, `transaction`); the wizard's
     tests hand the app a subclass that scripts `transaction` (a real apply needs a network
-    namespace, which a Pilot test in-process cannot have: tests/ui/fakes.py)."""
+    namespace, which a Pilot test in-process cannot have: tests/fakes/engine.py)."""
 
     def __init__(self, root: str | Path = "/", *, is_root: Optional[bool] = None) -> None:
         self.root = Path(root or "/")
@@ -499,12 +488,31 @@ class Service:
         return self.transaction(False).confirm_pending()
 
     # -- the cloud -------------------------------------------------------------------------
-    def cloud(self) -> ModuleType:
-        """The clb_wizard.cloud module (Credentials, CloudError, metadata_defaults, ...),
-        imported when first asked for."""
-        from clb_wizard import cloud
+    def keys_file(self, path: str) -> dict[str, str]:
+        """The cloud settings a keys file holds (UCLOUD_PUBLIC_KEY=..., as the environment
+        names them). Raises CloudError when others could read or change it, or for a line
+        it does not understand."""
+        from clb_wizard.cloud.credentials import load_keys_file
 
-        return cloud
+        return load_keys_file(path)
+
+    def credentials(self, public_key: str, private_key: str, region: str,
+                    project_id: Optional[str] = None, *, region_source: str = "",
+                    project_source: str = "") -> Credentials:
+        """Keys, region and project as typed, checked (blanks around them dropped; the
+        sources name where each came from, for messages). Raises CloudError for an empty
+        one."""
+        from clb_wizard.cloud import Credentials
+
+        return Credentials(public_key, private_key, region, project_id, region_source,
+                           project_source)
+
+    def metadata_defaults(self) -> dict[str, Optional[str]]:
+        """This instance's region and project from its metadata (each None when unknown,
+        e.g. not a cloud host)."""
+        from clb_wizard.cloud import metadata_defaults
+
+        return metadata_defaults()
 
     def this_host(self, instance: Optional[Instance] = None,
                   private_ips: Optional[Sequence[str]] = None) -> Optional[ThisHost]:
@@ -515,7 +523,9 @@ class Service:
             if not self.is_live:
                 return None
             private_ips = self.host_ipv4s()
-        return self.cloud().this_host(private_ips, instance)
+        from clb_wizard.cloud import this_host
+
+        return this_host(private_ips, instance)
 
     def clbs(self, creds: Credentials, ulb_id: Optional[str] = None, *,
              clb_type: Optional[str] = None, host: Optional[ThisHost] = None,
@@ -524,7 +534,8 @@ class Service:
         """The CLB `ulb_id` (a list of one), or without it every CLB this host could be a
         backend of (of its VPCs when `host` knows them), this host's first. Raises
         CloudError."""
-        cloud = self.cloud()
+        from clb_wizard import cloud
+
         api: dict[str, Any] = {"api_url": api_url, "internal": internal,
                                **({"timeout": timeout} if timeout is not None else {})}
         if ulb_id:
@@ -537,13 +548,15 @@ class Service:
                     fatal: bool = False) -> Fact:
         """The CLB's view of this host's backends, as one verification fact (asking every
         `interval` s, for up to `timeout` s, until they are seen healthy)."""
+        from clb_wizard.cloud import health_fact
+
         every = {"interval": interval} if interval is not None else {}
-        return self.cloud().health_fact(creds, ulb_id, host.private_ips if host else (),
-                                        host=host, timeout=timeout, api_url=api_url,
-                                        internal=internal, fatal=fatal, **every)
+        return health_fact(creds, ulb_id, host.private_ips if host else (), host=host,
+                           timeout=timeout, api_url=api_url, internal=internal, fatal=fatal,
+                           **every)
 
 
-# -- the engine's calls on one runner (Service's methods, and the names below) --------------
+# -- the engine's calls on one runner (Service's methods) ------------------------------------
 def _detect(runner: Runner, options: Options) -> Platform:
     from clb_wizard.errors import PlatformError
     from clb_wizard.methods import NoMethodFits
@@ -602,9 +615,3 @@ def _assume_stock_files(snapshot: dict[str, FileState], platform: Platform
     missing = {path: FileState(text.encode()) for path, text in stock.items()
                if not snapshot.get(path, FileState(None)).exists}
     return {**snapshot, **missing}
-
-
-# Names tests and benchmarks still import (tests/ui, tests/fixtures, bench/): the same
-# calls as Service.plan and Service.detect on a runner the test made. Faces call Service.
-prepare_plan = _plan
-detect_platform = _detect

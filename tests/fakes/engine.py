@@ -14,13 +14,14 @@ so no test depends on how fast a loaded machine counts seconds.
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 from pathlib import Path
 from typing import Any, Callable, Optional
 
 from clb_wizard.screens.clock import Clock
-from clb_wizard.screens.state import Engine
+from clb_wizard.service import Service
 from clb_wizard.transaction import Outcome, Progress, TransactionError
 from clb_wizard.transaction.journal import Journal
 from clb_wizard.verify import Fact, Verification
@@ -69,10 +70,18 @@ class ScriptedTransaction:
         self.ending = ending
         self.release = release
         self.polls: list[float] = []
+        self.held = 0  # how many times Service took the (here imaginary) lock
+        self.applied: list[Any] = []  # the plans handed to apply
+
+    @contextlib.contextmanager
+    def hold(self):  # noqa: ANN201 - the real one takes the lock; nothing to take here
+        self.held += 1
+        yield
 
     def apply(self, plan: Any, *, confirm_timeout: Optional[float] = None,
               confirm: Optional[Callable[[float], Optional[bool]]] = None,
               ports: tuple = ()) -> Outcome:
+        self.applied.append(plan)
         if plan is not None and getattr(plan, "sysctls", ()):  # the Verify step's ARP fix
             if self.on_progress is not None:
                 self.on_progress(Progress(1, 1, "sysctl -q -w ...", True))
@@ -165,7 +174,7 @@ class ManualClock(Clock):
                 ticker.callback()
 
 
-class FakeEngine(Engine):
+class FakeEngine(Service):
     """The real engine on a fixture root, with the transaction (and, when given, the
     journal, the recovery and the VIP report) scripted."""
 

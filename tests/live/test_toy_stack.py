@@ -29,7 +29,7 @@ from clb_wizard.methods import base
 from clb_wizard.methods.probes import AllOf, Fact, Paths
 from clb_wizard.platform import NetworkStack, Release, detect, with_method
 from clb_wizard.runner import Runner
-from clb_wizard.service import Options, prepare_plan
+from clb_wizard.service import Options, Service
 from tests.fixtures.roots import VIP1, VIP2, make_root, tree_digest, write
 
 pytestmark = pytest.mark.live
@@ -141,7 +141,7 @@ def test_the_toy_is_planned_from_a_fixture_root(tmp_path):
     root = toy_root(tmp_path)
     before = tree_digest(root)
     with toy_registered():
-        plan = prepare_plan(Runner(root=root), Options(vips=(VIP1, VIP2)))
+        plan = Service(root).plan(Options(vips=(VIP1, VIP2)))
         assert plan.method == "toynet"
         assert [(c.path, c.after) for c in plan.files] == [
             (CONF, base.header() + f"{VIP1}\n{VIP2}\n")]

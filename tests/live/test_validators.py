@@ -35,7 +35,7 @@ from clb_wizard.methods.base import TransitionInput
 from clb_wizard.methods.networkmanager import CONNECTION_UUID
 from clb_wizard.platform import detect
 from clb_wizard.runner import Runner
-from clb_wizard.service import Options, prepare_plan
+from clb_wizard.service import Options, Service
 from tests.conftest import require
 from tests.fixtures.readers import parse_keyfile_text, parse_unit, unit_values
 from tests.fixtures.roots import NETPLAN_KEYS, VIP1, VIP2, VIP3, apply_files, make_root, read, write
@@ -51,7 +51,7 @@ UNIT_PATH = "/etc/systemd/system/clb-wizard-lo.service"
 
 # -- helpers ----------------------------------------------------------------------------------
 def plan_for(root, vips):
-    return prepare_plan(Runner(root=root), Options(vips=tuple(vips)))
+    return Service(root).plan(Options(vips=tuple(vips)))
 
 
 def lo_inet(sb) -> dict[str, dict]:
@@ -291,8 +291,7 @@ def test_our_keyfile_matches_what_nmcli_offline_writes(sandbox):
          "clb-wizard-lo", "ifname", "lo", "ipv4.method", "manual",
          "ipv4.addresses", ",".join(f"{v}/32" for v in vips)],
         env={"LD_LIBRARY_PATH": str(NM_LIBS)}, check=True).stdout
-    plan = prepare_plan(Runner(root=Path("/nonexistent")),
-                        Options(vips=tuple(vips), os_override="rocky-9"))
+    plan = Service("/nonexistent").plan(Options(vips=tuple(vips), os_override="rocky-9"))
     ours = parse_keyfile_text(plan.files[0].after)
     reference = parse_keyfile_text(theirs)
     assert ours.sections() == reference.sections()

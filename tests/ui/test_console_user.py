@@ -16,7 +16,6 @@ from textual.widgets import Input
 
 from clb_wizard.cloud.credentials import key_checksum
 from clb_wizard.invocation import root_command
-from clb_wizard.runner import Runner
 from clb_wizard.screens.clb_type import ClbTypeScreen
 from clb_wizard.screens.dialogs import CountdownDialog, QuestionDialog
 from clb_wizard.screens.done import DoneScreen, print_summary, rollback_lines
@@ -24,11 +23,10 @@ from clb_wizard.screens.fetch import FetchScreen
 from clb_wizard.screens.options import OptionsScreen
 from clb_wizard.screens.preview import PreviewScreen
 from clb_wizard.screens.start import StartScreen, clb_type_of
-from clb_wizard.screens.state import Engine
 from clb_wizard.screens.verify import VerifyScreen
 from clb_wizard.screens.vips import VipsScreen
 from clb_wizard.screens.widgets import console_safe
-from clb_wizard.service import Options, prepare_plan
+from clb_wizard.service import Options, Service
 from clb_wizard.statuscode import decode
 from clb_wizard.transaction.journal import Journal
 from clb_wizard.vips import VipReport
@@ -110,7 +108,7 @@ async def test_the_summary_after_quitting_is_plain_and_its_commands_paste(make_a
 
 # -- 2. "Continue anyway" carries --force -------------------------------------------------
 async def test_continue_anyway_carries_force_into_every_printed_command(make_app, tmp_path):
-    class Mismatched(Engine):  # the real engine (a preview: a real dry run), but warning
+    class Mismatched(Service):  # the real engine (a preview: a real dry run), but warning
         def check_vips(self, options, addresses=None):  # noqa: ANN001, ANN201
             return mismatch(list(options.vips))
 
@@ -333,8 +331,8 @@ def test_the_clb_type_of_a_change_is_told_by_its_vips():
 
 async def test_a_second_visit_remembers_type_arp_and_when(make_app, debian_root):
     # fixture files only (an internal CLB's VIP): nothing is put on any host
-    plan = prepare_plan(Runner(debian_root), Options(vips=("10.9.8.7",), clb_type="internal",
-                                                     os_override="debian-12"))
+    plan = Service(debian_root).plan(Options(vips=("10.9.8.7",), clb_type="internal",
+                                             os_override="debian-12"))
     apply_files(debian_root, plan)
     when = time.mktime((2026, 3, 14, 15, 9, 0, 0, 0, -1))
     engine = FakeEngine(debian_root, last_change=kept_change("10.9.8.7", when=when),
@@ -373,11 +371,11 @@ async def test_a_second_visit_after_an_external_change_starts_on_external(make_a
 
 
 async def test_arp_sysctls_are_read_from_the_live_kernel_only():
-    live = Engine("/")
+    live = Service("/")
     wanted = {"arp_ignore": "1", "arp_announce": "2"}
     now = {k: Path(f"/proc/sys/net/ipv4/conf/all/{k}").read_text().strip() for k in wanted}
     assert live.arp_sysctls_set() is (now == wanted)
-    assert Engine("/tmp").arp_sysctls_set() is None  # another system's root: not read
+    assert Service("/tmp").arp_sysctls_set() is None  # another system's root: not read
 
 
 # -- 14. another change after a kept one; the list keeps what leaves -------------------------

@@ -157,7 +157,7 @@ async def test_verify_adds_the_clbs_view_of_this_backend(make_app, debian_root, 
         assert app.state.choices.vips == EIPS
         await pilot.press("enter", "enter")  # on to Options, then the Preview
         await settle(pilot, app)
-        await pilot.press("enter", "y")  # apply (scripted: see fakes.py), then Verify
+        await pilot.press("enter", "y")  # apply (scripted: see tests/fakes/engine.py), then Verify
         await settle(pilot, app)
         await until(pilot, lambda: "health check:" in screen_text(app), "the health check")
         text = flat(screen_text(app))

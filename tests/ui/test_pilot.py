@@ -13,7 +13,6 @@ from rich.syntax import Syntax
 from textual.widgets import Input
 
 from clb_wizard.invocation import root_command
-from clb_wizard.runner import Runner
 from clb_wizard.screens.apply import ApplyScreen
 from clb_wizard.screens.clb_type import ClbTypeScreen
 from clb_wizard.screens.dialogs import CountdownDialog, QuestionDialog, RecoveryDialog
@@ -23,7 +22,7 @@ from clb_wizard.screens.preview import PreviewScreen
 from clb_wizard.screens.start import StartScreen
 from clb_wizard.screens.verify import VerifyScreen
 from clb_wizard.screens.vips import VipsScreen
-from clb_wizard.service import Options, prepare_plan
+from clb_wizard.service import Options, Service
 from clb_wizard.transaction import Outcome
 from clb_wizard.vips import VipError, VipReport, parse_vip
 from tests.fakes.engine import FakeEngine, interrupted_journal, restored_facts
@@ -72,8 +71,7 @@ async def applied_text(pilot, app) -> str:
 
 def configured(root: Path, *vips: str) -> None:
     """The root as clb-wizard left it after an earlier run with these VIPs."""
-    plan = prepare_plan(Runner(root), Options(vips=vips, clb_type="external",
-                                              os_override="debian-12"))
+    plan = Service(root).plan(Options(vips=vips, clb_type="external", os_override="debian-12"))
     apply_files(root, plan)
 
 
@@ -377,7 +375,7 @@ async def test_whole_flow_by_keyboard_in_a_dry_run(make_app, ubuntu_root):
 
 
 async def test_whole_flow_applied_shows_checks_undo_and_log(make_app, debian_root):
-    engine = FakeEngine(debian_root)  # the transaction is scripted: see fakes.py
+    engine = FakeEngine(debian_root)  # the transaction is scripted: tests/fakes/engine.py
     app = make_app(Path("/"), engine=engine)
     async with app.run_test(size=SIZE) as pilot:
         await to_planned(pilot, app)
@@ -460,6 +458,50 @@ async def test_a_refused_apply_changes_nothing_and_allows_back(make_app, debian_
         assert app.state.results.outcome is None and not app.state.results.applying
         await pilot.press("escape")
         assert isinstance(app.screen, PreviewScreen)
+
+
+async def test_a_plan_changed_since_the_preview_is_refused_and_nothing_applied(make_app,
+                                                                              debian_root):
+    # Between the Preview and the Apply another run changes the host (here the file it
+    # writes, on the fixture root). The Apply step plans again under the lock
+    # (Service.apply): that is not the change the Preview showed, so it is refused and
+    # nothing is applied. Back on the Preview the new plan is shown (it would take the
+    # other run's VIP out of service), and that one is applied. The same with real
+    # processes and the real lock: tests/live/test_one_door_live.py.
+    engine = FakeEngine(debian_root)
+    app = make_app(Path("/"), engine=engine)
+    async with app.run_test(size=SIZE) as pilot:
+        await to_planned(pilot, app)
+        shown = app.state.results.plan
+        assert [c.action for c in shown.files] == ["create"] and not shown.removed
+        configured(debian_root, VIP2)  # the other run
+        await pilot.press("enter", "y")
+        await settle(pilot, app)
+        assert isinstance(app.screen, ApplyScreen)
+        text = flat(screen_text(app))
+        assert ("Nothing was changed: This host changed since the Preview "
+                "(/etc/network/interfaces.d/clb-wizard-lo changed)") in text
+        assert "Go back to the Preview to see the new plan, then apply." in text
+        (transaction,) = engine.transactions
+        assert transaction.held == 1, "planned again under the lock"
+        assert transaction.applied == [], "nothing was applied"
+        results = app.state.results
+        assert results.outcome is None and results.refused.startswith("This host changed")
+        assert app.screen.query_one("#next").disabled
+        await pilot.press("escape")
+        await settle(pilot, app)
+        assert isinstance(app.screen, PreviewScreen)
+        fresh = app.state.results.plan
+        assert fresh.removed == (VIP2,) and list(fresh.vips) == [VIP1]
+        assert f"Leaving service: {VIP2} is on this host now" in flat(screen_text(app))
+        await pilot.press("enter")
+        assert isinstance(app.screen, QuestionDialog)
+        await pilot.press("y")
+        await settle(pilot, app)
+        assert isinstance(app.screen, VerifyScreen)
+        assert engine.transactions[-1].applied == [fresh]
+        await pilot.press("f10")
+    assert app.return_value == 0
 
 
 async def test_quitting_while_applying_is_refused(make_app, debian_root):

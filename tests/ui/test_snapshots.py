@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from textual.widgets import Input
 
-from clb_wizard import cloud
+from clb_wizard import cloud, invocation
 from clb_wizard.screens.app import WizardApp
 from clb_wizard.screens.dialogs import CountdownDialog
 from tests.fakes.engine import FakeEngine, ManualClock, interrupted_journal
@@ -27,6 +27,9 @@ SSH = {"SSH_CONNECTION": "192.0.2.1 5 192.0.2.2 22"}
 @pytest.fixture
 def here(tmp_path: Path, monkeypatch) -> Path:
     monkeypatch.chdir(tmp_path)
+    # The commands shown start with `clb-wizard`, as installed, not with the path of the
+    # checkout's .venv the tests run from (invocation.py: a launcher's override).
+    monkeypatch.setenv(invocation.ENV_COMMAND, "clb-wizard")
     monkeypatch.setenv(cloud.ENV_METADATA_URL, f"http://127.0.0.1:{free_closed_port()}")
     monkeypatch.delenv("NO_COLOR", raising=False)
     return tmp_path
@@ -40,7 +43,7 @@ def preview_app(here: Path, console: bool = False) -> WizardApp:
 
 def live_app(here: Path, ending: str = "applied", env: dict | None = None,
              pending=None) -> WizardApp:
-    # A "live" run on a Debian 12 fixture root with a scripted transaction (see fakes.py).
+    # A "live" run on a Debian 12 fixture root with a scripted transaction (tests/fakes/engine.py).
     root = make_root(here, "debian-12", name="root")
     engine = FakeEngine(Path("root"), ending=ending, pending=pending)
     assert root.is_dir()
@@ -149,13 +152,12 @@ def test_console_preview(snap_compare, here):
 
 def configured_root(here: Path, release: str, *vips: str) -> Path:
     """A root as clb-wizard left it after an earlier run with these VIPs (issue 11)."""
-    from clb_wizard.runner import Runner
-    from clb_wizard.service import Options, prepare_plan
+    from clb_wizard.service import Options, Service
     from tests.fixtures.roots import apply_files
 
     root = make_root(here, release, name="root")
-    apply_files(root, prepare_plan(Runner(root), Options(vips=vips, clb_type="external",
-                                                         os_override=release)))
+    apply_files(root, Service(root).plan(Options(vips=vips, clb_type="external",
+                                                 os_override=release)))
     return root
 
 

@@ -280,12 +280,10 @@ def test_a_known_download_url_is_used():
     assert f"curl -fLO https://mirror.example/clb/{handoff.bundle_name()}" in "\n".join(lines)
 
 
-def test_service_keeps_naming_old_pythons():
-    from clb_wizard.service import old_python
-
-    assert old_python(preview("centos-7")) == "3.6"
-    assert old_python(preview("rocky-8.9")) == "3.6"
-    assert old_python(preview("debian-12")) is None
+def test_the_stock_python_is_named_only_where_it_is_too_old():
+    assert handoff.stock_python(preview("centos-7")) == "3.6"
+    assert handoff.stock_python(preview("rocky-8.9")) == "3.6"
+    assert handoff.stock_python(preview("debian-12")) is None
 
 
 # -- cloud keys: checksum and keys file ----------------------------------------------------------

@@ -25,6 +25,9 @@ PLANTS = {
         ("verify.py", "from clb_wizard.screens import app"),
     "The engine never imports Textual: only the TUI does":
         ("plan.py", "import textual"),
+    # what the screens' local adapter did before the service offered last_change
+    "Screens reach only the service, errors and plain data helpers":
+        ("screens/state.py", "from clb_wizard.transaction.journal import Store"),
 }
 
 
@@ -44,16 +47,29 @@ def test_the_contracts_hold_on_the_tree():
         assert f"{name} KEPT" in result.stdout
 
 
-@pytest.mark.parametrize("contract", sorted(PLANTS))
-def test_a_planted_import_breaks_the_contract(tmp_path, contract):
+def planted(tmp_path: Path, path: str, lines: str) -> subprocess.CompletedProcess:
+    """lint-imports on a copy of the package with `lines` added to the module at `path`."""
     copy = tmp_path / "clb_wizard"
     shutil.copytree(Path(clb_wizard.__path__[0]), copy, symlinks=False,
                     ignore=shutil.ignore_patterns("__pycache__"))
-    path, line = PLANTS[contract]
     target = copy / path
-    target.write_text(target.read_text() + f"\n{line}  # planted\n")
-    result = lint(tmp_path)
+    target.write_text(target.read_text() + f"\n{lines}  # planted\n")
+    return lint(tmp_path)
+
+
+@pytest.mark.parametrize("contract", sorted(PLANTS))
+def test_a_planted_import_breaks_the_contract(tmp_path, contract):
+    result = planted(tmp_path, *PLANTS[contract])
     assert result.returncode != 0, result.stdout
     assert f"{contract} BROKEN" in result.stdout, result.stdout
     others = [name for name in PLANTS if name != contract]
     assert all(f"{name} KEPT" in result.stdout for name in others), result.stdout
+
+
+def test_an_engine_type_imported_for_typing_alone_breaks_the_screens_contract(tmp_path):
+    # Typing imports count: engine types reach the screens' annotations through the
+    # service (its TYPE_CHECKING re-exports), never from the module that defines them.
+    result = planted(tmp_path, "screens/apply.py",
+                     "if TYPE_CHECKING:\n    from clb_wizard.transaction import Outcome")
+    assert result.returncode != 0, result.stdout
+    assert "clb_wizard.screens.apply -> clb_wizard.transaction" in result.stdout

@@ -14,8 +14,7 @@ import clb_wizard.cli
 from clb_wizard.errors import PlatformError
 from clb_wizard.methods.networkmanager import CONNECTION_UUID
 from clb_wizard.plan import FileChange
-from clb_wizard.runner import Runner
-from clb_wizard.service import Options, prepare_plan
+from clb_wizard.service import Options, Service
 from tests.fixtures import readers
 from tests.fixtures.roots import (
     LINUX_KEYS,
@@ -50,8 +49,7 @@ def run_cli(*argv: str) -> int:
 
 
 def plan_for(root, vips=VIPS, os_override=None, **options):
-    return prepare_plan(Runner(root=root), Options(vips=tuple(vips), os_override=os_override,
-                                                   **options))
+    return Service(root).plan(Options(vips=tuple(vips), os_override=os_override, **options))
 
 
 def changes(plan) -> dict[str, FileChange]:

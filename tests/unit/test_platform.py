@@ -39,7 +39,7 @@ from clb_wizard.platform import (
     with_method,
 )
 from clb_wizard.runner import CommandResult, Runner
-from clb_wizard.service import Options, prepare_plan
+from clb_wizard.service import Options, Service
 from tests.fixtures.roots import (
     LINUX_KEYS,
     RELEASE_KEYS,
@@ -189,7 +189,7 @@ def test_a_linux_without_systemd_or_a_known_stack_is_refused_with_manual_steps(t
         "PRETTY_NAME": "Bar Linux 2"}))
     before = tree_digest(root)
     with pytest.raises(PlatformError) as info:
-        prepare_plan(Runner(root=root), Options(vips=("203.0.113.10", "203.0.113.11")))
+        Service(root).plan(Options(vips=("203.0.113.10", "203.0.113.11")))
     message = str(info.value)
     assert "no systemd" in message and "Nothing was changed" in message
     assert "ip addr add 203.0.113.10/32 dev lo label lo:1" in message

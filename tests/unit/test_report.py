@@ -24,7 +24,7 @@ from clb_wizard.report import (
     save_report,
 )
 from clb_wizard.runner import Runner
-from clb_wizard.service import Options, prepare_plan
+from clb_wizard.service import Options, Service
 from clb_wizard.transaction.journal import FileRecord, Journal
 from tests.fixtures.roots import SPECS, VIP1, make_root, write
 
@@ -221,7 +221,7 @@ def test_a_report_replays_into_a_root_that_detects_and_plans_the_same(tmp_path, 
     assert again.stack == there.stack
     assert replayed.method_override is None
     options = Options(vips=(VIP1,), force=True)
-    customer, support = prepare_plan(Runner(root=root), options), prepare_plan(here, options)
+    customer, support = Service(root).plan(options), Service(here.root).plan(options)
     redacted = {f["path"] for f in report["files"] if f["redacted"]}
 
     def shown(plan):  # what the Preview shows; of a redacted file, the lines that change

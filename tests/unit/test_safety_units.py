@@ -354,7 +354,7 @@ def test_history_keeps_the_newest_changes_and_their_backups_and_logs(tmp_path):
 # 8. a tool missing from the system is found before the change, not by verification
 def test_a_missing_read_back_tool_stops_apply_before_any_change(tmp_path, monkeypatch):
     from clb_wizard import runner as runner_module
-    from clb_wizard.service import Options, prepare_plan
+    from clb_wizard.service import Options, Service
     from clb_wizard.transaction import Transaction, TransactionError
     from clb_wizard.transaction.apply import Apply
     from tests.fixtures.roots import make_root
@@ -366,8 +366,9 @@ def test_a_missing_read_back_tool_stops_apply_before_any_change(tmp_path, monkey
         (bin_dir / tool).chmod(0o755)
     monkeypatch.setenv("PATH", str(bin_dir))
     monkeypatch.setattr(runner_module, "DEFAULT_PATH", str(bin_dir))
-    runner = Runner(root=make_root(tmp_path, "debian-12"))
-    plan = prepare_plan(runner, Options(vips=("203.0.113.10",), method="ifupdown"))
+    root = make_root(tmp_path, "debian-12")
+    runner = Runner(root=root)
+    plan = Service(root).plan(Options(vips=("203.0.113.10",), method="ifupdown"))
     steps = Transaction(runner, Store(runner, tmp_path / "state")).steps
     with pytest.raises(TransactionError, match=r"Missing tool\(s\): ifquery"):
         Apply(steps)._preflight(plan)

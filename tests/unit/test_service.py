@@ -7,19 +7,24 @@ from __future__ import annotations
 import contextlib
 import io
 import os
+import subprocess
+import sys
 
 import pytest
 
 import clb_wizard.cli
+from clb_wizard.errors import ClbWizardError
 from clb_wizard.facts import HostAddresses
 from clb_wizard.methods.base import LoAddress
 from clb_wizard.screens.state import initial_state
 from clb_wizard.service import (
     CONFIRM_SECONDS,
     Launch,
+    Service,
     default_confirm_seconds,
     host_ipv4s,
     is_preview,
+    key_checksum,
 )
 from tests.fixtures.roots import VIP1, make_root, tree_digest
 
@@ -93,3 +98,57 @@ def test_both_parsers_know_the_same_wizard_flags():
     full = vars(build_parser().parse_args(argv))
     assert quick == {k: v for k, v in full.items() if k.startswith("tui_")}
     assert os.path.isabs(quick["tui_root"])
+
+
+# -- what the screens catch: every refusal through the door is a ClbWizardError -------------
+def test_typed_keys_and_a_keys_file_others_can_read_are_refused_as_clb_wizard_errors(tmp_path):
+    service = Service(tmp_path)
+    with pytest.raises(ClbWizardError, match="The private key is empty"):
+        service.credentials("public-key", "  ", "cn-bj2")
+    creds = service.credentials(" public-key\n", "private-key", "cn-bj2", None,
+                                region_source="the Region field")
+    assert (creds.public_key, creds.project_id) == ("public-key", None)
+    assert "private-key" not in repr(creds)
+    keys = tmp_path / "keys"
+    keys.write_text("UCLOUD_PUBLIC_KEY=public-key\n")
+    keys.chmod(0o644)
+    with pytest.raises(ClbWizardError, match="lets other users read"):
+        service.keys_file(str(keys))
+    keys.chmod(0o600)
+    assert service.keys_file(str(keys)) == {"UCLOUD_PUBLIC_KEY": "public-key"}
+
+
+def test_the_key_checksum_is_the_clouds():
+    from clb_wizard.cloud.credentials import key_checksum as clouds
+
+    assert key_checksum(" 4E9UU0Vhq\n") == clouds("4E9UU0Vhq") and len(clouds("x")) == 6
+
+
+READ_HISTORY = """
+import sys
+from clb_wizard.errors import ClbWizardError
+from clb_wizard.service import Service
+try:
+    Service(sys.argv[1]).last_change()
+except ClbWizardError as exc:
+    print(f"{type(exc).__name__}: {exc}")
+"""
+
+
+def test_a_history_that_cannot_be_listed_is_refused_as_a_clb_wizard_error(tmp_path):
+    # The door's reads fail as ClbWizardError (a RunnerError here), never as a bare
+    # OSError the screens would not catch: a history directory this process cannot list
+    # (mode 000; as root, run without the capabilities that override it).
+    history = tmp_path / "var/lib/clb-wizard/history"
+    history.mkdir(parents=True)
+    history.parent.chmod(0o700)
+    history.chmod(0)
+    drop = (["setpriv", "--bounding-set=-dac_override,-dac_read_search"]
+            if os.geteuid() == 0 else [])
+    result = subprocess.run([*drop, sys.executable, "-c", READ_HISTORY, str(tmp_path)],
+                            capture_output=True, text=True, timeout=60,
+                            env={**os.environ, "CLB_WIZARD_STATE_DIR": "/var/lib/clb-wizard"})
+    history.chmod(0o700)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == ("RunnerError: cannot list /var/lib/clb-wizard/history: "
+                                     "Permission denied")

@@ -18,7 +18,7 @@ import clb_wizard.export.userdata
 from clb_wizard.export.userdata import render_userdata
 from clb_wizard.platform import detect
 from clb_wizard.runner import Runner
-from clb_wizard.service import Options, prepare_plan
+from clb_wizard.service import Options, Service
 from tests.fixtures import readers
 from tests.fixtures.roots import (
     LINUX_OS_KEYS,
@@ -94,7 +94,7 @@ def test_userdata_writes_what_the_plan_writes(key, tmp_path):
         (root / "etc/network/interfaces").write_text("source /etc/network/interfaces.d/*\n")
     else:
         root.mkdir()
-    plan = prepare_plan(Runner(root=root), Options(vips=VIPS, os_override=key))
+    plan = Service(root).plan(Options(vips=VIPS, os_override=key))
     planned = {c.path: (c.after, c.mode) for c in plan.files}
     for change in plan.files:  # a stock file gets our lines appended, not rewritten
         if change.path in appended_files(script):
@@ -130,7 +130,7 @@ def test_userdata_activates_like_the_plan_and_checks_every_vip(key, tmp_path):
     root = tmp_path / "root"
     (root / "etc/network").mkdir(parents=True)
     (root / "etc/network/interfaces").write_text("source /etc/network/interfaces.d/*\n")
-    plan = prepare_plan(Runner(root=root), Options(vips=VIPS, os_override=key))
+    plan = Service(root).plan(Options(vips=VIPS, os_override=key))
     expected = [c.argv for c in plan.activate]
     assert commands == expected
     check = script.split("\nset -- ", 1)[1]
