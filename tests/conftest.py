@@ -31,3 +31,32 @@ def sandbox():
         yield box
     finally:
         box.close()
+
+
+# Time per layer (tests/unit, tests/ui, ...), printed at the end of every run so the
+# README's per-layer times can be checked against any run, CI's included. A session
+# fixture (the boot roots, the bundle) counts in the layer of the first test that uses it.
+_LAYER_SECONDS: dict[str, float] = {}
+_LAYER_TESTS: dict[str, int] = {}
+
+
+def _layer(nodeid: str) -> str:
+    parts = nodeid.split("/")
+    return "/".join(parts[:2]) if parts[0] == "tests" and len(parts) > 2 else parts[0]
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    layer = _layer(report.nodeid)
+    _LAYER_SECONDS[layer] = _LAYER_SECONDS.get(layer, 0.0) + report.duration
+    if report.when == "call":
+        _LAYER_TESTS[layer] = _LAYER_TESTS.get(layer, 0) + 1
+
+
+def pytest_terminal_summary(terminalreporter) -> None:
+    if not _LAYER_SECONDS:
+        return
+    terminalreporter.write_sep("-", "time per layer")
+    for layer, seconds in sorted(_LAYER_SECONDS.items()):
+        terminalreporter.write_line(
+            f"{layer:<14} {_LAYER_TESTS.get(layer, 0):>5} tests {seconds:7.0f} s"
+            f" ({seconds / 60:.1f} min)")
