@@ -93,7 +93,8 @@ def _journal_text(**changes) -> str:
     (_journal_text(state="half-done"), "checksum"),  # edited by hand
     (_journal_text().replace("203.0.113.10", "203.0.113.11"), "checksum"),
     ("[1, 2]", "not a JSON object"),
-])
+], ids=["empty", "truncated", "state-edited", "vip-edited", "not-an-object"])  # stable ids:
+# the journal's id and clock differ between pytest-xdist workers, which must collect alike
 def test_a_damaged_state_file_is_a_clear_error(text, why):
     with pytest.raises(StateError, match=why) as caught:
         parse_journal("/var/lib/clb-wizard/journal.json", text)
