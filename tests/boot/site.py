@@ -75,8 +75,11 @@ def dependencies_dir(python: str) -> Path:
 
 def project_wheel(dest: Path) -> Path:
     dest.mkdir(parents=True, exist_ok=True)
-    subprocess.run([*PIP, "wheel", "--no-deps", "--no-build-isolation", "-w", str(dest),
-                    str(REPO)], check=True, capture_output=True)
+    # pip builds in the checkout's build/: one build at a time (pytest-xdist workers each
+    # build their own wheel and would otherwise share that folder)
+    with locked("project-wheel"):
+        subprocess.run([*PIP, "wheel", "--no-deps", "--no-build-isolation", "-w", str(dest),
+                        str(REPO)], check=True, capture_output=True)
     return next(dest.glob("clb_wizard-*.whl"))
 
 
