@@ -104,7 +104,8 @@ class StepScreen(Screen):
         with Horizontal(id="buttons"):
             if not self.BUTTONS_AFTER_FIRST_FRAME:
                 yield from self.button_row()
-        yield Footer(show_command_palette=False)
+        if not self.BUTTONS_AFTER_FIRST_FRAME:
+            yield Footer(show_command_palette=False)
 
     def button_row(self) -> ComposeResult:
         from textual.widgets import Button
@@ -117,10 +118,12 @@ class StepScreen(Screen):
             disabled=self.refused_at_start(self.next_refused))
 
     async def add_button_row(self) -> None:
-        """The buttons of a step that shows them after its first frame (the first step:
-        Textual's Button and its stylesheet then never delay the wizard's first frame)."""
+        """The buttons and the footer of a step that shows them after its first frame (the
+        first step: Textual's Button, its stylesheet and the footer's keys, each restyled
+        as it mounts, then never delay the wizard's first frame)."""
         for row in self.query("#buttons"):  # gone if the app is closing
             await row.mount_all(self.button_row())
+            await self.mount(Footer(show_command_palette=False))
             self.update_buttons()
 
     @staticmethod

@@ -9,7 +9,6 @@ the minors are compared by the method detection gives each).
 
 from __future__ import annotations
 
-import difflib
 import re
 import shutil
 from dataclasses import dataclass
@@ -65,6 +64,8 @@ def _candidates(value: str) -> list[str]:
                 return [fixed]  # only the spelling was off
         except PlatformError:
             pass
+    import difflib  # only for a near miss: the wizard's first frame waits for --os's check
+
     return difflib.get_close_matches(text, list(KNOWN_RELEASES), n=3, cutoff=0.6)
 
 
