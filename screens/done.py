@@ -343,9 +343,11 @@ def rollback_lines(state: WizardState) -> list[str]:
     before = host.managed_at_start
     stay = (f"The VIPs configured before this run ({', '.join(before)}) stay." if before
             else "")
-    if results.rounds:  # several rounds of changes: back to how the run found the host
-        lines = [f"All {len(results.kept)} changes of this run are undone, newest first: "
-                 "the host goes back to how the wizard found it."]
+    if results.rounds:  # several rounds (the last may have changed nothing): all of them
+        n = len(results.kept)
+        head = (f"All {n} changes of this run are undone, newest first: " if n > 1
+                else "The one change this run kept is undone: ")
+        lines = [head + "the host goes back to how the wizard found it."]
         return [*lines, stay] if stay else lines
     lines = []
     if results.arp_fix is not None:

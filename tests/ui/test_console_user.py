@@ -407,6 +407,25 @@ async def test_v_goes_back_to_the_vips_for_another_change(make_app, debian_root)
         assert "All 2 changes of this run are undone" in " ".join(rollback_lines(app.state))
 
 
+
+async def test_a_second_round_that_keeps_nothing_undoes_the_one_kept_change(make_app,
+                                                                           debian_root):
+    engine = FakeEngine(debian_root)
+    app = make_app(Path("/"), engine=engine)
+    async with app.run_test(size=SIZE) as pilot:
+        await to_planned(pilot, app)
+        await pilot.press("enter", "y")
+        await settle(pilot, app)
+        await pilot.press("enter")
+        assert isinstance(app.screen, DoneScreen)
+        await pilot.press("v")
+        assert isinstance(app.screen, VipsScreen)
+        # a second round begun, nothing kept in it (yet, or because it changed nothing)
+        assert app.state.results.rounds == 1 and len(app.state.results.kept) == 1
+        words = " ".join(rollback_lines(app.state))
+        assert "The one change this run kept is undone" in words
+        assert "All 1 changes" not in words
+
 # -- 15. wording ------------------------------------------------------------------------------
 async def test_a_preview_offers_no_confirm_timer_and_no_sudo(make_app, ubuntu_root):
     app = make_app(ubuntu_root, os_override="ubuntu-22.04", env=SSH)
