@@ -80,6 +80,30 @@ def test_output_goes_only_where_no_other_user_can_replace_it(sandbox, shared_dir
     assert (st.st_uid, st.st_mode & 0o777, dir_st.st_uid) == (0, 0o600, 0)
 
 
+
+def test_export_goes_only_where_no_other_user_can_replace_it(sandbox, shared_dir):
+    """The playbook and the .run file root runs later on every host: never into a folder
+    another user could change (the bundle here is a stand-in: export only copies it)."""
+    prepare(sandbox, "ifupdown")
+    kept, theirs, open_dir = shared_dir / "kept", shared_dir / "theirs", shared_dir / "open"
+    kept.mkdir(mode=0o755)
+    bundle = kept / "clb-wizard-0.1.0-linux-x86_64.run"
+    bundle.write_bytes(b"#!/bin/sh\nexit 0\n")
+    open_dir.mkdir()
+    open_dir.chmod(0o777)
+    as_attacker(f"mkdir {theirs}")
+    for target, why in ((theirs, "belongs to user nobody"),
+                        (open_dir, "can be written by other users")):
+        for form in (["--format", "ansible", "--vip", "203.0.113.10"], ["--format", "script"]):
+            result = sandbox.wizard("export", *form, "--bundle", str(bundle),
+                                    "--output", str(target))
+            refused(result, why, "Nothing was written")
+    assert [os.listdir(d) for d in (theirs, open_dir)] == [[], []]
+    made = sandbox.wizard("export", "--format", "ansible", "--vip", "203.0.113.10",
+                          "--bundle", str(bundle), "--output", str(shared_dir / "fleet"))
+    assert made.returncode == 0, made.stderr
+    assert (shared_dir / "fleet" / bundle.name).read_bytes() == bundle.read_bytes()
+
 # -- 3. a state directory another user could write -----------------------------------------
 def _planted(record: dict, sb) -> dict:
     """Format 1 (no checksum) and newest: root's next rollback would restore these bytes."""

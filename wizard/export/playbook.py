@@ -28,7 +28,7 @@ from typing import Optional
 import yaml
 
 from clb_wizard.errors import InputError
-from clb_wizard.files import FileRefused, atomic_write, read_regular
+from clb_wizard.files import FileRefused, read_regular, write_output
 from clb_wizard.methods.base import MARKER
 
 PLAYBOOK_NAME = "clb-wizard-lo.yml"
@@ -150,8 +150,7 @@ def write_playbook(directory: Path, data: dict, bundle: Bundle,
         raise ExportError(f"{directory} is not a directory: the playbook is several files "
                           "(the play, its variables and the bundle). Give a directory "
                           "with --output.")
-    directory.mkdir(parents=True, exist_ok=True)
-    written = []
+    written = []  # write_file creates the directory, checked on the way
     for name, content, mode in (
             (PLAYBOOK_NAME, static_playbook(), 0o644),
             (VARS_NAME, render_vars(data, exported_by).encode(), 0o644),
@@ -164,10 +163,11 @@ def write_playbook(directory: Path, data: dict, bundle: Bundle,
 
 
 def write_file(target: Path, content: bytes, mode: int) -> Path:
-    """atomic_write with the export's messages (the directory may be one others can
-    write: the final name is never followed, the file never reused)."""
+    """`write_output` into target's directory, with the export's messages: a directory
+    another user could change is refused (a .run file root runs later must not be one they
+    can swap), the final name is never followed, the file never reused."""
     try:
-        atomic_write(target, content, mode, prefix=f".{target.name}.")
+        write_output(f"{target.parent}/", content, mode, target.name)
     except FileRefused as exc:
         raise ExportError(str(exc)) from None
     except OSError as exc:
