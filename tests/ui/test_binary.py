@@ -118,3 +118,27 @@ def test_a_typed_private_key_is_masked_and_logged_nowhere(term_factory, tmp_path
     assert term.finish() == 0
     assert secret not in term.text
     assert not log.exists() or secret not in log.read_text(errors="replace")
+
+
+def test_keys_file_given_at_launch_fills_the_fetch_form(term_factory, tmp_path):
+    """`clb-wizard --keys-file FILE`, end to end: the installed wizard's Fetch form has both
+    keys from the file, shown by their checksums, never the private key itself."""
+    from clb_wizard.cloud.credentials import key_checksum
+
+    root = make_root(tmp_path, "ubuntu-22.04")
+    public, private = "pub-key-for-the-form", "priv-key-never-on-screen"
+    keys = tmp_path / "keys.env"
+    keys.write_text(f"UCLOUD_PUBLIC_KEY={public}\nUCLOUD_PRIVATE_KEY={private}\n")
+    keys.chmod(0o600)
+    term = term_factory("--root", str(root), "--os", "ubuntu-22.04", "--keys-file", str(keys),
+                        env=terminal_env(), cwd=tmp_path)
+    term.wait_for("Step 1 of 8", "Method netplan")
+    term.press("enter")
+    term.wait_for("Step 2 of 8")
+    term.press("down", "enter")
+    term.wait_for("Step 3 of 8")
+    term.press("f2")
+    screen = term.wait_for(f"sum {key_checksum(private)}")
+    assert f"sum {key_checksum(public)}" in " ".join(screen.split())
+    assert private not in screen
+    term.press("f10")

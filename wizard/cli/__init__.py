@@ -5,7 +5,6 @@ wizard's first frame waits for neither (the TUI loads the engine as it needs it)
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from collections.abc import Sequence
 from typing import Any, Optional
@@ -39,8 +38,9 @@ def _wizard_options(argv: list[str]) -> Optional[argparse.Namespace]:
 
 
 def _wizard_settings(args: argparse.Namespace) -> Optional[str]:
-    """Check --os and load --keys-file (into the environment, where Fetch reads keys);
-    the error to print, or None."""
+    """Check --os and --keys-file before the wizard opens (the Fetch form reads the keys
+    file itself when it opens: the keys never go into this process's environment); the
+    error to print, or None."""
     from clb_wizard.errors import ClbWizardError
 
     try:
@@ -51,7 +51,7 @@ def _wizard_settings(args: argparse.Namespace) -> Optional[str]:
         if getattr(args, "tui_keys_file", None):
             from clb_wizard.cloud.credentials import load_keys_file
 
-            os.environ.update(load_keys_file(args.tui_keys_file))
+            load_keys_file(args.tui_keys_file)  # refused now, with the fix, if unsafe
     except ClbWizardError as exc:
         return str(exc)
     return None
@@ -78,7 +78,7 @@ def run_wizard_with(args: argparse.Namespace) -> int:
     from clb_wizard.screens.app import run_wizard
 
     return run_wizard(root=args.tui_root, os_override=os_override, method=args.tui_method,
-                      dry_run=args.tui_dry_run)
+                      dry_run=args.tui_dry_run, keys_file=getattr(args, "tui_keys_file", None))
 
 
 def main(argv: Optional[list[str]] = None) -> int:
