@@ -26,7 +26,7 @@ class Release:
     name: str
     family: str  # "rhel", "debian", "suse", "alpine", "linux" (any other) or "windows"
     # For a release outside KNOWN_RELEASES: packages its repositories are known to offer
-    # for a method to install first (wizard/export/ansible_plan.py names generic hosts so).
+    # for a method to install first.
     installable: tuple[str, ...] = ()
 
     @property

@@ -5,8 +5,8 @@ on `lo` (and the other NICs'), the content of the files the method watches, the 
 rp_filter sysctls, the last transaction from the journal (summarised: sizes and hashes,
 never the base64 file contents), what the exported script or playbook left in the state
 directory, and the verification results. It never raises: a section that cannot be read
-is null and its reason goes to "errors". The TUI's Done and error screens call it and
-save it with `save_report`.
+is null and its reason goes to "errors". `report --output` writes it through
+`files.write_output`.
 
 No secrets: nothing from the environment goes in (cloud keys live there), and of the
 files only our own are shown whole; the others by allow-list (clb_wizard.redact: lo
@@ -26,7 +26,7 @@ from typing import Optional
 
 from clb_wizard import sysctls as _sysctls
 from clb_wizard.facts import read_addresses, read_sysctl
-from clb_wizard.files import atomic_write, printable, terminal_safe
+from clb_wizard.files import printable, terminal_safe
 from clb_wizard.methods import get_method
 from clb_wizard.methods.base import is_ours
 from clb_wizard.plan import watched_paths
@@ -491,18 +491,5 @@ def report_short(report: dict) -> str:
     return "\n".join(fitted) + "\n"
 
 
-def save_report(report: dict, path: str) -> str:
-    """Write the report as JSON to `path` (mode 0600: it names the host's addresses).
-    Raises FileRefused (a symlink or special file at `path`) or OSError."""
-    target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    atomic_write(target, report_json(report).encode(), 0o600, prefix=f".{target.name}.")
-    return str(target)
-
-
-def default_report_name() -> str:
-    return time.strftime("clb-wizard-report-%Y%m%d-%H%M%S.json")
-
-
-__all__ = ["KEYS", "REDACTED", "build_report", "default_report_name", "redact", "report_json",
-           "report_short", "report_text", "save_report", "summarise_journal"]
+__all__ = ["KEYS", "REDACTED", "build_report", "redact", "report_json", "report_short",
+           "report_text", "summarise_journal"]

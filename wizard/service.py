@@ -372,7 +372,7 @@ class Service:
 
     # -- changing ------------------------------------------------------------------------------
     def transaction(self, dry_run: bool, on_progress: OnProgress = None) -> Transaction:
-        """The one place a Transaction is made. tests/ui's fake returns a scripted one here:
+        """The one place a Transaction is made. tests/fakes/engine.py returns a scripted one here:
         it needs what `changing` and the other calls use: `hold()` (a context manager),
         `apply`, and `rollback_last`/`recover`/`confirm_pending` where a test reaches them."""
         from clb_wizard.transaction import Transaction

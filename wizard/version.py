@@ -15,11 +15,11 @@ from typing import Optional
 BUNDLE_MANIFEST = "clb-wizard-bundle.json"
 
 
-def project_version() -> str:
+def project_version(unknown: str = "unknown") -> str:
     try:
         return metadata.version("clb-wizard")
     except metadata.PackageNotFoundError:  # run from a checkout that was never installed
-        return "unknown"
+        return unknown
 
 
 def bundle_manifest(prefix: Optional[str] = None) -> Optional[dict]:

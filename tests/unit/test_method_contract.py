@@ -197,16 +197,6 @@ def test_nothing_outside_methods_compares_a_method_name():
     assert found == []
 
 
-# Imports of one stack's module outside methods/ that wait for wizard/export/'s retirement
-# (issue 22: the fleet engineer deletes the sh and Ansible engines): take an entry out once
-# its file is gone (an entry whose file still exists but no longer imports it fails below).
-EXPORT_WAITING = {
-    ("export/ansible_plan.py", "clb_wizard.methods.netplan"),
-    ("export/script.py", "clb_wizard.methods.networkmanager"),
-    ("export/ansible_change.py", "clb_wizard.methods.networkmanager"),
-}
-
-
 def stack_modules() -> set[str]:
     """The modules that hold a registered method (one stack each)."""
     return {type(m).__module__ for m in methods.REGISTRY.values()}
@@ -239,9 +229,7 @@ def test_nothing_outside_methods_imports_a_stack_module():
     stacks = stack_modules()
     assert "clb_wizard.methods.netplan" in stacks and "clb_wizard.methods.base" not in stacks
     found = stack_imports_outside_methods(stacks)
-    assert found - EXPORT_WAITING == set()
-    stale = {(path, m) for path, m in EXPORT_WAITING - found if (WIZARD / path).exists()}
-    assert stale == set(), "no longer imported: take these out of EXPORT_WAITING"
+    assert found == set()
 
 
 def test_the_stack_import_check_finds_a_planted_import(tmp_path):

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import base64
 import json
-from pathlib import Path
 
 import pytest
 
@@ -21,7 +20,6 @@ from clb_wizard.report import (
     redact,
     report_json,
     report_text,
-    save_report,
 )
 from clb_wizard.runner import Runner
 from clb_wizard.service import Options, Service
@@ -181,13 +179,6 @@ def test_exports_state_is_reported(tmp_path, monkeypatch):
     assert exports["script"]["last"] == "20250101-000000-1"
     assert exports["script"]["vips"] == [VIP1]
     assert exports["ansible_runs"] == ["20250102T000000-7"]
-
-
-def test_save_report_is_private(tmp_path):
-    data = build_report(Runner(root=make_root(tmp_path, "ubuntu-22.04")))
-    path = save_report(data, str(tmp_path / "out" / "r.json"))
-    assert (tmp_path / "out" / "r.json").stat().st_mode & 0o777 == 0o600
-    assert json.loads(Path(path).read_text())["platform"]["method"] == "netplan"
 
 
 def test_cli_report(tmp_path, capsys):

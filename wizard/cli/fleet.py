@@ -51,20 +51,17 @@ def _write_output(text: str, output: str | None, default_name: str, mode: int) -
 
 
 def _export_bundle(args: argparse.Namespace):
-    from clb_wizard.export.playbook import find_bundle, running_version
+    from clb_wizard.export.playbook import find_bundle
+    from clb_wizard.version import project_version
 
-    return find_bundle(args.bundle, os.environ, running_version())
+    return find_bundle(args.bundle, os.environ, project_version(unknown=""))
 
 
 def cmd_export(args: argparse.Namespace) -> int:
     if args.format == "script":
         return _export_script(args)
-    from clb_wizard.export.playbook import (
-        ExportError,
-        playbook_vars,
-        running_version,
-        write_playbook,
-    )
+    from clb_wizard.export.playbook import ExportError, playbook_vars, write_playbook
+    from clb_wizard.version import project_version
 
     report = checked_vips(Options(vips=tuple(args.vip or ()), clb_type=args.type,
                                   force=args.force))
@@ -76,7 +73,7 @@ def cmd_export(args: argparse.Namespace) -> int:
                           "host's OS and method (--method M forces a method on every host).")
     bundle = _export_bundle(args)
     data = playbook_vars(report.vips, bundle, method=args.method)
-    exported_by = f"clb-wizard {running_version()}".strip()
+    exported_by = f"clb-wizard {project_version(unknown='')}".strip()
     for path in write_playbook(Path(args.output), data, bundle, exported_by):
         print(f"Wrote {path}", file=sys.stderr)
     return ExitCode.OK

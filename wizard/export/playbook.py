@@ -50,7 +50,6 @@ class Bundle:
     version: str
     arch: str
     content: bytes
-    mode: int
 
     @property
     def name(self) -> str:
@@ -103,7 +102,7 @@ def find_bundle(given: Optional[str], env: Mapping[str, str], version: str) -> B
     if not content.startswith(b"#!"):
         raise ExportError(f"{path} is not a self-extracting sh file: give the .run file.")
     _check_sidecar(path, content)
-    return Bundle(path, found["version"], found["arch"], content, st.st_mode & 0o777)
+    return Bundle(path, found["version"], found["arch"], content)
 
 
 def _check_sidecar(path: Path, content: bytes) -> None:
@@ -174,11 +173,3 @@ def write_file(target: Path, content: bytes, mode: int) -> Path:
         raise ExportError(f"cannot write {target}: {exc.strerror}") from None
     return target
 
-
-def running_version() -> str:
-    try:
-        from importlib.metadata import version
-
-        return version("clb-wizard")
-    except Exception:  # not installed (run from a checkout)
-        return ""

@@ -138,12 +138,6 @@ class Prerequisites:
     services: tuple[str, ...] = ()
 
 
-# How an exported script or playbook reads a method's config back as the tool has it:
-# "ifquery" (ifupdown: `ifquery lo:N` per label), "ifquery-ng" (ifupdown-ng: `ifquery -p
-# address lo`, our VIPs among them), "networkd" (the Address= lines of the .network file
-# netplan generated), "networkctl" (`networkctl status lo` must name our .network file;
-# then its Address= lines), "nmcli" (the profile's ipv4.addresses). Each exporter has a
-# branch for every kind (tests/unit/test_method_contract.py checks).
 @dataclass(frozen=True)
 class SourcedBy:
     """A file the OS ships that must read the method's drop-in (ifupdown's interfaces):

@@ -91,9 +91,6 @@ ROLLED_BACK = "rolled-back"
 ROLLBACK_FAILED = "rollback-failed"
 UNFINISHED = (STARTED, PREPARED, WRITTEN, ACTIVATED, VERIFIED, AWAITING_CONFIRM, ROLLING_BACK)
 STATES = (*UNFINISHED, COMMITTED, ROLLED_BACK, ROLLBACK_FAILED)
-# A journal in these states blocks any other change (the wizard's, the exported script's,
-# the playbook's) until `clb-wizard recover` resolves it: the host may be half changed.
-UNRESOLVED = (*UNFINISHED, ROLLBACK_FAILED)
 # Kept once its history entry exists (the journal is removed just after).
 _COMMITTING = (VERIFIED, AWAITING_CONFIRM, COMMITTED)
 FORMAT = 2
