@@ -214,6 +214,9 @@ def open_trusted_dir(path: str, *, create: bool = False, shared_final: bool = Tr
     stack = [(os.open("/", os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC), "/")]
     links = 0
     try:
+        problem = dir_problem(os.fstat(stack[0][0]), "/", shared_ok=True)
+        if problem:  # / itself, the first directory on every way
+            raise FileRefused(problem)
         while pending:
             name = pending.pop(0)
             fd, shown = stack[-1]
@@ -248,9 +251,6 @@ def open_trusted_dir(path: str, *, create: bool = False, shared_final: bool = Tr
                                   shared_ok=shared_final or bool(pending))
             if problem:
                 raise FileRefused(problem)
-        problem = dir_problem(os.fstat(stack[-1][0]), stack[-1][1], shared_ok=True)
-        if problem:  # / itself
-            raise FileRefused(problem)
         return stack.pop()[0]
     finally:
         for opened, _ in stack:

@@ -235,6 +235,25 @@ def test_a_directory_is_trusted_only_if_no_other_user_can_change_it(tmp_path):
     os.close(open_trusted_dir(str(group)))
 
 
+
+def test_every_directory_on_the_way_is_checked_once_root_included(tmp_path, monkeypatch):
+    """A spy on the check (the check itself is exercised above): "/" is the first directory
+    of every way, and none is checked twice."""
+    from clb_wizard import files
+
+    seen: list[str] = []
+    real = files.dir_problem
+
+    def spy(st, shown, **kwargs):
+        seen.append(shown)
+        return real(st, shown, **kwargs)
+
+    monkeypatch.setattr(files, "dir_problem", spy)
+    (tmp_path / "a" / "b").mkdir(parents=True)
+    os.close(files.open_trusted_dir(str(tmp_path / "a" / "b")))
+    assert seen == ["/", *(str(p) for p in reversed((tmp_path / "a" / "b").parents)
+                           if str(p) != "/"), str(tmp_path / "a" / "b")]
+
 # 4. checksum-valid records that say what clb-wizard never does (needs root to write them)
 def _record(**changes) -> dict:
     from clb_wizard.transaction.journal import FileRecord
