@@ -77,6 +77,27 @@ def test_confirm_at_the_terminal_prompt(sandbox):
     assert f"{VIP}/32" in sandbox.lo_addresses()
 
 
+def test_no_at_the_terminal_prompt_rolls_back_as_declined(sandbox):
+    """'n' is the user's choice: rolled back, but neither called 'not confirmed in time'
+    nor left as a login note saying so."""
+    prepare(sandbox, "ifupdown")
+    before = (files_digest(sandbox), sandbox.lo_addresses())
+    argv = sandbox.argv([sys.executable, "-m", "clb_wizard", "apply", "--vip", VIP,
+                         "--method", "ifupdown", "--yes", "--confirm-timeout", "30"])
+    child = pexpect.spawn(argv[0], argv[1:], env=sandbox.env(), encoding="utf-8", timeout=30)
+    try:
+        child.expect("Keep this change")
+        child.sendline("n")
+        child.expect(pexpect.EOF)
+        said = child.before
+    finally:
+        child.close()
+    assert child.exitstatus == 3, said
+    assert "declined at the confirmation prompt" in said
+    assert "not confirmed" not in said.lower(), said
+    assert (files_digest(sandbox), sandbox.lo_addresses()) == before
+    assert not (sandbox.dir / "run" / "motd.d" / "clb-wizard").exists()
+
 def test_watchdog_reverts_when_the_session_dies(sandbox):
     prepare(sandbox, "ifupdown")
     before = (files_digest(sandbox), sandbox.lo_addresses())

@@ -168,7 +168,7 @@ def _progress_printer(args: argparse.Namespace):
 
     def show(progress: Progress) -> None:
         mark = "warn" if progress.warning else {None: "  ", True: "ok", False: "!!"}[progress.ok]
-        if progress.message.startswith("not confirmed within"):
+        if progress.message.startswith(("not confirmed within", "declined at the")):
             mark = "  "  # the change worked; nobody kept it (not a failure)
         stream.write(f"[{mark}] {progress.message}\n")
         stream.flush()

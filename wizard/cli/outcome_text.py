@@ -25,8 +25,8 @@ _UNDONE = (Status.ROLLED_BACK, Status.ROLLBACK_FAILED, Status.RECOVERED_BACK)
 def not_confirmed(outcome: Outcome) -> bool:
     """Rolled back although its verification passed: the only way there is a confirm
     timer that ran out (in this session or by the watchdog)."""
-    return (outcome.status == Status.ROLLED_BACK and outcome.verification is not None
-            and outcome.verification.ok)
+    return (outcome.status == Status.ROLLED_BACK and not outcome.declined
+            and outcome.verification is not None and outcome.verification.ok)
 
 
 def headline(outcome: Outcome) -> str:

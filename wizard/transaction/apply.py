@@ -212,6 +212,11 @@ class Apply:
             return self._fail(journal, str(exc), None)
         if confirm_timeout:
             decision = Confirmation(steps).await_answer(journal, confirm_timeout, confirm)
+            if decision == "declined":  # on purpose: no login note, not "not confirmed"
+                outcome = self._fail(journal, "declined at the confirmation prompt",
+                                     verification)
+                outcome.declined = True
+                return outcome
             if decision == "revert":
                 return motd.after_unconfirmed(steps.runner, journal, self._fail(
                     journal, f"not confirmed within {confirm_timeout:g} s", verification))

@@ -65,6 +65,8 @@ class Confirmation:
         in_time = time.time() <= journal.confirm_deadline
         if answer and not in_time:
             self.steps.say("confirmed too late", False)
+        if answer is False:
+            return "declined"  # the user said no: not a timer that ran out
         return "keep" if answer and in_time else "revert"
 
     def arm_watchdog(self, journal: Journal, timeout: float) -> dict:

@@ -46,6 +46,7 @@ class Outcome:
     manual_steps: list[str] = field(default_factory=list)
     log_path: Optional[str] = None
     log: list[str] = field(default_factory=list)
+    declined: bool = False  # rolled back because the user answered no at the confirmation
 
     def to_json(self) -> dict:
         return {
@@ -61,6 +62,7 @@ class Outcome:
             "manual_steps": self.manual_steps,
             "log_path": self.log_path,
             "log": self.log,
+            "declined": self.declined,
         }
 
 
