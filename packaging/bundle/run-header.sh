@@ -8,7 +8,7 @@
 #   sudo sh clb-wizard-@VERSION@-linux-@ARCH@.run --uninstall       removes what it installed
 #   sh clb-wizard-@VERSION@-linux-@ARCH@.run --extract DIR          unpacks into DIR only
 #
-# Needs only a POSIX sh, tar, gzip and sha256sum (or shasum or openssl). Written by
+# Needs only a POSIX sh, tar, gzip and sha256sum. Written by
 # packaging/build-bundle from packaging/bundle/run-header.sh; the archive follows the
 # line that ends this script.
 # shellcheck disable=SC2015  # "a && b || die": either failing is the failure
@@ -33,13 +33,10 @@ die() {
     exit 2
 }
 
-sha256_of() {  # stdin -> the hex digest
+sha256_of() {  # stdin -> the hex digest; sha256sum only: the installed files are
+    # checked with `sha256sum -c` (intact), which shasum/openssl could not stand in for
     if command -v sha256sum >/dev/null 2>&1; then
         sha256sum | cut -d' ' -f1
-    elif command -v shasum >/dev/null 2>&1; then
-        shasum -a 256 | cut -d' ' -f1
-    elif command -v openssl >/dev/null 2>&1; then
-        openssl dgst -sha256 | sed 's/^.*= *//'
     else
         echo "no-sha256-tool"
     fi
@@ -53,7 +50,7 @@ check_self() {
     [ "$size" = "$PAYLOAD_SIZE" ] \
         || die "$RUN_FILE is damaged or incomplete ($size of $PAYLOAD_SIZE archive bytes): download it again"
     sum=$(payload | sha256_of)
-    [ "$sum" != no-sha256-tool ] || die "no sha256sum, shasum or openssl here to check $RUN_FILE: install coreutils"
+    [ "$sum" != no-sha256-tool ] || die "no sha256sum here to check $RUN_FILE: install coreutils (or busybox)"
     [ "$sum" = "$PAYLOAD_SHA256" ] \
         || die "$RUN_FILE is damaged (its archive's sha256 is $sum, not $PAYLOAD_SHA256): download it again"
 }
