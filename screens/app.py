@@ -93,7 +93,6 @@ class WizardApp(App[int]):
         engine: Optional[Service] = None,
         console: Optional[bool] = None,
         env: Optional[Mapping[str, str]] = None,
-        countdown_tick: float = 1.0,
         clock: Optional[Clock] = None,
         cursor_blink: bool = True,
         keys_file: Optional[str] = None,
@@ -109,7 +108,7 @@ class WizardApp(App[int]):
         self.state: WizardState = initial_state(root, os_override, method, dry_run,
                                                 self.engine.is_root, env)
         self.keys_file = keys_file
-        self.clock = clock or Clock(countdown_tick)
+        self.clock = clock or Clock()
         self.cursor_blink = cursor_blink
         if self.console_look:
             self.register_theme(console_theme())

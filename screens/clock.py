@@ -10,8 +10,6 @@ from typing import Callable, Protocol
 class Ticker(Protocol):
     def stop(self) -> None: ...
 
-    def pause(self) -> None: ...
-
 
 class Clock:
     def __init__(self, tick: float = 1.0) -> None:

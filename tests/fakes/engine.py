@@ -143,14 +143,11 @@ class ScriptedTransaction:
 
 
 class ManualTicker:
-    def __init__(self, clock: ManualClock, callback: Callable[[], None]) -> None:
-        self.clock, self.callback = clock, callback
+    def __init__(self, callback: Callable[[], None]) -> None:
+        self.callback = callback
         self.running = True
 
     def stop(self) -> None:
-        self.running = False
-
-    def pause(self) -> None:
         self.running = False
 
 
@@ -162,7 +159,7 @@ class ManualClock(Clock):
         self.tickers: list[ManualTicker] = []
 
     def every(self, owner, callback):  # noqa: ANN001, ANN201
-        ticker = ManualTicker(self, callback)
+        ticker = ManualTicker(callback)
         self.tickers.append(ticker)
         return ticker
 

@@ -229,12 +229,15 @@ def test_a_change_cannot_be_applied_after_its_block(root):
         change.apply()
 
 
-def test_without_root_no_lock_is_taken_and_the_transaction_says_why(root):
-    """Not root: a lock in root's state directory could not be taken; the transaction
-    refuses with the reason that helps (run it with sudo), after the plan was shown."""
+def test_without_root_no_lock_is_taken_and_the_apply_is_refused(root):
+    """Not root: a lock in root's state directory could not be taken, so none is; the plan
+    is still made (to be shown), and applying it is refused with nothing locked."""
     with Service(root, is_root=False).changing(OPTIONS) as change:
         assert lock_is_free(root)
         assert change.plan.changed
+        with pytest.raises(TransactionError):
+            change.apply()
+    assert lock_is_free(root)
 
 
 # -- what makes a plan another change ---------------------------------------------------------
